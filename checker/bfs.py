@@ -1,0 +1,255 @@
+"""Breadth-first explicit-state exploration with optional symmetry reduction.
+
+The explorer stores one representative per symmetry orbit (or every state when
+symmetry is off), with a parent link per state.  Because the search goes level
+by level, the first violation it meets lies at the smallest depth at which any
+violation exists, so the trace it reports is a shortest one.
+
+Traces are rebuilt in concrete form by :mod:`checker.trace`: the stored path is
+a path of representatives, and each step is re-found as a real transition of
+the model from the concrete predecessor.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from array import array
+from collections import Counter
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from checker.model import Kind, Model, Property
+from checker.trace import Step, concretize
+
+S = TypeVar("S", bound=Hashable)
+A = TypeVar("A", bound=Hashable)
+
+HOLDS = "holds"
+VIOLATED = "violated"
+INCOMPLETE = "incomplete"
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident set size of this process (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def action_name(action: Any) -> str:
+    """The name an action is counted under: its ``name`` field, else its type."""
+    return str(getattr(action, "name", type(action).__name__))
+
+
+@dataclass
+class Progress:
+    """A snapshot handed to the progress callback."""
+
+    states: int
+    transitions: int
+    depth: int
+    queue: int
+    elapsed: float
+    rss: int
+
+
+@dataclass
+class Stats:
+    """Statistics of one search, complete or not."""
+
+    distinct_states: int = 0
+    transitions: int = 0
+    depth: int = 0
+    action_counts: Counter[str] = field(default_factory=Counter)
+    wall_seconds: float = 0.0
+    peak_rss: int = 0
+
+    @property
+    def states_per_second(self) -> float:
+        return self.distinct_states / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+
+@dataclass
+class Violation(Generic[S, A]):
+    """A property that failed, with a shortest concrete trace to the failure.
+
+    For an ACTION property the last step of ``trace`` is the bad transition.
+    """
+
+    prop: Property[S, A]
+    trace: list[Step[S, A]]
+
+
+@dataclass
+class Result(Generic[S, A]):
+    status: str
+    stats: Stats
+    violation: Violation[S, A] | None = None
+    # SOMETIMES properties: name -> witness trace, or None if never satisfied.
+    witnesses: dict[str, list[Step[S, A]] | None] = field(default_factory=dict)
+    incomplete_reason: str | None = None
+    checked: list[Property[S, A]] = field(default_factory=list)
+
+    @property
+    def unsatisfied(self) -> list[str]:
+        """SOMETIMES properties with no witness."""
+        return [name for name, w in self.witnesses.items() if w is None]
+
+
+class Explorer(Generic[S, A]):
+    """Breadth-first search over a :class:`~checker.model.Model`.
+
+    ``symmetry=True`` stores ``model.representative(s)`` instead of ``s``; the
+    stored count is then the number of orbits, provided ``representative`` maps
+    every member of an orbit to the same state.
+    """
+
+    def __init__(
+        self,
+        model: Model[S, A],
+        properties: Sequence[Property[S, A]] | None = None,
+        *,
+        symmetry: bool = True,
+        max_states: int | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        progress_interval: float = 1.0,
+        stop_on_violation: bool = True,
+    ) -> None:
+        self.model = model
+        self.props = list(model.properties() if properties is None else properties)
+        self.symmetry = symmetry
+        self.max_states = max_states
+        self.progress = progress
+        self.progress_interval = progress_interval
+        self.stop_on_violation = stop_on_violation
+        # The state store: index <-> state, plus a parent index per state.
+        self.index: dict[S, int] = {}
+        self.states: list[S] = []
+        self.parent = array("q")
+
+    def canon(self, state: S) -> S:
+        return self.model.representative(state) if self.symmetry else state
+
+    def _add(self, state: S, parent: int) -> int | None:
+        """Store ``state`` if new; return its index, or None if already seen."""
+        if state in self.index:
+            return None
+        idx = len(self.states)
+        self.index[state] = idx
+        self.states.append(state)
+        self.parent.append(parent)
+        return idx
+
+    def path_to(self, idx: int) -> list[S]:
+        """The stored (representative) states from an initial state to ``idx``."""
+        path = [self.states[idx]]
+        while self.parent[idx] >= 0:
+            idx = self.parent[idx]
+            path.append(self.states[idx])
+        path.reverse()
+        return path
+
+    def run(self) -> Result[S, A]:
+        model = self.model
+        invariants = [p for p in self.props if p.kind is Kind.ALWAYS]
+        action_props = [p for p in self.props if p.kind is Kind.ACTION]
+        pending = {p.name: p for p in self.props if p.kind is Kind.SOMETIMES}
+        witness_idx: dict[str, int] = {}
+        stats = Stats()
+        start = time.perf_counter()
+        last_report = start
+        status = HOLDS
+        reason: str | None = None
+        bad: tuple[Property[S, A], int, A | None, S | None] | None = None
+
+        def visit(idx: int) -> Property[S, A] | None:
+            s = self.states[idx]
+            for name in [n for n, p in pending.items() if p.check(s)]:
+                witness_idx[name] = idx
+                del pending[name]
+            for p in invariants:
+                if not p.check(s):
+                    return p
+            return None
+
+        frontier: list[int] = []
+        try:
+            for s0 in model.init_states():
+                idx = self._add(self.canon(s0), -1)
+                if idx is None:
+                    continue
+                frontier.append(idx)
+                p = visit(idx)
+                if p is not None and bad is None:
+                    bad = (p, idx, None, None)
+            depth = 0
+            while frontier and bad is None:
+                next_frontier: list[int] = []
+                for pos, idx in enumerate(frontier):
+                    s = self.states[idx]
+                    if not model.within_boundary(s):
+                        continue
+                    for a in model.actions(s):
+                        t = model.next_state(s, a)
+                        if t is None:
+                            continue
+                        stats.transitions += 1
+                        stats.action_counts[action_name(a)] += 1
+                        for p in action_props:
+                            if not p.check(s, a, t):
+                                bad = (p, idx, a, t)
+                                break
+                        if bad is not None:
+                            break
+                        new = self._add(self.canon(t), idx)
+                        if new is None:
+                            continue
+                        next_frontier.append(new)
+                        stats.depth = depth + 1
+                        p = visit(new)
+                        if p is not None:
+                            bad = (p, new, None, None)
+                            break
+                        if self.max_states is not None and len(self.states) >= self.max_states:
+                            raise _Capped()
+                    if bad is not None:
+                        break
+                    if self.progress is not None and (pos & 255) == 0:
+                        now = time.perf_counter()
+                        if now - last_report >= self.progress_interval:
+                            last_report = now
+                            self.progress(
+                                Progress(
+                                    len(self.states),
+                                    stats.transitions,
+                                    depth + 1,
+                                    len(frontier) - pos + len(next_frontier),
+                                    now - start,
+                                    peak_rss_bytes(),
+                                )
+                            )
+                frontier = next_frontier
+                depth += 1
+        except _Capped:
+            status, reason = INCOMPLETE, f"state cap reached (--max-states {self.max_states})"
+        except KeyboardInterrupt:
+            status, reason = INCOMPLETE, "interrupted"
+
+        stats.distinct_states = len(self.states)
+        stats.wall_seconds = time.perf_counter() - start
+        stats.peak_rss = peak_rss_bytes()
+        result: Result[S, A] = Result(status, stats, incomplete_reason=reason, checked=list(self.props))
+        if bad is not None:
+            p, idx, a, t = bad
+            trace = concretize(model, self.path_to(idx), self.canon, final=(p, t) if a is not None else None)
+            result.status = VIOLATED
+            result.violation = Violation(p, trace)
+        for name in list(pending) + list(witness_idx):
+            result.witnesses[name] = (
+                concretize(model, self.path_to(witness_idx[name]), self.canon) if name in witness_idx else None
+            )
+        return result
+
+
+class _Capped(Exception):
+    """Raised inside the search loop when --max-states is reached."""

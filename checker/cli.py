@@ -1,0 +1,356 @@
+"""The ``check`` command: explore a bounded Raft cluster and report a verdict.
+
+Exit codes: 0 every property holds after a complete search; 1 a property is
+violated (or a reachability check was never satisfied); 2 bad input; 3 the
+search was incomplete (state cap or Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from tabulate import tabulate
+
+from checker.bfs import HOLDS, INCOMPLETE, VIOLATED, Explorer, Progress, Result
+from checker.model import Kind, Property
+from checker.trace import Step
+from models import render, tweaks
+from models.raft import Action, Raft, State
+
+EXIT_HOLDS, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+DESCRIPTION = """\
+Explore every reachable state of a bounded Raft cluster (Figure 2 of the Raft
+paper, with lossy, duplicating, reordering networks and crash-restarts) and
+check its safety properties.  Prints "holds" only after a complete search;
+otherwise the shortest counterexample, or INCOMPLETE."""
+
+EPILOG = """\
+examples:
+  check                                   3 servers, terms up to 4
+  check --servers 3 --max-term 2 --tweak vote-not-persisted
+  check --invariant ElectionSafety --no-symmetry
+  check --list-properties
+  check defend                            every built-in tweak, with verdicts
+
+exit codes: 0 holds, 1 violation, 2 bad input, 3 incomplete.
+Counterexamples go to counterexamples/<model>/ as a text table and ITF JSON."""
+
+
+class BadInput(Exception):
+    """Bad command-line input: reported as one line on stderr, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise BadInput(message)
+
+
+def _count(lo: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"must be at least {lo}, got {v}")
+        return v
+
+    return parse
+
+
+def add_model_args(p: argparse.ArgumentParser, defaults: bool = True) -> None:
+    """Bounds and model options shared by ``check`` and ``check defend``."""
+    g = p.add_argument_group("bounds")
+    g.add_argument("--servers", type=_count(1), default=3 if defaults else None, metavar="N", help="number of servers S1..SN (default 3)")
+    g.add_argument("--max-term", type=_count(0), default=4 if defaults else None, metavar="T",
+                   help="Timeout is enabled only while currentTerm < T (default 4)")
+    g.add_argument("--max-log", type=_count(0), default=0 if defaults else None, metavar="L",
+                   help="ClientRequest is enabled only while a leader's log has fewer than L entries; "
+                        "0 (default) is the election layer")
+    g.add_argument("--max-states", type=_count(1), default=None, metavar="K",
+                   help="stop after K distinct states; the report is then INCOMPLETE, never 'holds'")
+    m = p.add_argument_group("model")
+    m.add_argument("--tweak", action="append", default=[], metavar="NAME", help="apply a built-in protocol tweak (repeatable; see --list-tweaks)")
+    m.add_argument("--tweak-file", metavar="PATH", help="apply the overrides in a Python tweak file (see README)")
+    m.add_argument("--no-symmetry", action="store_true", help="store every state, not one per symmetry orbit")
+    m.add_argument("--unreduced", action="store_true",
+                   help="turn off the model's sound reductions (eager vote requests, message pruning)")
+    o = p.add_argument_group("output")
+    o.add_argument("--out", metavar="DIR", default="counterexamples", help="where counterexample files go (default counterexamples/)")
+    o.add_argument("--quiet", action="store_true", help="no live progress on stderr")
+    o.add_argument("--json", action="store_true", help="print a machine-readable summary instead of tables")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="check", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_model_args(p)
+    p.add_argument("--invariant", action="append", default=[], metavar="NAME", help="check only this property (repeatable; see --list-properties)")
+    p.add_argument("--list-properties", action="store_true", help="name each property with its meaning, and exit")
+    p.add_argument("--list-tweaks", action="store_true", help="name each built-in tweak with the rule it changes and its verdict, and exit")
+    return p
+
+
+def make_model(args: argparse.Namespace) -> Raft:
+    """The (possibly tweaked) Raft model the arguments describe."""
+    try:
+        chosen = tweaks.lookup(args.tweak)
+        if args.tweak_file:
+            chosen.append(tweaks.load_file(args.tweak_file))
+        cls = tweaks.apply(chosen)
+        return cls(args.servers, args.max_term, args.max_log, reduce=not args.unreduced)
+    except (tweaks.TweakError, ValueError) as e:
+        raise BadInput(str(e)) from None
+
+
+def model_label(model: Raft) -> str:
+    return "+".join(model.tweaks) if model.tweaks else "raft"
+
+
+def select_properties(model: Raft, names: Sequence[str]) -> list[Property[State, Action]]:
+    props = list(model.properties())
+    if not names:
+        return props
+    by_name = {p.name: p for p in props}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise BadInput(f"unknown property {unknown[0]!r}; valid properties: {', '.join(by_name)} (see --list-properties)")
+    return [by_name[n] for n in dict.fromkeys(names)]
+
+
+def list_properties(model: Raft) -> str:
+    rows = [(p.name, p.kind.value, p.group, p.description) for p in model.properties()]
+    note = "" if model.max_log else "\n(the replication properties are checked with --max-log 1 or more)"
+    return tabulate(rows, headers=["property", "kind", "group", "meaning"]) + note
+
+
+def list_tweaks() -> str:
+    rows = [(t.name, t.rule, f"{t.expected} at --servers {t.bounds[0]} --max-term {t.bounds[1]}" + (f" --max-log {t.bounds[2]}" if t.bounds[2] else ""))
+            for t in tweaks.BUILTIN.values()]
+    return tabulate(rows, headers=["tweak", "rule it changes (from spec/Raft.tla)", "expected verdict"], maxcolwidths=[None, 60, 40])
+
+
+def fmt_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+class ProgressBar:
+    """Live progress on stderr through tqdm, refreshed at most every second."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.bar: Any = None
+        self.enabled = enabled
+
+    def __call__(self, p: Progress) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=None, unit=" states", file=sys.stderr, mininterval=1.0, dynamic_ncols=True, leave=False)
+        self.bar.update(p.states - self.bar.n)
+        self.bar.set_postfix_str(f"depth={p.depth} queue={p.queue} trans={p.transitions} mem={fmt_bytes(p.rss)}", refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def command_line(argv: Sequence[str]) -> str:
+    return shlex.join(["check", *argv])
+
+
+def trace_table(model: Raft, trace: Sequence[Step[State, Action]]) -> str:
+    """The trace as a table: one row per step, a column per server, changed cells marked with '*'."""
+    with_log = model.max_log > 0
+    headers = ["step", "action", *[f"S{i + 1}" for i in model.server_ids], "messages sent"]
+    rows = []
+    prev: State | None = None
+    for k, step in enumerate(trace):
+        cells = []
+        for i, v in enumerate(step.state.servers):
+            c = render.server_cell(v, with_log)
+            changed = prev is not None and prev.servers[i] != v
+            cells.append(("* " if changed else "  ") + c)
+        sent = render.network_change(prev, step.state) if prev is not None else ""
+        rows.append([k, render.action_text(step.action), *cells, sent])
+        prev = step.state
+    return tabulate(rows, headers=headers, maxcolwidths=[None, 44, *([30] * model.n), 46])
+
+
+def trace_story(model: Raft, trace: Sequence[Step[State, Action]]) -> str:
+    lines = []
+    for k in range(1, len(trace)):
+        a = trace[k].action
+        assert a is not None
+        lines.append(f"{k:>3}. {render.story(model, trace[k - 1].state, a, trace[k].state)}")
+    return "\n".join(lines)
+
+
+def violation_text(model: Raft, result: Result[State, Action], cmd: str) -> str:
+    v = result.violation
+    assert v is not None
+    kind = "action property" if v.prop.kind is Kind.ACTION else "invariant"
+    head = [
+        cmd,
+        f"Violation of {kind} {v.prop.name}: {v.prop.description}.",
+        f"Model: {model_label(model)}, servers S1..S{model.n}, max-term {model.max_term}, max-log {model.max_log}. "
+        f"Shortest trace: {len(v.trace) - 1} steps (every step replays as a real transition).",
+        "",
+    ]
+    return "\n".join(head) + trace_table(model, v.trace) + "\n\nWhat happens:\n" + trace_story(model, v.trace) + "\n"
+
+
+def itf_json(model: Raft, result: Result[State, Action], cmd: str) -> dict[str, Any]:
+    v = result.violation
+    assert v is not None
+    return {
+        "#meta": {
+            "format": "ITF",
+            "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
+            "source": "spec/Raft.tla",
+            "description": f"Shortest counterexample to {v.prop.name}, produced by: {cmd}",
+            "varTypes": {},
+        },
+        "params": ["Server", "MaxTerm", "MaxLog"],
+        "vars": render.ITF_VARS,
+        "states": [render.itf_state(model, st.state, k, st.action) for k, st in enumerate(v.trace)],
+    }
+
+
+def write_counterexample(model: Raft, result: Result[State, Action], out: Path, cmd: str) -> tuple[Path, Path]:
+    v = result.violation
+    assert v is not None
+    stem = f"{v.prop.name}_s{model.n}_t{model.max_term}" + (f"_l{model.max_log}" if model.max_log else "")
+    folder = out / model_label(model)
+    folder.mkdir(parents=True, exist_ok=True)
+    txt, itf = folder / f"{stem}.txt", folder / f"{stem}.itf.json"
+    txt.write_text(violation_text(model, result, cmd))
+    itf.write_text(json.dumps(itf_json(model, result, cmd), indent=1) + "\n")
+    return txt, itf
+
+
+def check_out_dir(out: str) -> Path:
+    p = Path(out)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        probe = p / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise BadInput(f"--out {out}: cannot write there ({e.strerror})") from None
+    return p
+
+
+def stats_table(result: Result[State, Action]) -> str:
+    st = result.stats
+    rows = [
+        ("distinct states", f"{st.distinct_states:,}"),
+        ("transitions", f"{st.transitions:,}"),
+        ("depth", st.depth),
+        ("wall time", f"{st.wall_seconds:.2f} s"),
+        ("states/s", f"{st.states_per_second:,.0f}"),
+        ("peak memory (RSS)", fmt_bytes(st.peak_rss)),
+    ]
+    acts = sorted(st.action_counts.items(), key=lambda kv: -kv[1])
+    return tabulate(rows, tablefmt="plain") + "\n\n" + tabulate(acts, headers=["action", "fired"], intfmt=",")
+
+
+def verdict(result: Result[State, Action]) -> tuple[str, int]:
+    if result.status == VIOLATED:
+        assert result.violation is not None
+        return f"VIOLATED: {result.violation.prop.name}", EXIT_VIOLATION
+    if result.status == INCOMPLETE:
+        return f"INCOMPLETE ({result.incomplete_reason}): no violation found in the states explored; nothing is proved", EXIT_INCOMPLETE
+    if result.unsatisfied:
+        return f"VACUOUS: never satisfied: {', '.join(result.unsatisfied)}", EXIT_VIOLATION
+    names = ", ".join(p.name for p in result.checked if p.kind is not Kind.SOMETIMES)
+    return f"HOLDS after a complete search: {names}", EXIT_HOLDS
+
+
+def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry: bool, max_states: int | None,
+              quiet: bool) -> Result[State, Action]:
+    bar = ProgressBar(not quiet)
+    try:
+        return Explorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar).run()
+    finally:
+        bar.close()
+
+
+def summary_json(model: Raft, result: Result[State, Action], symmetry: bool, files: Sequence[Path]) -> dict[str, Any]:
+    st = result.stats
+    return {
+        "verdict": result.status if not (result.status == HOLDS and result.unsatisfied) else "vacuous",
+        "model": model_label(model),
+        "servers": model.n, "max_term": model.max_term, "max_log": model.max_log,
+        "symmetry": symmetry, "reduced": model.reduce,
+        "properties": [p.name for p in result.checked],
+        "violated": result.violation.prop.name if result.violation else None,
+        "trace_length": len(result.violation.trace) - 1 if result.violation else None,
+        "unsatisfied": result.unsatisfied,
+        "incomplete_reason": result.incomplete_reason,
+        "distinct_states": st.distinct_states, "transitions": st.transitions, "depth": st.depth,
+        "wall_seconds": round(st.wall_seconds, 3), "states_per_second": round(st.states_per_second),
+        "peak_rss_bytes": st.peak_rss, "action_counts": dict(st.action_counts),
+        "counterexample_files": [str(f) for f in files],
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "defend":
+            from checker import defend
+
+            return defend.main(argv[1:])
+        return _check(argv)
+    except BadInput as e:
+        print(f"check: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _check(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    if args.list_tweaks:
+        print(list_tweaks())
+        return 0
+    model = make_model(args)
+    if args.list_properties:
+        print(list_properties(model))
+        return 0
+    props = select_properties(model, args.invariant)
+    out = check_out_dir(args.out)
+    cmd = command_line(argv)
+    symmetry = not args.no_symmetry
+    if not args.json:
+        extra = "" if model.reduce else (" (reductions off: " + ("--unreduced" if args.unreduced else "a tweak changes a rule they rest on") + ")")
+        print(f"Checking {model_label(model)}: servers={model.n} max-term={model.max_term} max-log={model.max_log} "
+              f"symmetry={'on' if symmetry else 'off'}{extra}")
+        print(f"Properties: {', '.join(p.name for p in props)}")
+    result = run_check(model, props, symmetry=symmetry, max_states=args.max_states, quiet=args.quiet or args.json)
+    files: list[Path] = []
+    if result.violation is not None:
+        files = list(write_counterexample(model, result, out, cmd))
+    text, code = verdict(result)
+    if args.json:
+        print(json.dumps(summary_json(model, result, symmetry, files), indent=1))
+        return code
+    if result.violation is not None:
+        print()
+        print(violation_text(model, result, cmd).split("\n", 1)[1])
+        print(f"Counterexample written to {files[0]} and {files[1]}")
+    print()
+    print(stats_table(result))
+    print()
+    print(text)
+    return code

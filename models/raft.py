@@ -1,0 +1,725 @@
+"""The Raft model: Figure 2 of the Raft paper as guarded state transitions.
+
+This file mirrors ``spec/Raft.tla`` one-to-one.  The TLA+ variables are
+functions over servers (``currentTerm[i]``); here each server's slice of them
+is one :class:`ServerVars` with the same field names, and ``messages`` is the
+network.  Action names (``Timeout``, ``RequestVote``, ``HandleRPC``, ...) are
+the spec's.
+
+The network is a *set* of messages that delivery does not remove.  That one
+choice gives every asynchronous behaviour: a message that is never delivered
+is lost, one delivered twice is duplicated, and messages are delivered in any
+order after any delay.  Any server may ``Restart`` at any time, losing its
+volatile state.
+
+Every guard and update that a protocol tweak may want to change is a method
+marked ``@hook``; tweaks (``models/tweaks.py``, or a user's ``--tweak-file``)
+override hooks by name and nothing else.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from enum import IntEnum
+from typing import Any, NamedTuple, TypeVar
+
+from checker.model import Property, action_property, always, check_unique_names, sometimes
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+NIL = -1
+"""``votedFor`` of a server that has not voted in its current term (the spec's ``Nil``)."""
+
+
+class Role(IntEnum):
+    Follower = 0
+    Candidate = 1
+    Leader = 2
+
+
+class MType(IntEnum):
+    RequestVoteRequest = 0
+    RequestVoteResponse = 1
+    AppendEntriesRequest = 2
+    AppendEntriesResponse = 3
+
+
+class Message(NamedTuple):
+    """A message on the wire; fields not used by its ``mtype`` stay at their defaults."""
+
+    mtype: MType
+    mterm: int
+    msource: int
+    mdest: int
+    # RequestVoteRequest
+    mlastLogTerm: int = 0
+    mlastLogIndex: int = 0
+    # RequestVoteResponse
+    mvoteGranted: bool = False
+    # AppendEntriesRequest
+    mprevLogIndex: int = 0
+    mprevLogTerm: int = 0
+    mentries: tuple[int, ...] = ()
+    mcommitIndex: int = 0
+    # AppendEntriesResponse
+    msuccess: bool = False
+    mmatchIndex: int = 0
+
+
+class ServerVars(NamedTuple):
+    """One server's slice of the spec's per-server variables.
+
+    Persistent: ``currentTerm``, ``votedFor``, ``log`` (survive Restart).
+    Volatile: ``role``, ``votesGranted``, ``commitIndex``, ``nextIndex``,
+    ``matchIndex`` (lost on Restart).  ``log`` holds the term of each entry,
+    index 1 first.
+    """
+
+    currentTerm: int
+    role: Role
+    votedFor: int
+    votesGranted: tuple[int, ...]  # sorted set of servers
+    log: tuple[int, ...]
+    commitIndex: int
+    nextIndex: tuple[int, ...]
+    matchIndex: tuple[int, ...]
+
+
+class Committed(NamedTuple):
+    """Ghost record: entry ``(index, term)`` was committed by a leader of ``commitTerm``."""
+
+    index: int
+    term: int
+    commitTerm: int
+
+
+class State(NamedTuple):
+    servers: tuple[ServerVars, ...]
+    messages: tuple[Message, ...]  # a set, kept sorted so that states compare and print deterministically
+    committed: tuple[Committed, ...] = ()  # GHOST: history for LeaderCompleteness; sorted set
+
+
+class Action(NamedTuple):
+    """An action with its arguments, e.g. ``Action("Timeout", (0,))``."""
+
+    name: str
+    args: tuple[Any, ...]
+
+
+# Variable and action names of the spec, compared with spec/Raft.tla by tests.
+VARIABLES = (*ServerVars._fields, "messages", "committed")
+ACTIONS = ("Restart", "Timeout", "RequestVote", "BecomeLeader", "ClientRequest", "AdvanceCommitIndex", "AppendEntries", "HandleRPC")
+
+HOOKS: dict[str, str] = {}
+"""Overridable hook name -> its first docstring line; filled by ``@hook``."""
+
+
+def hook(f: F) -> F:
+    """Mark a method as a hook that a tweak may override by name."""
+    HOOKS[f.__name__] = (f.__doc__ or "").strip().splitlines()[0]
+    return f
+
+
+def server_name(i: int) -> str:
+    return f"S{i + 1}"
+
+
+def _set_add(items: tuple[Any, ...], x: Any) -> tuple[Any, ...]:
+    return items if x in items else tuple(sorted((*items, x)))
+
+
+def _put(seq: tuple[Any, ...], i: int, x: Any) -> tuple[Any, ...]:
+    return (*seq[:i], x, *seq[i + 1 :])
+
+
+class Raft:
+    """The Raft model for ``n`` servers, terms up to ``max_term`` and logs up to ``max_log`` entries.
+
+    ``reduce=True`` (the spec's ``Reduce``) turns on the two state-space
+    reductions, each argued sound where it is implemented and tested against
+    the unreduced search in ``tests/test_reductions.py``:
+
+    - *eager vote requests* (:meth:`Timeout`): a candidate sends its
+      RequestVote RPCs to all other servers in the Timeout step itself, as
+      Figure 2 says ("On conversion to candidate ... send RequestVote RPCs to
+      all other servers"); the separate ``RequestVote(i, j)`` action is then
+      disabled;
+    - *message pruning* (:meth:`prune`): messages whose delivery can never
+      change anything again, and requests made redundant by an equivalent one,
+      are removed from the network.
+    """
+
+    tweaks: tuple[str, ...] = ()
+    # A tweak that changes a rule the reductions' arguments rest on sets this False.
+    reductions_sound: bool = True
+
+    def __init__(self, n: int = 3, max_term: int = 4, max_log: int = 0, reduce: bool = True) -> None:
+        if n < 1:
+            raise ValueError("--servers must be at least 1")
+        if max_term < 0 or max_log < 0:
+            raise ValueError("bounds must be non-negative")
+        self.n = n
+        self.max_term = max_term
+        self.max_log = max_log
+        self.reduce = reduce and self.reductions_sound
+        self.server_ids = tuple(range(n))
+        self.perms = list(itertools.permutations(self.server_ids))
+        self.props = self._properties()
+
+    # ------------------------------------------------------------------ helpers
+
+    def quorum(self, votes: int) -> bool:
+        """``votes`` servers form a majority of the cluster."""
+        return 2 * votes > self.n
+
+    @staticmethod
+    def last_term(log: tuple[int, ...]) -> int:
+        return log[-1] if log else 0
+
+    def fresh_leader_state(self, log: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """``nextIndex`` and ``matchIndex`` of a new leader (and their reset values)."""
+        return (len(log) + 1,) * self.n, (0,) * self.n
+
+    def init_server(self) -> ServerVars:
+        nxt, match = self.fresh_leader_state(())
+        return ServerVars(0, Role.Follower, NIL, (), (), 0, nxt, match)
+
+    # ------------------------------------------------------------- Model API
+
+    def init_states(self) -> list[State]:
+        """Init: every server is a follower in term 0 with no vote and an empty log; no messages."""
+        return [State(tuple(self.init_server() for _ in self.server_ids), ())]
+
+    def within_boundary(self, state: State) -> bool:
+        return True
+
+    def properties(self) -> Sequence[Property[State, Action]]:
+        return self.props
+
+    def actions(self, state: State) -> Iterator[Action]:
+        """Every action in the spec's ``Next``, in a fixed order (BFS order depends on it)."""
+        ids = self.server_ids
+        for i in ids:
+            yield Action("Restart", (i,))
+        for i in ids:
+            yield Action("Timeout", (i,))
+        for i in ids:
+            for j in ids:
+                if i != j:
+                    yield Action("RequestVote", (i, j))
+        for i in ids:
+            yield Action("BecomeLeader", (i,))
+        for i in ids:
+            yield Action("ClientRequest", (i,))
+        for i in ids:
+            yield Action("AdvanceCommitIndex", (i,))
+        for i in ids:
+            for j in ids:
+                if i != j:
+                    yield Action("AppendEntries", (i, j))
+        for m in state.messages:
+            yield Action("HandleRPC", (m,))
+
+    def next_state(self, state: State, action: Action) -> State | None:
+        """The spec's action ``action.name`` applied to ``state``; None when its guard is false."""
+        step = getattr(self, action.name)
+        return step(state, *action.args)  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------- the network
+
+    def commit_step(self, state: State, servers: tuple[ServerVars, ...], sent: Sequence[Message] = (), committed: tuple[Committed, ...] | None = None) -> State:
+        """Build the next state: the new server variables and ``messages \\cup sent``, pruned."""
+        msgs = set(state.messages)
+        msgs.update(sent)
+        ghost = state.committed if committed is None else committed
+        if self.reduce:
+            msgs = self.prune(servers, msgs)
+        return State(servers, tuple(sorted(msgs)), ghost)
+
+    def prune(self, servers: tuple[ServerVars, ...], msgs: set[Message]) -> set[Message]:
+        """Prune(msgs): drop dead messages, then all but the least of each group of redundant requests.
+
+        Sound because a dropped message has, from now on, no effect that a
+        kept one lacks: the reduced system's reachable states are exactly the
+        pruned images of the full system's reachable states, and every property
+        we check gives the same verdict on a state and its image (the server
+        variables are untouched, and a dropped message's term is at most its
+        sender's, as terms never decrease).  Tested in tests/test_reductions.py.
+        """
+        live = {m for m in msgs if not self.dead(servers, m)}
+        kept: dict[tuple[int, ...], Message] = {}
+        for m in sorted(live):
+            if self.notify_only(servers, m):
+                key = (m.msource, m.mdest) if self.max_log == 0 else (m.msource, m.mdest, m.mtype)
+                if key in kept:
+                    live.discard(m)
+                else:
+                    kept[key] = m
+        return live
+
+    def dead(self, servers: tuple[ServerVars, ...], m: Message) -> bool:
+        """Dead(m): delivering ``m`` now or at any later time changes nothing.
+
+        Only responses are ever dead.  The argument rests on three facts of the
+        model: (1) ``currentTerm`` never decreases (Timeout increments it, the
+        step-down rule raises it, Restart keeps it); (2) a server is a candidate
+        in term t only from its Timeout into t until it leaves that role, and
+        never again (Timeout always moves to a new term, Restart makes it a
+        follower); so, too, it can lead in t only after being candidate in t;
+        (3) the response handlers, which change nothing but what is said here.
+
+        - ``m.mterm < currentTerm[d]``: responses of an older term are ignored on
+          delivery (Figure 2), and by (1) that stays so.
+        - a RequestVoteResponse of d's current term while d is not a candidate:
+          by (2) d is never a candidate in that term again, and only a candidate
+          counts votes.  Likewise if it is a refusal, or from a server already in
+          ``votesGranted[d]`` (the set only grows while d stays candidate).
+        - an AppendEntriesResponse of d's current term while d is a follower:
+          by (2) d never leads in that term.  In the election layer
+          (``max_log == 0``) nextIndex and matchIndex are constants, so every
+          such response of d's current term is dead.
+        """
+        d = servers[m.mdest]
+        if m.mtype in (MType.RequestVoteRequest, MType.AppendEntriesRequest):
+            return False
+        if m.mterm < d.currentTerm:
+            return True
+        if m.mterm > d.currentTerm:
+            return False
+        if m.mtype == MType.RequestVoteResponse:
+            return d.role != Role.Candidate or not m.mvoteGranted or m.msource in d.votesGranted
+        return d.role == Role.Follower or self.max_log == 0
+
+    def notify_only(self, servers: tuple[ServerVars, ...], m: Message) -> bool:
+        """NotifyOnly(m): a request whose every delivery, now or later, only tells its sender the receiver's term.
+
+        - A stale request (``m.mterm < currentTerm[d]``) is answered with failure
+          and d's term at the time of delivery, and changes nothing at d.
+        - A RequestVoteRequest of d's current term after d has voted: d's vote
+          is fixed for the term, and the reply it would send again is still in
+          the network or already dead (counted, or its candidate moved on).
+          When d's term moves on, the request is stale.
+        - In the election layer, an AppendEntriesRequest of d's current term
+          while d is a follower: its success reply is dead at once.
+
+        Two notify-only requests from i to j (of the same type, in the log
+        layer) therefore have the same futures: each answers "failure, term T"
+        for j's term T at delivery, and the replies act alike (in the election
+        layer even across types: at i either reply can only make it step down).
+        Keeping one of them loses no behaviour.
+        """
+        if m.mtype not in (MType.RequestVoteRequest, MType.AppendEntriesRequest):
+            return False
+        d = servers[m.mdest]
+        if m.mterm < d.currentTerm:
+            return True
+        if m.mterm > d.currentTerm:
+            return False
+        if m.mtype == MType.RequestVoteRequest:
+            return d.votedFor != NIL
+        return self.max_log == 0 and d.role == Role.Follower
+
+    # ---------------------------------------------------------------- actions
+    # Each action returns None when it is not enabled.
+
+    def Restart(self, s: State, i: int) -> State | None:
+        """Restart(i) -- enabled always.  A crash and recovery.
+
+        ``role`` becomes Follower and ``votesGranted``, ``commitIndex``,
+        ``nextIndex``, ``matchIndex`` are lost; the persistent ``currentTerm``,
+        ``votedFor`` and ``log`` survive (the persist barrier).
+        """
+        srv = self.restart_server(s.servers[i])
+        return self.commit_step(s, _put(s.servers, i, srv))
+
+    @hook
+    def restart_server(self, srv: ServerVars) -> ServerVars:
+        """What survives a crash: currentTerm, votedFor and log."""
+        nxt, match = self.fresh_leader_state(())
+        return srv._replace(role=Role.Follower, votesGranted=(), commitIndex=0, nextIndex=nxt, matchIndex=match)
+
+    @hook
+    def timeout_enabled(self, srv: ServerVars) -> bool:
+        """Timeout's guard: a follower or candidate below the term bound."""
+        return srv.role in (Role.Follower, Role.Candidate) and srv.currentTerm < self.max_term
+
+    def Timeout(self, s: State, i: int) -> State | None:
+        """Timeout(i) -- enabled for a follower or candidate with ``currentTerm < MaxTerm``.
+
+        Starts an election: ``currentTerm`` goes up by one, the server becomes a
+        candidate and votes for itself (persisting term and vote).  With
+        reductions on, it also sends its RequestVote RPCs to all other servers
+        in this step (Figure 2).  This *eager* sending is sound: a candidate's
+        vote request to j has the same content whenever it is sent during its
+        candidacy (its term and log do not change), and the network may delay a
+        message arbitrarily or lose it.  So an execution that sends it later is
+        matched by one that sends it here and delivers it later, with the same
+        server states and a superset of messages, and every state reached here
+        is reached by Timeout followed by the RequestVote actions at once.
+        """
+        srv = s.servers[i]
+        if not self.timeout_enabled(srv):
+            return None
+        cand = self.start_election(srv, i)
+        sent = [self.vote_request(cand, i, j) for j in self.server_ids if j != i] if self.reduce else []
+        return self.commit_step(s, _put(s.servers, i, cand), sent)
+
+    @hook
+    def start_election(self, srv: ServerVars, i: int) -> ServerVars:
+        """A new term, candidate role, and a vote for itself."""
+        return srv._replace(currentTerm=srv.currentTerm + 1, role=Role.Candidate, votedFor=i, votesGranted=(i,))
+
+    def vote_request(self, srv: ServerVars, i: int, j: int) -> Message:
+        """The RequestVote RPC from candidate i to j: its term and the last term and length of its log."""
+        return Message(MType.RequestVoteRequest, srv.currentTerm, i, j, mlastLogTerm=self.last_term(srv.log), mlastLogIndex=len(srv.log))
+
+    def RequestVote(self, s: State, i: int, j: int) -> State | None:
+        """RequestVote(i, j) -- enabled while i is a candidate (and reductions are off).  i asks j for its vote.
+
+        With reductions on, Timeout has already sent this message (see there).
+        """
+        srv = s.servers[i]
+        if srv.role != Role.Candidate or self.reduce:
+            return None
+        return self.commit_step(s, s.servers, [self.vote_request(srv, i, j)])
+
+    @hook
+    def has_quorum(self, srv: ServerVars) -> bool:
+        """BecomeLeader's guard: votes from a majority."""
+        return self.quorum(len(srv.votesGranted))
+
+    def BecomeLeader(self, s: State, i: int) -> State | None:
+        """BecomeLeader(i) -- enabled for a candidate with votes from a majority.
+
+        i becomes leader and resets ``nextIndex[j]`` to ``Len(log[i]) + 1`` and ``matchIndex[j]`` to 0.
+        """
+        srv = s.servers[i]
+        if srv.role != Role.Candidate or not self.has_quorum(srv):
+            return None
+        nxt, match = self.fresh_leader_state(srv.log)
+        return self.commit_step(s, _put(s.servers, i, srv._replace(role=Role.Leader, nextIndex=nxt, matchIndex=match)))
+
+    def ClientRequest(self, s: State, i: int) -> State | None:
+        """ClientRequest(i) -- enabled for a leader with ``Len(log[i]) < MaxLog``.  Appends an entry of its term."""
+        srv = s.servers[i]
+        if srv.role != Role.Leader or len(srv.log) >= self.max_log:
+            return None
+        return self.commit_step(s, _put(s.servers, i, srv._replace(log=(*srv.log, srv.currentTerm))))
+
+    @hook
+    def can_commit(self, srv: ServerVars, i: int, index: int) -> bool:
+        """A leader may commit ``index`` if a majority store it and it is of the leader's term."""
+        agree = 1 + sum(1 for j in self.server_ids if j != i and srv.matchIndex[j] >= index)
+        return self.quorum(agree) and srv.log[index - 1] == srv.currentTerm
+
+    def AdvanceCommitIndex(self, s: State, i: int) -> State | None:
+        """AdvanceCommitIndex(i) -- enabled for a leader that can commit beyond ``commitIndex[i]``.
+
+        ``commitIndex[i]`` becomes the highest N with ``can_commit`` (Figure 2:
+        a majority has ``matchIndex >= N`` and ``log[N].term = currentTerm``).
+        The ghost ``committed`` records each newly committed entry.
+        """
+        srv = s.servers[i]
+        if srv.role != Role.Leader:
+            return None
+        new = next((k for k in range(len(srv.log), srv.commitIndex, -1) if self.can_commit(srv, i, k)), None)
+        if new is None:
+            return None
+        ghost = set(s.committed)
+        ghost.update(Committed(k, srv.log[k - 1], srv.currentTerm) for k in range(srv.commitIndex + 1, new + 1))
+        return self.commit_step(s, _put(s.servers, i, srv._replace(commitIndex=new)), committed=tuple(sorted(ghost)))
+
+    def AppendEntries(self, s: State, i: int, j: int) -> State | None:
+        """AppendEntries(i, j) -- enabled while i is leader.
+
+        Sends j ``prevLogIndex = nextIndex[i][j] - 1``, its term, at most one
+        entry from ``nextIndex[i][j]`` on, and ``commitIndex[i]``.  With an empty
+        log this is a heartbeat.
+        """
+        srv = s.servers[i]
+        if srv.role != Role.Leader:
+            return None
+        prev = srv.nextIndex[j] - 1
+        m = Message(
+            MType.AppendEntriesRequest,
+            srv.currentTerm,
+            i,
+            j,
+            mprevLogIndex=prev,
+            mprevLogTerm=srv.log[prev - 1] if prev >= 1 else 0,
+            mentries=srv.log[prev : prev + 1],
+            mcommitIndex=srv.commitIndex,
+        )
+        return self.commit_step(s, s.servers, [m])
+
+    def HandleRPC(self, s: State, m: Message) -> State | None:
+        """HandleRPC(m) -- enabled for every message in the network; the message stays there.
+
+        At the top of every handler comes the universal step-down rule
+        (``step_down``); then the handler of ``m.mtype`` runs on the updated
+        server and may send one reply.
+        """
+        if m not in s.messages:
+            return None
+        srv = s.servers[m.mdest]
+        if m.mterm > srv.currentTerm:
+            srv = self.step_down(srv, m.mterm)
+        handler = {
+            MType.RequestVoteRequest: self.handle_request_vote_request,
+            MType.RequestVoteResponse: self.handle_request_vote_response,
+            MType.AppendEntriesRequest: self.handle_append_entries_request,
+            MType.AppendEntriesResponse: self.handle_append_entries_response,
+        }[m.mtype]
+        srv, reply, ghost = handler(srv, m, s)
+        return self.commit_step(s, _put(s.servers, m.mdest, srv), [reply] if reply is not None else [], ghost)
+
+    @hook
+    def step_down(self, srv: ServerVars, term: int) -> ServerVars:
+        """The universal rule: on seeing term T' > currentTerm, adopt T', clear votedFor, become follower."""
+        return srv._replace(currentTerm=term, votedFor=NIL, role=Role.Follower, votesGranted=())
+
+    @hook
+    def is_stale_request(self, srv: ServerVars, m: Message) -> bool:
+        """A request with ``m.mterm < currentTerm`` is answered with currentTerm and failure."""
+        return m.mterm < srv.currentTerm
+
+    @hook
+    def log_ok_for_vote(self, srv: ServerVars, m: Message) -> bool:
+        """The election restriction: the candidate's log is at least as up-to-date (last term, then length)."""
+        mine = self.last_term(srv.log)
+        return m.mlastLogTerm > mine or (m.mlastLogTerm == mine and m.mlastLogIndex >= len(srv.log))
+
+    @hook
+    def can_grant_vote(self, srv: ServerVars, m: Message) -> bool:
+        """Grant only if not voted for another candidate in this term."""
+        return srv.votedFor in (NIL, m.msource)
+
+    Handled = tuple[ServerVars, "Message | None", "tuple[Committed, ...] | None"]
+
+    def handle_request_vote_request(self, srv: ServerVars, m: Message, s: State) -> Handled:
+        """RequestVoteRequest: grant if the term is current, no other vote was cast in it, and the log is ok."""
+        stale = self.is_stale_request(srv, m)
+        grant = not stale and m.mterm == srv.currentTerm and self.can_grant_vote(srv, m) and self.log_ok_for_vote(srv, m)
+        if grant:
+            srv = srv._replace(votedFor=m.msource)
+        reply = Message(MType.RequestVoteResponse, srv.currentTerm, m.mdest, m.msource, mvoteGranted=grant)
+        return srv, reply, None
+
+    @hook
+    def counts_vote(self, srv: ServerVars, m: Message) -> bool:
+        """A vote response counts only at a candidate, only in the term it was sent in, and only if granted."""
+        return srv.role == Role.Candidate and m.mterm == srv.currentTerm and m.mvoteGranted
+
+    def handle_request_vote_response(self, srv: ServerVars, m: Message, s: State) -> Handled:
+        """RequestVoteResponse: a candidate adds a granted vote of its own term to ``votesGranted``."""
+        if self.counts_vote(srv, m):
+            srv = srv._replace(votesGranted=_set_add(srv.votesGranted, m.msource))
+        return srv, None, None
+
+    @hook
+    def log_ok_for_append(self, srv: ServerVars, m: Message) -> bool:
+        """The log contains an entry at prevLogIndex whose term matches prevLogTerm."""
+        return m.mprevLogIndex == 0 or (m.mprevLogIndex <= len(srv.log) and srv.log[m.mprevLogIndex - 1] == m.mprevLogTerm)
+
+    @hook
+    def merge_entries(self, log: tuple[int, ...], m: Message) -> tuple[int, ...]:
+        """Delete a conflicting entry and all that follow it, then append what is new; keep agreeing entries."""
+        for k, term in enumerate(m.mentries, start=m.mprevLogIndex + 1):
+            if k <= len(log) and log[k - 1] != term:
+                log = log[: k - 1]
+            if k > len(log):
+                log = (*log, term)
+        return log
+
+    @hook
+    def new_commit_index(self, srv: ServerVars, m: Message) -> int:
+        """commitIndex := min(leaderCommit, index of last new entry), never lowered."""
+        return max(srv.commitIndex, min(m.mcommitIndex, m.mprevLogIndex + len(m.mentries)))
+
+    def handle_append_entries_request(self, srv: ServerVars, m: Message, s: State) -> Handled:
+        """AppendEntriesRequest: a candidate of the same term steps down; a follower checks and merges."""
+        def fail(srv: ServerVars) -> Message:
+            return Message(MType.AppendEntriesResponse, srv.currentTerm, m.mdest, m.msource, msuccess=False)
+
+        if self.is_stale_request(srv, m):
+            return srv, fail(srv), None
+        if srv.role == Role.Candidate:
+            srv = srv._replace(role=Role.Follower, votesGranted=())
+        if srv.role == Role.Leader or not self.log_ok_for_append(srv, m):
+            # A leader never hears of another leader of its own term; if it did, it refuses.
+            return srv, fail(srv), None
+        log = self.merge_entries(srv.log, m)
+        srv = srv._replace(log=log, commitIndex=self.new_commit_index(srv._replace(log=log), m))
+        reply = Message(MType.AppendEntriesResponse, srv.currentTerm, m.mdest, m.msource, msuccess=True, mmatchIndex=m.mprevLogIndex + len(m.mentries))
+        return srv, reply, None
+
+    def handle_append_entries_response(self, srv: ServerVars, m: Message, s: State) -> Handled:
+        """AppendEntriesResponse: a leader of that term advances matchIndex (never backwards) or backs nextIndex off."""
+        if srv.role != Role.Leader or m.mterm != srv.currentTerm:
+            return srv, None, None
+        j = m.msource
+        if m.msuccess:
+            srv = srv._replace(
+                nextIndex=_put(srv.nextIndex, j, m.mmatchIndex + 1),
+                matchIndex=_put(srv.matchIndex, j, max(srv.matchIndex[j], m.mmatchIndex)),
+            )
+        else:
+            srv = srv._replace(nextIndex=_put(srv.nextIndex, j, max(srv.nextIndex[j] - 1, 1)))
+        return srv, None, None
+
+    # -------------------------------------------------------------- symmetry
+
+    def permute(self, s: State, p: Sequence[int]) -> State:
+        """Rename server i to p[i] everywhere: server slots, votes, indexes and messages."""
+        inv = [0] * self.n
+        for i, pi in enumerate(p):
+            inv[pi] = i
+
+        def srv_map(v: ServerVars) -> ServerVars:
+            return v._replace(
+                votedFor=p[v.votedFor] if v.votedFor != NIL else NIL,
+                votesGranted=tuple(sorted(p[k] for k in v.votesGranted)),
+                nextIndex=tuple(v.nextIndex[inv[k]] for k in range(self.n)),
+                matchIndex=tuple(v.matchIndex[inv[k]] for k in range(self.n)),
+            )
+
+        servers = tuple(srv_map(s.servers[inv[k]]) for k in range(self.n))
+        msgs = tuple(sorted(m._replace(msource=p[m.msource], mdest=p[m.mdest]) for m in s.messages))
+        return State(servers, msgs, s.committed)
+
+    def representative(self, s: State) -> State:
+        """The least (in tuple order) of the renamings of ``s`` that list servers in order of :meth:`sym_key`.
+
+        This is an exact orbit canonical form.  ``sym_key`` does not mention
+        server names, so renaming ``s`` by q turns its candidate set P(s) into
+        {p . q^-1 : p in P(s)}, which yields the same renamed states; the least
+        of one set is the least of the other.  Only servers with equal keys are
+        permuted among themselves, so usually one renaming is tried, not n!.
+        """
+        keys = [self.sym_key(v, i) for i, v in enumerate(s.servers)]
+        order = sorted(self.server_ids, key=keys.__getitem__)
+        blocks: list[list[int]] = []
+        for i in order:
+            if blocks and keys[blocks[-1][0]] == keys[i]:
+                blocks[-1].append(i)
+            else:
+                blocks.append([i])
+        best: State | None = None
+        for choice in itertools.product(*(itertools.permutations(b) for b in blocks)):
+            p = [0] * self.n
+            for new_pos, old in enumerate(itertools.chain.from_iterable(choice)):
+                p[old] = new_pos
+            cand = self.permute(s, p)
+            if best is None or cand < best:
+                best = cand
+        assert best is not None
+        return best
+
+    @staticmethod
+    def sym_key(v: ServerVars, i: int) -> tuple[Any, ...]:
+        """A summary of server i that does not depend on how servers are named."""
+        return (v.currentTerm, v.role, v.votedFor == i, v.votedFor == NIL, len(v.votesGranted), v.log, v.commitIndex)
+
+    # ------------------------------------------------------------ properties
+
+    def _properties(self) -> list[Property[State, Action]]:
+        n = self.n
+
+        @always("ElectionSafety", "no two leaders share a term")
+        def election_safety(s: State) -> bool:
+            terms = [v.currentTerm for v in s.servers if v.role == Role.Leader]
+            return len(terms) == len(set(terms))
+
+        @action_property("TermMonotonic", "no server's currentTerm ever decreases", group="structure")
+        def term_monotonic(s: State, a: Action, t: State) -> bool:
+            return all(u.currentTerm >= v.currentTerm for v, u in zip(s.servers, t.servers))
+
+        @always("MessageTermBound", "no message in flight carries a term above its sender's currentTerm", group="structure")
+        def message_term_bound(s: State) -> bool:
+            return all(m.mterm <= s.servers[m.msource].currentTerm for m in s.messages)
+
+        @always("SelfVote", "a candidate or leader has voted for itself in its current term", group="structure")
+        def self_vote(s: State) -> bool:
+            return all(v.role == Role.Follower or v.votedFor == i for i, v in enumerate(s.servers))
+
+        @always("LeaderQuorumTerm", "a majority of servers are at or above each leader's term", group="structure")
+        def leader_quorum_term(s: State) -> bool:
+            return all(
+                self.quorum(sum(1 for u in s.servers if u.currentTerm >= v.currentTerm))
+                for v in s.servers
+                if v.role == Role.Leader
+            )
+
+        @always("VotesGrantedQuorum", "a leader's recorded votes form a majority, and a candidate's votes include itself", group="structure")
+        def votes_granted_ok(s: State) -> bool:
+            return all(
+                (v.role != Role.Leader or self.quorum(len(v.votesGranted)))
+                and (v.role == Role.Follower or i in v.votesGranted)
+                for i, v in enumerate(s.servers)
+            )
+
+        @sometimes("LeaderElected", "some reachable state has a leader (guards against a vacuous pass)")
+        def leader_elected(s: State) -> bool:
+            return any(v.role == Role.Leader for v in s.servers)
+
+        props: list[Property[State, Action]] = [
+            election_safety,
+            term_monotonic,
+            message_term_bound,
+            self_vote,
+            leader_quorum_term,
+            votes_granted_ok,
+            leader_elected,
+        ]
+        props.extend(self._log_properties())
+        check_unique_names(props)
+        del n
+        return props
+
+    def _log_properties(self) -> list[Property[State, Action]]:
+        """The replication properties of Figure 3; checked only when ``max_log >= 1``."""
+        if self.max_log == 0:
+            return []
+
+        @always("LogMatching", "two logs with an entry of the same index and term agree on all entries up to it")
+        def log_matching(s: State) -> bool:
+            logs = [v.log for v in s.servers]
+            for a, b in itertools.combinations(logs, 2):
+                for k in range(min(len(a), len(b)), 0, -1):
+                    if a[k - 1] == b[k - 1]:
+                        if a[:k] != b[:k]:
+                            return False
+                        break
+            return True
+
+        @action_property("LeaderAppendOnly", "a leader never overwrites or deletes entries in its log")
+        def leader_append_only(s: State, a: Action, t: State) -> bool:
+            return all(
+                u.log[: len(v.log)] == v.log
+                for v, u in zip(s.servers, t.servers)
+                if v.role == Role.Leader and u.role == Role.Leader and u.currentTerm == v.currentTerm
+            )
+
+        @always("LeaderCompleteness", "an entry committed in term T is in the log of every leader of a term above T")
+        def leader_completeness(s: State) -> bool:
+            return all(
+                len(v.log) >= c.index and v.log[c.index - 1] == c.term
+                for v in s.servers
+                if v.role == Role.Leader
+                for c in s.committed
+                if c.commitTerm < v.currentTerm
+            )
+
+        @always("StateMachineSafety", "no two servers have different entries at an index at or below both commit indexes")
+        def state_machine_safety(s: State) -> bool:
+            return all(
+                a.log[: min(a.commitIndex, b.commitIndex)] == b.log[: min(a.commitIndex, b.commitIndex)]
+                for a, b in itertools.combinations(s.servers, 2)
+            )
+
+        @sometimes("EntryCommitted", "some reachable state has a committed entry (guards against a vacuous pass)")
+        def entry_committed(s: State) -> bool:
+            return any(v.commitIndex > 0 for v in s.servers)
+
+        return [log_matching, leader_append_only, leader_completeness, state_machine_safety, entry_committed]

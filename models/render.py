@@ -1,0 +1,166 @@
+"""How Raft states and actions look in traces: table cells, one-line stories and ITF JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.raft import NIL, Action, Message, MType, Raft, Role, ServerVars, State, server_name
+
+SHORT = {
+    MType.RequestVoteRequest: "RequestVote",
+    MType.RequestVoteResponse: "RequestVoteResponse",
+    MType.AppendEntriesRequest: "AppendEntries",
+    MType.AppendEntriesResponse: "AppendEntriesResponse",
+}
+
+
+def msg_text(m: Message) -> str:
+    """E.g. ``RequestVoteResponse t=3 S2->S1 granted``."""
+    head = f"{SHORT[m.mtype]} t={m.mterm} {server_name(m.msource)}->{server_name(m.mdest)}"
+    if m.mtype == MType.RequestVoteRequest:
+        return head + (f" last=({m.mlastLogTerm},{m.mlastLogIndex})" if m.mlastLogIndex else "")
+    if m.mtype == MType.RequestVoteResponse:
+        return head + (" granted" if m.mvoteGranted else " denied")
+    if m.mtype == MType.AppendEntriesRequest:
+        extra = ""
+        if m.mprevLogIndex or m.mentries or m.mcommitIndex:
+            extra = f" prev=({m.mprevLogIndex},{m.mprevLogTerm}) entries={list(m.mentries)} commit={m.mcommitIndex}"
+        return head + extra
+    return head + (f" ok match={m.mmatchIndex}" if m.msuccess else " failed")
+
+
+def action_text(a: Action | None) -> str:
+    if a is None:
+        return "Init"
+    if a.name == "HandleRPC":
+        return f"HandleRPC({msg_text(a.args[0])})"
+    return f"{a.name}({', '.join(server_name(x) for x in a.args)})"
+
+
+def server_cell(v: ServerVars, with_log: bool) -> str:
+    voted = "-" if v.votedFor == NIL else server_name(v.votedFor)
+    cell = f"{v.role.name} t={v.currentTerm} voted={voted}"
+    if v.role != Role.Follower:
+        cell += " votes={" + ",".join(server_name(k) for k in v.votesGranted) + "}"
+    if with_log:
+        cell += f" log={list(v.log)} commit={v.commitIndex}"
+        if v.role == Role.Leader:
+            cell += f" match={list(v.matchIndex)}"
+    return cell
+
+
+def story(model: Raft, before: State, a: Action, after: State) -> str:
+    """One plain-English sentence for a step, for readers learning Raft."""
+    name = a.name
+    if name == "HandleRPC":
+        m: Message = a.args[0]
+        d0, d1 = before.servers[m.mdest], after.servers[m.mdest]
+        to, frm = server_name(m.mdest), server_name(m.msource)
+        parts = [f"{to} receives {SHORT[m.mtype]} from {frm} (term {m.mterm})"]
+        if d1.currentTerm > d0.currentTerm:
+            parts.append(f"sees a newer term, adopts term {d1.currentTerm}, clears its vote and becomes {d1.role.name.lower()}")
+        elif m.mterm < d0.currentTerm:
+            parts.append(f"it is stale (own term {d0.currentTerm})")
+        if m.mtype == MType.RequestVoteRequest:
+            granted = any(x.mtype == MType.RequestVoteResponse and x.mvoteGranted and x.mdest == m.msource and x.msource == m.mdest
+                          and x.mterm == m.mterm for x in after.messages) or d1.votedFor == m.msource
+            parts.append(f"and {'grants' if granted and d1.votedFor == m.msource else 'refuses'} its vote")
+        elif m.mtype == MType.RequestVoteResponse:
+            if len(d1.votesGranted) > len(d0.votesGranted):
+                parts.append(f"and counts the vote: {len(d1.votesGranted)} of {model.n}")
+            else:
+                parts.append("and ignores it")
+        elif m.mtype == MType.AppendEntriesRequest:
+            if d0.role == Role.Candidate and d1.role == Role.Follower and d1.currentTerm == d0.currentTerm:
+                parts.append("and, as a candidate of that term, accepts the leader and becomes follower")
+            if d1.log != d0.log:
+                parts.append(f"and its log becomes {list(d1.log)}")
+            if d1.commitIndex != d0.commitIndex:
+                parts.append(f"and commits up to index {d1.commitIndex}")
+        elif m.mtype == MType.AppendEntriesResponse and d1 == d0:
+            parts.append("and it changes nothing")
+        return ", ".join(parts) + "."
+    i = a.args[0]
+    me = server_name(i)
+    v0, v1 = before.servers[i], after.servers[i]
+    if name == "Timeout":
+        peers = ", ".join(server_name(j) for j in model.server_ids if j != i)
+        sent = " and asks " + peers + " for votes" if model.reduce else ""
+        voted = "votes for itself" if v1.votedFor == i else "does not vote for itself"
+        return f"{me} times out, becomes candidate for term {v1.currentTerm}, {voted}{sent}."
+    if name == "RequestVote":
+        return f"{me} asks {server_name(a.args[1])} for its vote in term {v0.currentTerm}."
+    if name == "BecomeLeader":
+        return f"{me} has votes from {{{', '.join(server_name(k) for k in v0.votesGranted)}}} and becomes leader of term {v1.currentTerm}."
+    if name == "AppendEntries":
+        return f"{me} (leader of term {v0.currentTerm}) sends AppendEntries to {server_name(a.args[1])}."
+    if name == "Restart":
+        lost = "keeps" if v1.votedFor == v0.votedFor and v1.currentTerm == v0.currentTerm else "LOSES"
+        return f"{me} crashes and restarts as follower; it {lost} its persisted term {v1.currentTerm} and vote."
+    if name == "ClientRequest":
+        return f"{me} appends a client entry of term {v0.currentTerm} at index {len(v1.log)}."
+    if name == "AdvanceCommitIndex":
+        return f"{me} commits up to index {v1.commitIndex}."
+    return f"{action_text(a)}."
+
+
+def network_change(before: State, after: State) -> str:
+    sent = sorted(set(after.messages) - set(before.messages))
+    return "; ".join("+" + msg_text(m) for m in sent)
+
+
+# --------------------------------------------------------------------- ITF
+
+def _int(x: int) -> dict[str, str]:
+    return {"#bigint": str(x)}
+
+
+def _seq(xs: tuple[int, ...]) -> list[dict[str, str]]:
+    return [_int(x) for x in xs]
+
+
+def _msg_itf(m: Message) -> dict[str, Any]:
+    rec: dict[str, Any] = {
+        "mtype": m.mtype.name,
+        "mterm": _int(m.mterm),
+        "msource": server_name(m.msource),
+        "mdest": server_name(m.mdest),
+    }
+    if m.mtype == MType.RequestVoteRequest:
+        rec.update(mlastLogTerm=_int(m.mlastLogTerm), mlastLogIndex=_int(m.mlastLogIndex))
+    elif m.mtype == MType.RequestVoteResponse:
+        rec.update(mvoteGranted=m.mvoteGranted)
+    elif m.mtype == MType.AppendEntriesRequest:
+        rec.update(mprevLogIndex=_int(m.mprevLogIndex), mprevLogTerm=_int(m.mprevLogTerm), mentries=_seq(m.mentries),
+                   mcommitIndex=_int(m.mcommitIndex))
+    else:
+        rec.update(msuccess=m.msuccess, mmatchIndex=_int(m.mmatchIndex))
+    return rec
+
+
+ITF_VARS = ["currentTerm", "role", "votedFor", "votesGranted", "log", "commitIndex", "nextIndex", "matchIndex", "messages", "committed"]
+
+
+def itf_state(model: Raft, s: State, index: int, action: Action | None) -> dict[str, Any]:
+    """One state of an ITF trace (Apalache's Informal Trace Format)."""
+    names = [server_name(i) for i in model.server_ids]
+
+    def per_server(f: Any) -> dict[str, Any]:
+        return {"#map": [[names[i], f(v)] for i, v in enumerate(s.servers)]}
+
+    def per_peer(xs: tuple[int, ...]) -> dict[str, Any]:
+        return {"#map": [[names[j], _int(x)] for j, x in enumerate(xs)]}
+
+    return {
+        "#meta": {"index": index, "action": action_text(action)},
+        "currentTerm": per_server(lambda v: _int(v.currentTerm)),
+        "role": per_server(lambda v: v.role.name),
+        "votedFor": per_server(lambda v: "Nil" if v.votedFor == NIL else names[v.votedFor]),
+        "votesGranted": per_server(lambda v: {"#set": [names[k] for k in v.votesGranted]}),
+        "log": per_server(lambda v: _seq(v.log)),
+        "commitIndex": per_server(lambda v: _int(v.commitIndex)),
+        "nextIndex": per_server(lambda v: per_peer(v.nextIndex)),
+        "matchIndex": per_server(lambda v: per_peer(v.matchIndex)),
+        "messages": {"#set": [_msg_itf(m) for m in s.messages]},
+        "committed": {"#set": [{"index": _int(c.index), "term": _int(c.term), "commitTerm": _int(c.commitTerm)} for c in s.committed]},
+    }
