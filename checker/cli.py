@@ -333,7 +333,9 @@ def _check(argv: list[str]) -> int:
     cmd = command_line(argv)
     symmetry = not args.no_symmetry
     if not args.json:
-        extra = "" if model.reduce else (" (reductions off: " + ("--unreduced" if args.unreduced else "a tweak changes a rule they rest on") + ")")
+        off = [name for name, on in (("eager vote requests", model.eager_votes), ("message pruning", model.prune_msgs)) if not on]
+        why = "--unreduced" if args.unreduced else "the tweak changes a rule their soundness argument rests on"
+        extra = f" (reductions off: {', '.join(off)}; {why})" if off else ""
         print(f"Checking {model_label(model)}: servers={model.n} max-term={model.max_term} max-log={model.max_log} "
               f"symmetry={'on' if symmetry else 'off'}{extra}")
         print(f"Properties: {', '.join(p.name for p in props)}")

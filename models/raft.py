@@ -151,10 +151,13 @@ class Raft:
     """
 
     tweaks: tuple[str, ...] = ()
-    # A tweak that changes a rule the reductions' arguments rest on sets this False.
-    reductions_sound: bool = True
+    # A tweak that changes a rule a reduction's argument rests on sets its flag False,
+    # and the tweaked model then runs without that reduction.
+    eager_votes_sound: bool = True
+    pruning_sound: bool = True
 
-    def __init__(self, n: int = 3, max_term: int = 4, max_log: int = 0, reduce: bool = True) -> None:
+    def __init__(self, n: int = 3, max_term: int = 4, max_log: int = 0, reduce: bool = True, *,
+                 eager_votes: bool | None = None, prune: bool | None = None) -> None:
         if n < 1:
             raise ValueError("--servers must be at least 1")
         if max_term < 0 or max_log < 0:
@@ -162,7 +165,10 @@ class Raft:
         self.n = n
         self.max_term = max_term
         self.max_log = max_log
-        self.reduce = reduce and self.reductions_sound
+        # The two reductions separately (tests turn them on one at a time); ``reduce`` sets both.
+        self.eager_votes = (reduce if eager_votes is None else eager_votes) and self.eager_votes_sound
+        self.prune_msgs = (reduce if prune is None else prune) and self.pruning_sound
+        self.reduce = self.eager_votes and self.prune_msgs
         self.server_ids = tuple(range(n))
         self.perms = list(itertools.permutations(self.server_ids))
         self.props = self._properties()
@@ -233,7 +239,7 @@ class Raft:
         msgs = set(state.messages)
         msgs.update(sent)
         ghost = state.committed if committed is None else committed
-        if self.reduce:
+        if self.prune_msgs:
             msgs = self.prune(servers, msgs)
         return State(servers, tuple(sorted(msgs)), ghost)
 
@@ -362,7 +368,7 @@ class Raft:
         if not self.timeout_enabled(srv):
             return None
         cand = self.start_election(srv, i)
-        sent = [self.vote_request(cand, i, j) for j in self.server_ids if j != i] if self.reduce else []
+        sent = [self.vote_request(cand, i, j) for j in self.server_ids if j != i] if self.eager_votes else []
         return self.commit_step(s, _put(s.servers, i, cand), sent)
 
     @hook
@@ -380,7 +386,7 @@ class Raft:
         With reductions on, Timeout has already sent this message (see there).
         """
         srv = s.servers[i]
-        if srv.role != Role.Candidate or self.reduce:
+        if srv.role != Role.Candidate or self.eager_votes:
             return None
         return self.commit_step(s, s.servers, [self.vote_request(srv, i, j)])
 
@@ -500,7 +506,8 @@ class Raft:
     def handle_request_vote_request(self, srv: ServerVars, m: Message, s: State) -> Handled:
         """RequestVoteRequest: grant if the term is current, no other vote was cast in it, and the log is ok."""
         stale = self.is_stale_request(srv, m)
-        grant = not stale and m.mterm == srv.currentTerm and self.can_grant_vote(srv, m) and self.log_ok_for_vote(srv, m)
+        # After the step-down rule, a request that is not stale is of the current term.
+        grant = not stale and self.can_grant_vote(srv, m) and self.log_ok_for_vote(srv, m)
         if grant:
             srv = srv._replace(votedFor=m.msource)
         reply = Message(MType.RequestVoteResponse, srv.currentTerm, m.mdest, m.msource, mvoteGranted=grant)

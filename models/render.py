@@ -85,7 +85,7 @@ def story(model: Raft, before: State, a: Action, after: State) -> str:
     v0, v1 = before.servers[i], after.servers[i]
     if name == "Timeout":
         peers = ", ".join(server_name(j) for j in model.server_ids if j != i)
-        sent = " and asks " + peers + " for votes" if model.reduce else ""
+        sent = " and asks " + peers + " for votes" if model.eager_votes else ""
         voted = "votes for itself" if v1.votedFor == i else "does not vote for itself"
         return f"{me} times out, becomes candidate for term {v1.currentTerm}, {voted}{sent}."
     if name == "RequestVote":
@@ -95,8 +95,11 @@ def story(model: Raft, before: State, a: Action, after: State) -> str:
     if name == "AppendEntries":
         return f"{me} (leader of term {v0.currentTerm}) sends AppendEntries to {server_name(a.args[1])}."
     if name == "Restart":
-        lost = "keeps" if v1.votedFor == v0.votedFor and v1.currentTerm == v0.currentTerm else "LOSES"
-        return f"{me} crashes and restarts as follower; it {lost} its persisted term {v1.currentTerm} and vote."
+        lost = [f"term {v0.currentTerm} (now {v1.currentTerm})"] if v1.currentTerm != v0.currentTerm else []
+        if v1.votedFor != v0.votedFor:
+            lost.append(f"its vote for {server_name(v0.votedFor)}")
+        kept = f"LOSES {' and '.join(lost)}" if lost else f"keeps its persisted term {v1.currentTerm} and vote"
+        return f"{me} crashes and restarts as follower; it {kept}."
     if name == "ClientRequest":
         return f"{me} appends a client entry of term {v0.currentTerm} at index {len(v1.log)}."
     if name == "AdvanceCommitIndex":
