@@ -240,8 +240,8 @@ class Explorer(Generic[S, A]):
         stats.peak_rss = peak_rss_bytes()
         result: Result[S, A] = Result(status, stats, incomplete_reason=reason, checked=list(self.props))
         if bad is not None:
-            p, idx, a, t = bad
-            trace = concretize(model, self.path_to(idx), self.canon, final=(p, t) if a is not None else None)
+            p, idx, bad_action, t = bad
+            trace = concretize(model, self.path_to(idx), self.canon, final=(p, t) if bad_action is not None else None)
             result.status = VIOLATED
             result.violation = Violation(p, trace)
         for name in list(pending) + list(witness_idx):

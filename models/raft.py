@@ -89,7 +89,7 @@ class ServerVars(NamedTuple):
 class Committed(NamedTuple):
     """Ghost record: entry ``(index, term)`` was committed by a leader of ``commitTerm``."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index, as the spec's record field
     term: int
     commitTerm: int
 
