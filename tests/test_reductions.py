@@ -1,11 +1,15 @@
 """Soundness of the model's two reductions, checked against the unreduced search on small configurations.
 
-- message pruning alone: the reduced reachable set is exactly the pruned image
-  of the unreduced reachable set (the claim in ``Raft.prune``'s docstring);
+- message pruning alone: the reduced reachable set is the pruned image of the
+  unreduced reachable set -- exactly, as ``Raft.prune``'s docstring claims, in
+  the log layer and at term bound 1; only up to the type of a refusal reply in
+  the election layer at larger bounds (see ``refusals_merged`` and ``EXACT``);
 - eager vote requests alone: every eager state is reachable lazily, and both
   reach the same server-variable valuations;
-- verdicts (violated property and trace length, or holds) agree with and
-  without reductions, for the unmodified model and each built-in tweak.
+- verdicts (violated property, or holds) agree with and without reductions,
+  for the unmodified model and each built-in tweak that keeps a reduction;
+  trace lengths are equal under pruning alone and may only shrink under eager
+  vote requests (one Timeout step then also sends the requests).
 """
 
 from __future__ import annotations
