@@ -3,8 +3,8 @@
 Every violation is checked with only that property selected (as ``--invariant``
 does), its shortest trace length is pinned (the reasoning for each number is
 given), and the trace is replayed on the broken model.  The unmodified model
-satisfies the same property at the same bounds, so the violation is the
-tweak's doing.
+satisfies the same property at the same bounds (or, in the replication layer,
+cannot execute the trace), so the violation is the variant's doing.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import pytest
 
 from checker.bfs import HOLDS, VIOLATED, Explorer
 from checker.model import Kind
-from checker.trace import replay
+from checker.trace import ReplayError, replay
 from models import tweaks
-from models.raft import Raft, ServerVars
+from models.raft import Message, Raft, Role, ServerVars, State
 
 
 def prop(m: Raft, name: str) -> Any:
@@ -103,3 +103,93 @@ def test_leader_elected_unsatisfied_when_become_leader_never_fires() -> None:
     assert ok.unsatisfied == [] and w is not None
     assert len(w) - 1 == 4
     replay(Raft(3, 1, 0), w, prop(Raft(3, 1, 0), "LeaderElected"))
+
+
+# ------------------------------------------------------ the replication layer
+
+
+class AnyAppend(Raft):
+    """No AppendEntries consistency check: a follower accepts entries whatever its log holds at prevLogIndex."""
+
+    def log_ok_for_append(self, srv: ServerVars, m: Message) -> bool:
+        return True
+
+
+class CommitAlone(Raft):
+    """A leader commits an entry of its term without a majority storing it."""
+
+    def can_commit(self, srv: ServerVars, i: int, index: int) -> bool:
+        return srv.log[index - 1] == srv.currentTerm
+
+
+class CommitAloneNoRestriction(CommitAlone):
+    """... and votes are granted without the election restriction (up-to-date log)."""
+
+    def log_ok_for_vote(self, srv: ServerVars, m: Message) -> bool:
+        return True
+
+
+class NeverCommit(Raft):
+    """AdvanceCommitIndex never fires."""
+
+    def can_commit(self, srv: ServerVars, i: int, index: int) -> bool:
+        return False
+
+
+class ClearWhenFull(Raft):
+    """A leader whose log is full empties it on the next client request (deletes its own entries)."""
+
+    def ClientRequest(self, s: State, i: int) -> State | None:
+        srv = s.servers[i]
+        if srv.role != Role.Leader:
+            return None
+        log = () if len(srv.log) >= self.max_log else (*srv.log, srv.currentTerm)
+        return self.commit_step(s, (*s.servers[:i], srv._replace(log=log), *s.servers[i + 1 :]))
+
+
+LOG_CASES = [
+    # S1 leads term 1 and appends an entry it never replicates (5 steps); it restarts and leads term 2
+    # (Restart, Timeout, request, response, BecomeLeader: 10), appends (11) and sends S2 prev=(1,1) entries=[2] (12);
+    # S2, whose log is empty, accepts it (13) and the duplicate delivery again (14): logs [1,2] and [2,2].
+    (AnyAppend, (2, 2, 2), "LogMatching", 14, "HandleRPC"),
+    # S1 leads term 1 (with S2's vote), appends and commits alone (7 steps); S2, which timed out meanwhile,
+    # gets S1's vote for term 2 without the election restriction (2 deliveries) and leads without the entry (10).
+    (CommitAloneNoRestriction, (2, 2, 1), "LeaderCompleteness", 10, "BecomeLeader"),
+    # ... and then S2 appends and commits its own entry at the same index (12).
+    (CommitAloneNoRestriction, (2, 2, 1), "StateMachineSafety", 12, "AdvanceCommitIndex"),
+    # S1 leads term 1 (4 steps), appends (5), and the next request empties its log (6).
+    (ClearWhenFull, (2, 1, 1), "LeaderAppendOnly", 6, "ClientRequest"),
+]
+
+
+@pytest.mark.parametrize(("cls", "bounds", "name", "length", "last_action"), LOG_CASES, ids=[c[2] for c in LOG_CASES])
+def test_broken_variant_violates_replication_property(cls: type[Raft], bounds: tuple[int, int, int], name: str, length: int,
+                                                      last_action: str) -> None:
+    m = cls(*bounds)
+    p = prop(m, name)
+    result = Explorer(m, [p]).run()
+    assert result.status == VIOLATED
+    assert result.violation is not None and result.violation.prop.name == name
+    trace = result.violation.trace
+    assert len(trace) - 1 == length
+    assert trace[-1].action is not None and trace[-1].action.name == last_action
+    replay(m, trace, p)
+    # the breakage is the variant's doing: the trace is not an execution of the unmodified model
+    with pytest.raises(ReplayError):
+        replay(Raft(*bounds), trace)
+
+
+def test_unmodified_model_keeps_replication_properties_at_small_bounds() -> None:
+    m = Raft(2, 1, 1)
+    result = Explorer(m).run()
+    assert result.status == HOLDS and result.unsatisfied == []
+    replication = {"LogMatching", "LeaderAppendOnly", "LeaderCompleteness", "StateMachineSafety", "EntryCommitted"}
+    assert replication <= {p.name for p in result.checked}
+
+
+def test_entry_committed_unsatisfied_when_nothing_commits() -> None:
+    m = NeverCommit(2, 1, 1)
+    result = Explorer(m, [prop(m, "EntryCommitted")]).run()
+    assert result.status == HOLDS
+    assert result.unsatisfied == ["EntryCommitted"]
+    assert result.stats.action_counts["ClientRequest"] > 0
