@@ -193,3 +193,26 @@ def test_entry_committed_unsatisfied_when_nothing_commits() -> None:
     assert result.status == HOLDS
     assert result.unsatisfied == ["EntryCommitted"]
     assert result.stats.action_counts["ClientRequest"] > 0
+
+
+# ------------------------------------------------------ the built-in tweaks' declared verdicts
+
+# Tweaks whose declared bounds are small enough to check here (the others need a minute or more).
+CHEAP_TWEAKS = ["vote-not-persisted", "term-not-persisted", "vote-twice", "half-quorum"]
+
+
+@pytest.mark.parametrize("name", CHEAP_TWEAKS)
+def test_builtin_tweak_declared_verdict_for_election_safety(name: str) -> None:
+    tw = tweaks.BUILTIN[name]
+    m = tweaks.apply([tw])(*tw.bounds)
+    p = prop(m, "ElectionSafety")
+    result = Explorer(m, [p]).run()
+    got = result.violation.prop.name if result.violation is not None else result.status
+    assert got == tw.expected
+    if result.violation is not None:
+        replay(m, result.violation.trace, p)
+
+
+def test_half_quorum_only_bites_with_an_even_number_of_servers() -> None:
+    m = tweaks.apply([tweaks.BUILTIN["half-quorum"]])(3, 1, 0)
+    assert Explorer(m, [prop(m, "ElectionSafety")]).run().status == HOLDS
