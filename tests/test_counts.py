@@ -77,7 +77,9 @@ def sampled_states() -> list[Any]:
         pytest.param(Raft(3, 2, 0), rng.sample(reachable(3, 2, 0, eager=True, prune=True), 150), id="s3-t2-red"),
         pytest.param(Raft(3, 1, 0, reduce=False), rng.sample(reachable(3, 1, 0, eager=False, prune=False), 150), id="s3-t1-unred"),
         pytest.param(Raft(3, 2, 2), random_walk_states(Raft(3, 2, 2), 12, 25, seed=2), id="s3-t2-l2-walks"),
-        pytest.param(Raft(4, 2, 1, reduce=False), random_walk_states(Raft(4, 2, 1, reduce=False), 6, 25, seed=3), id="s4-t2-l1-unred-walks"),
+        pytest.param(
+            Raft(4, 2, 1, reduce=False), random_walk_states(Raft(4, 2, 1, reduce=False), 6, 25, seed=3), id="s4-t2-l1-unred-walks"
+        ),
     ]
 
 
