@@ -113,7 +113,6 @@ class Explorer(Generic[S, A]):
         max_states: int | None = None,
         progress: Callable[[Progress], None] | None = None,
         progress_interval: float = 1.0,
-        stop_on_violation: bool = True,
     ) -> None:
         self.model = model
         self.props = list(model.properties() if properties is None else properties)
@@ -121,7 +120,6 @@ class Explorer(Generic[S, A]):
         self.max_states = max_states
         self.progress = progress
         self.progress_interval = progress_interval
-        self.stop_on_violation = stop_on_violation
         # The state store: index <-> state, plus a parent index per state.
         self.index: dict[S, int] = {}
         self.states: list[S] = []
@@ -131,10 +129,16 @@ class Explorer(Generic[S, A]):
         return self.model.representative(state) if self.symmetry else state
 
     def _add(self, state: S, parent: int) -> int | None:
-        """Store ``state`` if new; return its index, or None if already seen."""
+        """Store ``state`` if new; return its index, or None if already seen.
+
+        Raises ``_Capped`` when a new state would exceed ``max_states``: a
+        search whose reachable states all fit under the cap is complete.
+        """
         if state in self.index:
             return None
         idx = len(self.states)
+        if self.max_states is not None and idx >= self.max_states:
+            raise _Capped()
         self.index[state] = idx
         self.states.append(state)
         self.parent.append(parent)
@@ -210,8 +214,6 @@ class Explorer(Generic[S, A]):
                         if p is not None:
                             bad = (p, new, None, None)
                             break
-                        if self.max_states is not None and len(self.states) >= self.max_states:
-                            raise _Capped()
                     if bad is not None:
                         break
                     if self.progress is not None and (pos & 255) == 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -241,14 +242,17 @@ def write_counterexample(model: Raft, result: Result[State, Action], out: Path, 
 
 
 def check_out_dir(out: str) -> Path:
+    """Fail early (exit 2) if counterexamples could not be written under ``out``; create nothing."""
     p = Path(out)
-    try:
-        p.mkdir(parents=True, exist_ok=True)
-        probe = p / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as e:
-        raise BadInput(f"--out {out}: cannot write there ({e.strerror})") from None
+    probe = p
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise BadInput(f"--out {out}: {probe} is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise BadInput(f"--out {out}: cannot write in {probe}")
     return p
 
 

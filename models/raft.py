@@ -247,11 +247,17 @@ class Raft:
         """Prune(msgs): drop dead messages, then all but the least of each group of redundant requests.
 
         Sound because a dropped message has, from now on, no effect that a
-        kept one lacks: the reduced system's reachable states are exactly the
-        pruned images of the full system's reachable states, and every property
-        we check gives the same verdict on a state and its image (the server
-        variables are untouched, and a dropped message's term is at most its
-        sender's, as terms never decrease).  Tested in tests/test_reductions.py.
+        kept one lacks (see :meth:`dead` and :meth:`notify_only`).  Precisely,
+        as ``tests/test_reductions.py`` checks against the unpruned search:
+        every pruned-reachable state is the pruned image of an unpruned-reachable
+        state; conversely every such image is pruned-reachable up to the kind
+        of a refusal reply (in the election layer a kept RequestVote request
+        draws a denied RequestVoteResponse where a merged AppendEntries request
+        would draw a failed AppendEntriesResponse; at the receiver both can only
+        make it step down); so both searches reach the same server variables.
+        Every property gives the same verdict on a state and its image: the
+        server variables are untouched, and a dropped message's term is at most
+        its sender's, as terms never decrease.
         """
         live = {m for m in msgs if not self.dead(servers, m)}
         kept: dict[tuple[int, ...], Message] = {}

@@ -284,6 +284,14 @@ def test_state_cap_gives_incomplete_never_holds() -> None:
     assert result.incomplete_reason is not None and "50" in result.incomplete_reason
 
 
+def test_cap_equal_to_the_reachable_count_is_complete() -> None:
+    # A chain 0 -> 1 -> ... -> 9: exactly 10 states.  A cap of 10 lets the search finish; 9 does not.
+    chain = [(k, k + 1) for k in range(9)]
+    assert Explorer(GraphModel(chain), max_states=10).run().status == HOLDS
+    capped = Explorer(GraphModel(chain), max_states=9).run()
+    assert capped.status == INCOMPLETE and capped.stats.distinct_states == 9
+
+
 def test_violation_within_the_cap_is_still_reported() -> None:
     @always("Small", "below 10")
     def small(s: Any) -> bool:

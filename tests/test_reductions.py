@@ -73,8 +73,8 @@ EXACT = [
         (2, 2, 0),
         marks=pytest.mark.xfail(
             strict=True,
-            reason="Raft.prune's docstring claims the reduced reachable set is exactly the pruned image; in the election "
-            "layer the cross-type merge of notify-only requests makes the image contain states whose refusal reply has the "
+            reason="the reduced reachable set is the pruned image only up to the kind of refusal reply (Raft.prune's docstring); "
+            "in the election layer the cross-type merge of notify-only requests makes the image contain states whose refusal reply has the "
             "other type (e.g. a failed AppendEntriesResponse where the reduced run has a denied RequestVoteResponse)",
         ),
         id="s2-t2-l0",
