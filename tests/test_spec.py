@@ -222,6 +222,6 @@ def test_config_bounds() -> None:
     assert values("RaftLog.cfg")["MaxLog"] == "1"
 
 
-def test_parse_cfg_rejects_nothing_silently() -> None:
+def test_parse_cfg() -> None:
     sections = parse_cfg("CONSTANTS A = 1 B <- C\nINVARIANT X Y\nPROPERTY Z\n")
     assert sections == {"CONSTANTS": ["A", "B"], "INVARIANTS": ["X", "Y"], "PROPERTIES": ["Z"]}
