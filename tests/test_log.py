@@ -1,0 +1,146 @@
+"""The log layer: every replication property has a broken variant that violates it.
+
+Each broken variant is a built-in tweak or a small subclass override.  The
+checker must find the violation with a pinned shortest-trace length, and the
+trace must replay as a real execution of the broken model.  The unmodified
+model satisfies EntryCommitted, and ``max_log = 0`` is exactly the election
+layer.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from checker.bfs import HOLDS, VIOLATED, Explorer, Result
+from checker.trace import replay
+from models import tweaks
+from models.raft import Action, Raft, Role, ServerVars, State, _put
+
+slow = pytest.mark.skipif(not os.environ.get("RUN_SLOW"), reason="minutes with the readable engine; set RUN_SLOW=1")
+
+
+def search(model: Raft, only: str | None = None) -> Result[State, Action]:
+    props = [p for p in model.properties() if only is None or p.name == only]
+    assert props, only
+    return Explorer(model, props).run()
+
+
+def assert_violates(model: Raft, prop: str, length: int, only: bool = False) -> None:
+    r = search(model, prop if only else None)
+    assert r.status == VIOLATED and r.violation is not None
+    assert (r.violation.prop.name, len(r.violation.trace) - 1) == (prop, length)
+    replay(model, r.violation.trace, r.violation.prop)
+
+
+# ------------------------------------------------------------ broken variants
+
+class LogNotPersisted(Raft):
+    """Restart loses the log too: a committed entry can vanish from a majority."""
+
+    def restart_server(self, srv: ServerVars) -> ServerVars:
+        return Raft.restart_server(self, srv)._replace(log=())
+
+
+class ReplaceLastEntry(Raft):
+    """A leader whose log is full replaces its last entry instead of refusing the client."""
+
+    def ClientRequest(self, s: State, i: int) -> State | None:
+        srv = s.servers[i]
+        if srv.role != Role.Leader:
+            return None
+        log = srv.log if len(srv.log) < self.max_log else srv.log[:-1]
+        return self.commit_step(s, _put(s.servers, i, srv._replace(log=(*log, srv.currentTerm))))
+
+
+class CommitAloneAnyLog(Raft):
+    """A leader commits an entry of its term without a majority, and votes ignore logs."""
+
+    def can_commit(self, srv: ServerVars, i: int, index: int) -> bool:
+        return srv.log[index - 1] == srv.currentTerm
+
+    def log_ok_for_vote(self, srv: ServerVars, m: object) -> bool:
+        return True
+
+
+class NoClient(Raft):
+    """The log layer with ClientRequest disabled: logs stay empty."""
+
+    def ClientRequest(self, s: State, i: int) -> State | None:
+        return None
+
+
+def tweaked(name: str) -> type[Raft]:
+    return tweaks.apply(tweaks.lookup([name]))
+
+
+def test_log_matching_broken_without_prev_log_check() -> None:
+    assert_violates(tweaked("no-prev-log-check")(2, 2, 2), "LogMatching", 14)
+
+
+def test_leader_append_only_broken_by_overwriting_leader() -> None:
+    assert_violates(ReplaceLastEntry(2, 2, 1), "LeaderAppendOnly", 11)
+
+
+def test_leader_completeness_broken_when_log_not_persisted() -> None:
+    assert_violates(LogNotPersisted(2, 2, 1), "LeaderCompleteness", 15)
+
+
+def test_state_machine_safety_broken_by_commit_without_majority() -> None:
+    assert_violates(CommitAloneAnyLog(2, 2, 1), "StateMachineSafety", 12, only=True)
+
+
+# ------------------------------------------------------- the unmodified model
+
+@pytest.mark.parametrize("bounds", [(2, 1, 1), (2, 2, 1), (2, 1, 2)], ids=lambda b: "s{}-t{}-l{}".format(*b))
+def test_unmodified_model_holds_and_commits(bounds: tuple[int, int, int]) -> None:
+    model = Raft(*bounds)
+    r = search(model)
+    assert r.status == HOLDS and r.unsatisfied == []
+    witness = r.witnesses["EntryCommitted"]
+    assert witness is not None
+    prop = next(p for p in model.properties() if p.name == "EntryCommitted")
+    replay(model, witness, prop)
+
+
+def test_max_log_zero_is_the_election_layer() -> None:
+    # Unreduced, the log layer without client requests is state for state the election layer.
+    for n, t in [(2, 1), (2, 2), (3, 1)]:
+        election = Explorer(Raft(n, t, 0, reduce=False))
+        election.run()
+        no_client = Explorer(NoClient(n, t, 1, reduce=False))
+        no_client.run()
+        assert set(election.states) == set(no_client.states)
+    # Reduced, the counts are those of the election layer before the log layer existed,
+    # and the server variables reached are those of the log layer without client requests.
+    for (n, t), count in {(2, 2): 61, (3, 1): 34, (3, 2): 1333}.items():
+        election = Explorer(Raft(n, t, 0))
+        election.run()
+        assert len(election.states) == count
+        if n == 2:
+            no_client = Explorer(NoClient(n, t, 1))
+            no_client.run()
+            assert {s.servers for s in election.states} == {s.servers for s in no_client.states}
+
+
+# ------------------------------------------------- built-in log-layer tweaks
+
+LOG_TWEAKS = {  # name -> shortest trace length at Tweak.bounds
+    "no-log-check": 13,
+    "truncate-always": 15,
+    "no-prev-log-check": 14,
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOG_TWEAKS))
+def test_log_tweak_metadata(name: str) -> None:
+    t = tweaks.BUILTIN[name]
+    assert t.expected != "holds" and t.bounds[2] >= 1
+
+
+@slow
+@pytest.mark.parametrize("name", sorted(LOG_TWEAKS))
+def test_log_tweak_verdicts(name: str) -> None:
+    t = tweaks.BUILTIN[name]
+    assert_violates(tweaked(name)(*t.bounds), t.expected, LOG_TWEAKS[name])
