@@ -164,13 +164,14 @@ FIGURE_8: list[tuple[object, ...]] = [
 
 
 def run_script(model: Raft, script: list[tuple[object, ...]]) -> list[Step[State, Action]]:
-    """Execute ``script``; a message step names (type, source, dest, term) of a message not yet delivered."""
+    """Execute ``script``; a message step names (type, source, dest, term), preferring a message not yet delivered."""
     s = model.init_states()[0]
     trace: list[Step[State, Action]] = [Step(None, s)]
     delivered: set[Message] = set()
     for k, step in enumerate(script, start=1):
         if isinstance(step[0], MType):
-            ms = [m for m in s.messages if (m.mtype, m.msource, m.mdest, m.mterm) == step and m not in delivered]
+            ms = [m for m in s.messages if (m.mtype, m.msource, m.mdest, m.mterm) == step]
+            ms = [m for m in ms if m not in delivered] or ms  # a message delivered again when it is the only match
             assert len(ms) == 1, f"step {k}: {step} matches {ms}"
             delivered.add(ms[0])
             a = Action("HandleRPC", (ms[0],))
@@ -192,3 +193,30 @@ def test_commit_old_terms_figure_8_execution() -> None:
     # In the unmodified model the old-term entry cannot be committed (step 22).
     with pytest.raises(AssertionError, match="step 22"):
         run_script(Raft(3, 4, 1), FIGURE_8)
+
+
+# commit-beyond-match with 3 servers, 2 entries, 3 terms: S3 holds S1's term-1
+# entry and, after it, its own stale term-2 entry.  S1 leads term 3 and commits
+# [1, 3] with S2.  S3, now in term 3, answers S1's old term-1 request with a
+# failure of term 3, so S1 backs nextIndex[S3] off to 1 and sends entry 1 with
+# leaderCommit 2: S3 keeps its stale entry 2 and (tweaked) commits it.
+STALE_COMMIT: list[tuple[object, ...]] = [
+    ("Timeout", 0), (RV, 0, 1, 1), (RVR, 1, 0, 1), ("BecomeLeader", 0), ("ClientRequest", 0),
+    ("AppendEntries", 0, 1), (AE, 0, 1, 1), ("AppendEntries", 0, 2), (AE, 0, 2, 1),
+    ("Timeout", 2), (RV, 2, 1, 2), (RVR, 1, 2, 2), ("BecomeLeader", 2), ("ClientRequest", 2),
+    (RV, 2, 0, 2), ("Timeout", 0), (RV, 0, 1, 3), (RVR, 1, 0, 3), ("BecomeLeader", 0), ("ClientRequest", 0),
+    ("AppendEntries", 0, 1), (AE, 0, 1, 3), (AER, 1, 0, 3), ("AdvanceCommitIndex", 0),
+    (RV, 0, 2, 3), (AE, 0, 2, 1), (AER, 2, 0, 3), ("AppendEntries", 0, 2), (AE, 0, 2, 3),
+]
+
+
+def test_commit_beyond_match_stale_entry_execution() -> None:
+    model = tweaked("commit-beyond-match")(3, 3, 2)
+    trace = run_script(model, STALE_COMMIT)
+    sms = next(p for p in model.properties() if p.name == "StateMachineSafety")
+    replay(model, trace, sms)
+    # The same execution in the unmodified model commits only up to the last new entry.
+    plain = Raft(3, 3, 2)
+    trace = run_script(plain, STALE_COMMIT)
+    replay(plain, trace)
+    assert trace[-1].state.servers[2].commitIndex == 1 and sms.check(trace[-1].state)
