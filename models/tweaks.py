@@ -275,7 +275,7 @@ for _t in [
     # Reductions: the follower's commitIndex is in neither argument.
     Tweak("commit-beyond-match", 'new_commit_index: "min(leaderCommit, index of last new entry)" -- the min is dropped',
           {"new_commit_index": _commit_beyond_match}, expected="StateMachineSafety", bounds=(3, 3, 2),
-          note="needs a stale entry after the match point: holds at (2, 2, 1) and (2, 1, 2); a 29-step execution at "
+          note="needs a stale entry after the match point: holds at (2, 2, 1), (2, 1, 2), (2, 2, 2); a 29-step execution at "
                "(3, 3, 2) replays (tests/test_log.py), the full search there is beyond the readable engine"),
 ]:
     register(_t)

@@ -133,10 +133,15 @@ LOG_TWEAKS = {  # name -> shortest trace length at Tweak.bounds
 }
 
 
-@pytest.mark.parametrize("name", sorted(LOG_TWEAKS))
+REPLAYED = {"commit-old-terms": ("LeaderCompleteness", (3, 4, 1)), "commit-beyond-match": ("StateMachineSafety", (3, 3, 2))}
+
+
+@pytest.mark.parametrize("name", sorted([*LOG_TWEAKS, *REPLAYED]))
 def test_log_tweak_metadata(name: str) -> None:
     t = tweaks.BUILTIN[name]
-    assert t.expected != "holds" and t.bounds[2] >= 1
+    assert t.expected != "holds" and t.bounds[2] >= 1 and t.keeps_eager_votes and t.keeps_pruning
+    if name in REPLAYED:
+        assert (t.expected, t.bounds) == REPLAYED[name]
 
 
 @slow
