@@ -234,7 +234,8 @@ class Raft:
 
     # ------------------------------------------------------------- the network
 
-    def commit_step(self, state: State, servers: tuple[ServerVars, ...], sent: Sequence[Message] = (), committed: tuple[Committed, ...] | None = None) -> State:
+    def commit_step(self, state: State, servers: tuple[ServerVars, ...], sent: Sequence[Message] = (),
+                    committed: tuple[Committed, ...] | None = None) -> State:
         """Build the next state: the new server variables and ``messages \\cup sent``, pruned."""
         msgs = set(state.messages)
         msgs.update(sent)
@@ -564,7 +565,8 @@ class Raft:
             return srv, fail(srv), None
         log = self.merge_entries(srv.log, m)
         srv = srv._replace(log=log, commitIndex=self.new_commit_index(srv._replace(log=log), m))
-        reply = Message(MType.AppendEntriesResponse, srv.currentTerm, m.mdest, m.msource, msuccess=True, mmatchIndex=m.mprevLogIndex + len(m.mentries))
+        reply = Message(MType.AppendEntriesResponse, srv.currentTerm, m.mdest, m.msource, msuccess=True,
+                        mmatchIndex=m.mprevLogIndex + len(m.mentries))
         return srv, reply, None
 
     def handle_append_entries_response(self, srv: ServerVars, m: Message, s: State) -> Handled:
@@ -646,7 +648,7 @@ class Raft:
 
         @action_property("TermMonotonic", "no server's currentTerm ever decreases", group="structure")
         def term_monotonic(s: State, a: Action, t: State) -> bool:
-            return all(u.currentTerm >= v.currentTerm for v, u in zip(s.servers, t.servers))
+            return all(u.currentTerm >= v.currentTerm for v, u in zip(s.servers, t.servers, strict=True))
 
         @always("MessageTermBound", "no message in flight carries a term above its sender's currentTerm", group="structure")
         def message_term_bound(s: State) -> bool:
@@ -664,7 +666,8 @@ class Raft:
                 if v.role == Role.Leader
             )
 
-        @always("VotesGrantedQuorum", "a leader's recorded votes form a majority, and a candidate's votes include itself", group="structure")
+        @always("VotesGrantedQuorum", "a leader's recorded votes form a majority, and a candidate's votes include itself",
+                group="structure")
         def votes_granted_ok(s: State) -> bool:
             return all(
                 (v.role != Role.Leader or self.quorum(len(v.votesGranted)))
@@ -710,7 +713,7 @@ class Raft:
         def leader_append_only(s: State, a: Action, t: State) -> bool:
             return all(
                 u.log[: len(v.log)] == v.log
-                for v, u in zip(s.servers, t.servers)
+                for v, u in zip(s.servers, t.servers, strict=True)
                 if v.role == Role.Leader and u.role == Role.Leader and u.currentTerm == v.currentTerm
             )
 
@@ -726,9 +729,11 @@ class Raft:
 
         @always("StateMachineSafety", "no two servers have different entries at an index at or below both commit indexes")
         def state_machine_safety(s: State) -> bool:
+            # Only indexes where both servers hold an entry are compared: a missing entry is not a different one.
             return all(
-                a.log[: min(a.commitIndex, b.commitIndex)] == b.log[: min(a.commitIndex, b.commitIndex)]
+                a.log[k] == b.log[k]
                 for a, b in itertools.combinations(s.servers, 2)
+                for k in range(min(a.commitIndex, b.commitIndex, len(a.log), len(b.log)))
             )
 
         @sometimes("EntryCommitted", "some reachable state has a committed entry (guards against a vacuous pass)")

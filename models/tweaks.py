@@ -223,3 +223,62 @@ for _t in [
           note="SelfVote and VotesGrantedQuorum fail at once, but two leaders still need 2 votes each from 3 voters"),
 ]:
     register(_t)
+
+
+# --------------------------------------------------------------------------
+# The built-in tweaks of the log layer.  Each replaces one hook; verdicts and
+# bounds were found by running the checker (see tests/test_log.py).
+
+def _commit_old_terms(self: Raft, srv: ServerVars, i: int, index: int) -> bool:
+    """A leader commits any entry stored on a majority, whatever its term (Figure 8 of the paper)."""
+    return self.quorum(1 + sum(1 for j in self.server_ids if j != i and srv.matchIndex[j] >= index))
+
+
+def _no_log_check(self: Raft, srv: ServerVars, m: Message) -> bool:
+    """Grant a vote whatever the candidate's log."""
+    return True
+
+
+def _no_prev_log_check(self: Raft, srv: ServerVars, m: Message) -> bool:
+    """Accept every AppendEntries request of the current term, whatever is at prevLogIndex.
+
+    merge_entries then appends an entry beyond the end of a short log at the end, so it lands at a lower index.
+    """
+    return True
+
+
+def _truncate_always(self: Raft, log: tuple[int, ...], m: Message) -> tuple[int, ...]:
+    """Replace everything after prevLogIndex by the request's entries, even entries that agree."""
+    return (*log[: m.mprevLogIndex], *m.mentries)
+
+
+def _commit_beyond_match(self: Raft, srv: ServerVars, m: Message) -> int:
+    """commitIndex := leaderCommit, without the min with the index of the last new entry (still never lowered)."""
+    return max(srv.commitIndex, m.mcommitIndex)
+
+
+for _t in [
+    # Reductions: AdvanceCommitIndex is in neither argument (they rest on terms, candidacy, vote-request content, the response handlers).
+    Tweak("commit-old-terms", 'can_commit: "... and log[N].term = currentTerm" -- the term condition is dropped (Figure 8)',
+          {"can_commit": _commit_old_terms}, expected="LeaderCompleteness", bounds=(3, 4, 1),
+          note="a 27-step Figure-8 execution replays (tests/test_log.py); the full search at these bounds is beyond "
+               "the readable engine; holds at (2, 2, 1) and (2, 1, 2)"),
+    # Reductions: the vote request's content and the votedFor rule are unchanged; only whom a vote goes to changes.
+    Tweak("no-log-check", 'log_ok_for_vote: "the candidate\'s log is at least as up-to-date" -- the election restriction is dropped',
+          {"log_ok_for_vote": _no_log_check}, expected="LeaderCompleteness", bounds=(3, 2, 1),
+          note="holds with 2 servers (a committed entry is on both) and with one term"),
+    # Reductions: only non-stale requests are affected; stale ones (the only notify-only AppendEntries) and responses are not.
+    Tweak("no-prev-log-check", 'log_ok_for_append: "an entry at prevLogIndex whose term matches prevLogTerm" -- not checked',
+          {"log_ok_for_append": _no_prev_log_check}, expected="LogMatching", bounds=(2, 2, 2),
+          note="needs two entries: holds at (2, 2, 1) and (2, 1, 2)"),
+    # Reductions: merging happens only for non-stale requests at a follower; a candidate's log still never changes.
+    Tweak("truncate-always", 'merge_entries: "delete a conflicting entry and all that follow it" -- delete all after prevLogIndex',
+          {"merge_entries": _truncate_always}, expected="LeaderCompleteness", bounds=(3, 2, 1),
+          note="a stale empty heartbeat erases a committed entry; holds at (2, 2, 1) and (2, 1, 2)"),
+    # Reductions: the follower's commitIndex is in neither argument.
+    Tweak("commit-beyond-match", 'new_commit_index: "min(leaderCommit, index of last new entry)" -- the min is dropped',
+          {"new_commit_index": _commit_beyond_match}, expected="StateMachineSafety", bounds=(3, 3, 2),
+          note="needs a stale entry after the match point: holds at (2, 2, 1), (2, 1, 2), (2, 2, 2); a 29-step execution at "
+               "(3, 3, 2) replays (tests/test_log.py), the full search there is beyond the readable engine"),
+]:
+    register(_t)
