@@ -22,7 +22,7 @@ SLOW = [(2, 1, 2), (3, 1, 1)]
 
 
 def reachable(model: Raft) -> tuple[set[State], str, str | None]:
-    ex = Explorer(model, stop_on_violation=False)
+    ex = Explorer(model)
     r = ex.run()
     return set(ex.states), r.status, r.violation.prop.name if r.violation else None
 
