@@ -179,3 +179,31 @@ def test_list_tweaks_names_every_tweak_with_rule_and_verdict(capsys: pytest.Capt
         assert rule == " ".join(t.rule.split())
         n, term, _ = t.bounds
         assert verdict.startswith(f"{t.expected} at --servers {n} --max-term {term}")
+
+
+def test_pruning_would_be_unsound_under_keep_vote() -> None:
+    """Why keep-vote-on-new-term runs unpruned: a kept vote is not a vote of the current term.
+
+    S2 voted for S1 in term 1 and moved to term 2 keeping votedFor = S1.  S1's
+    term-2 vote request would be granted (S2 still "voted for" S1), but
+    NotifyOnly reads votedFor != Nil as "already voted in this term", and
+    pruning keeps only the least of S1's two notify-only requests to S2: the
+    stale term-1 one.  The grant in term 2 would be lost.
+    """
+    from models.raft import NIL, Message, MType, Role
+
+    model = model_of("keep-vote-on-new-term", 3, 2, prune=True)
+    assert not model.prune_msgs  # the tweak turns pruning off ...
+    model.prune_msgs = True  # ... here is what it would do
+    base = model.init_server()
+    s1 = base._replace(currentTerm=2, role=Role.Candidate, votedFor=0, votesGranted=(0,))
+    s2 = base._replace(currentTerm=2, votedFor=0)
+    s3 = base._replace(currentTerm=2, role=Role.Candidate, votedFor=2, votesGranted=(2,))
+    old = Message(MType.RequestVoteRequest, 1, 0, 1)
+    new = Message(MType.RequestVoteRequest, 2, 0, 1)
+    servers = (s1, s2, s3)
+    assert model.prune(servers, {old, new}) == {old}
+    after = model.HandleRPC(State(servers, (old, new)), new)
+    assert after is not None
+    assert Message(MType.RequestVoteResponse, 2, 1, 0, mvoteGranted=True) in after.messages
+    assert after.servers[1].votedFor == 0 != NIL
