@@ -137,7 +137,7 @@ def test_defend_unmodified_and_mismatch(tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 0 and re.search(r"^half-quorum .* \? +holds ", out, re.M)
     # ... and below the declared max-term a declared violation says nothing either.
     code, out, _ = run_defend(["--tweak", "vote-twice", "--max-term", "0", "--out", str(tmp_path), "--quiet"], capsys)
-    assert code == 0 and re.search(r"^vote-twice .* \? +holds ", out, re.M)
+    assert code == 0 and re.search(r"^vote-twice .* \? +vacuous \(never LeaderElected\) ", out, re.M)
     # A verdict that differs from the declared one at the declared bounds is a mismatch.
     monkey = tweaks.Tweak("vote-twice", "x", {}, expected="ElectionSafety", bounds=(2, 1, 0))
     row = defend.run_one("vote-twice", monkey, (2, 1, 0), tmp_path)
@@ -207,3 +207,9 @@ def test_pruning_would_be_unsound_under_keep_vote() -> None:
     assert after is not None
     assert Message(MType.RequestVoteResponse, 2, 1, 0, mvoteGranted=True) in after.messages
     assert after.servers[1].votedFor == 0 != NIL
+
+
+def test_defend_reports_a_vacuous_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With 2 servers and no self-votes nobody can win: "holds" would say nothing."""
+    code, out, _ = run_defend(["--tweak", "no-self-vote", "--servers", "2", "--max-term", "1", "--out", str(tmp_path), "--quiet"], capsys)
+    assert code == 0 and re.search(r"^no-self-vote .* \? +vacuous \(never LeaderElected\)", out, re.M)
