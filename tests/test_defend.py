@@ -174,7 +174,14 @@ def test_list_tweaks_names_every_tweak_with_rule_and_verdict(capsys: pytest.Capt
         else:
             for col, c in zip(rows[-1], cells, strict=True):
                 col.append(c)
-    table = {r[0][0]: [" ".join(x for x in col if x) for col in r[1:]] for r in rows}
+    def unwrap(fragments: list[str]) -> str:
+        """Undo tabulate's wrapping, which also breaks hyphenated words ("up-to-" / "date")."""
+        text = ""
+        for x in filter(None, fragments):
+            text += x if re.search(r"\w-$", text) else (" " + x if text else x)
+        return text
+
+    table = {r[0][0]: [unwrap(col) for col in r[1:]] for r in rows}
     assert list(table) == list(tweaks.BUILTIN)
     for name, t in tweaks.BUILTIN.items():
         rule, verdict = table[name]
