@@ -33,10 +33,10 @@ class Tweak:
 
     ``rule`` quotes the spec line the tweak removes or changes.  ``expected``
     is the verdict the checker found at ``bounds``: ``"holds"`` or the name of
-    the violated property.  ``reductions_sound`` says whether the model's
-    reductions remain sound under the tweak (their arguments in
-    ``models/raft.py`` name the rules they rest on); when False, the tweaked
-    model runs unreduced.
+    the violated safety property.  ``keeps_eager_votes`` and ``keeps_pruning``
+    say whether each of the model's reductions remains sound under the tweak
+    (their arguments in ``models/raft.py`` name the rules they rest on); when
+    False, the tweaked model runs without that reduction.
     """
 
     name: str
