@@ -13,6 +13,9 @@ expected one, 0 otherwise, 2 on bad input.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -21,8 +24,9 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from checker.bfs import HOLDS, VIOLATED, Explorer, Result
-from checker.cli import EXIT_HOLDS, EXIT_VIOLATION, BadInput, _count, _Parser, check_out_dir, command_line, write_counterexample
+from checker.bfs import HOLDS
+from checker.cli import EXIT_HOLDS, EXIT_VIOLATION, BadInput, _count, _Parser, check_out_dir
+from checker.cli import _check as check_main
 from checker.model import Kind, Property
 from models import tweaks
 from models.raft import Action, Raft, State
@@ -106,36 +110,31 @@ def expected_at(t: tweaks.Tweak, bounds: tuple[int, int, int]) -> str:
     return UNKNOWN
 
 
-def verdict_of(result: Result[State, Action]) -> str:
-    if result.status == VIOLATED:
-        assert result.violation is not None
-        return result.violation.prop.name
-    if result.status == HOLDS and result.unsatisfied:
-        return f"vacuous (never {', '.join(result.unsatisfied)})"
-    return result.status  # "holds" (complete search) or "incomplete"
-
-
 def run_one(name: str, tweak: tweaks.Tweak | None, bounds: tuple[int, int, int], out: Path) -> Row:
-    cls = tweaks.apply([tweak] if tweak is not None else [])
-    model = cls(*bounds)
-    props = safety_properties(model)
-    # Reachability checks (LeaderElected, ...) only guard "holds" against vacuity: they never stop
-    # the search or change its order, so the trace is the one `check` finds with the safety properties.
-    guards = [p for p in model.properties() if p.kind is Kind.SOMETIMES]
+    """Run the tweak through the ``check`` command itself, so its recorded command line reproduces the run exactly."""
+    model = tweaks.apply([tweak] if tweak is not None else [])(*bounds)
+    # The safety properties make the verdict; the reachability checks (LeaderElected, ...) only guard
+    # "holds" against vacuity: they never stop the search or change its order.
+    props = [*safety_properties(model), *(p for p in model.properties() if p.kind is Kind.SOMETIMES)]
+    argv = check_argv(tweak.name if tweak is not None else None, bounds, props)
+    buf = io.StringIO()
     start = time.perf_counter()
-    result = Explorer(model, [*props, *guards]).run()
+    with contextlib.redirect_stdout(buf):
+        check_main([*argv, "--json", "--quiet", "--out", str(out)])
     seconds = time.perf_counter() - start
-    files: tuple[Path, ...] = ()
-    v = result.violation
-    if v is not None:
-        cmd = command_line(check_argv(tweak.name if tweak is not None else None, bounds, props))
-        files = write_counterexample(model, result, out, cmd)
+    data = json.loads(buf.getvalue())
+    if data["violated"]:
+        actual = str(data["violated"])
+    elif data["unsatisfied"]:
+        actual = f"vacuous (never {', '.join(data['unsatisfied'])})"
+    else:
+        actual = str(data["verdict"])  # "holds" after a complete search
     if tweak is None:
         rule, expected = "(none: the unmodified protocol)", HOLDS
     else:
         rule, expected = tweak.rule, expected_at(tweak, bounds)
-    return Row(name, rule, bounds, expected, verdict_of(result), len(v.trace) - 1 if v is not None else None,
-               result.stats.distinct_states, seconds, files)
+    return Row(name, rule, bounds, expected, actual, data["trace_length"], int(data["distinct_states"]), seconds,
+               tuple(Path(f) for f in data["counterexample_files"]))
 
 
 def bounds_text(b: tuple[int, int, int]) -> str:

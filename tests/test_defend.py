@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -125,12 +126,13 @@ def test_defend_selected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert re.search(r"^vote-twice .*ElectionSafety +ElectionSafety +8 ", out, re.M)
     assert re.search(r"^half-quorum .*ElectionSafety +ElectionSafety +4 ", out, re.M)
     txt = tmp_path / "vote-twice" / "ElectionSafety_s2_t1.txt"
-    assert txt.read_text().splitlines()[0] == "check --servers 2 --max-term 1 --tweak vote-twice --invariant ElectionSafety"
+    first = "check --servers 2 --max-term 1 --tweak vote-twice --invariant ElectionSafety --invariant LeaderElected"
+    assert txt.read_text().splitlines()[0] == first
     assert (tmp_path / "vote-twice" / "ElectionSafety_s2_t1.itf.json").exists()
     assert "OK: all 2 verdicts as expected" in out
 
 
-def test_defend_unmodified_and_mismatch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_defend_unmodified_and_mismatch(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     code, out, err = run_defend(["--tweak", "raft", "--servers", "2", "--max-term", "2", "--out", str(tmp_path), "--quiet"], capsys)
     assert code == 0 and err == ""
     assert re.search(r"^raft .* holds +holds ", out, re.M)
@@ -140,10 +142,12 @@ def test_defend_unmodified_and_mismatch(tmp_path: Path, capsys: pytest.CaptureFi
     # ... and below the declared max-term a declared violation says nothing either.
     code, out, _ = run_defend(["--tweak", "vote-twice", "--max-term", "0", "--out", str(tmp_path), "--quiet"], capsys)
     assert code == 0 and re.search(r"^vote-twice .* \? +vacuous \(never LeaderElected\) ", out, re.M)
-    # A verdict that differs from the declared one at the declared bounds is a mismatch.
-    monkey = tweaks.Tweak("vote-twice", "x", {}, expected="ElectionSafety", bounds=(2, 1, 0))
-    row = defend.run_one("vote-twice", monkey, (2, 1, 0), tmp_path)
-    assert row.actual == HOLDS and not row.ok
+    # A verdict that differs from the declared one at the declared bounds is a mismatch: exit 1.
+    monkeypatch.setitem(tweaks.BUILTIN, "vote-twice", dataclasses.replace(tweaks.BUILTIN["vote-twice"], expected=HOLDS))
+    code, out, err = run_defend(["--tweak", "vote-twice", "--out", str(tmp_path)], capsys)
+    assert code == 1 and "MISMATCH: expected holds" in err
+    assert re.search(r"^vote-twice .* holds +ElectionSafety  << MISMATCH +8 ", out, re.M)
+    assert "FAILED: 1 verdict(s) differ from the expected: vote-twice" in out
 
 
 @pytest.mark.parametrize(("argv", "fragment"), [
