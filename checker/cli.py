@@ -134,7 +134,7 @@ def list_properties(model: Raft) -> str:
 def list_tweaks() -> str:
     rows = [(t.name, t.rule, f"{t.expected} at --servers {t.bounds[0]} --max-term {t.bounds[1]}" + (f" --max-log {t.bounds[2]}" if t.bounds[2] else ""))
             for t in tweaks.BUILTIN.values()]
-    return tabulate(rows, headers=["tweak", "rule it changes (from spec/Raft.tla)", "expected verdict"], maxcolwidths=[None, 60, 40])
+    return tabulate(rows, headers=["tweak", "rule it changes (from spec/Raft.tla)", "expected verdict"], maxcolwidths=[None, 60, 60])
 
 
 def fmt_bytes(n: float) -> str:
@@ -167,8 +167,28 @@ class ProgressBar:
             self.bar.close()
 
 
+OUTPUT_ONLY = {"--out": True, "--quiet": False, "--json": False}
+"""Options that change where or how results are shown, not what is found (True: takes a value)."""
+
+
 def command_line(argv: Sequence[str]) -> str:
-    return shlex.join(["check", *argv])
+    """The ``check`` command recorded in counterexample files: ``argv`` without the output-only options.
+
+    Running it again regenerates the same files (at the default --out), and
+    regenerating with another --out writes byte-identical files.
+    """
+    kept: list[str] = []
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        name = a.split("=", 1)[0]
+        if name in OUTPUT_ONLY:
+            skip = OUTPUT_ONLY[name] and "=" not in a
+            continue
+        kept.append(a)
+    return shlex.join(["check", *kept])
 
 
 def trace_table(model: Raft, trace: Sequence[Step[State, Action]]) -> str:

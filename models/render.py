@@ -57,19 +57,31 @@ def story(model: Raft, before: State, a: Action, after: State) -> str:
         d0, d1 = before.servers[m.mdest], after.servers[m.mdest]
         to, frm = server_name(m.mdest), server_name(m.msource)
         parts = [f"{to} receives {SHORT[m.mtype]} from {frm} (term {m.mterm})"]
-        if d1.currentTerm > d0.currentTerm:
-            parts.append(f"sees a newer term, adopts term {d1.currentTerm}, clears its vote and becomes {d1.role.name.lower()}")
-        elif m.mterm < d0.currentTerm:
+        # The server after the step-down rule, before the handler (hooks as the model has them, so tweaks show).
+        mid = model.step_down(d0, m.mterm) if m.mterm > d0.currentTerm else d0
+        stale = m.mterm < d0.currentTerm
+        if m.mterm > d0.currentTerm:
+            parts.append(f"sees a newer term and adopts term {mid.currentTerm}" + _step_down_detail(d0, mid))
+        elif stale:
             parts.append(f"it is stale (own term {d0.currentTerm})")
+        # The handler's part of the sentence: "then ..." after a step-down, "and ..." otherwise.
+        then = "then" if m.mterm > d0.currentTerm else "and"
         if m.mtype == MType.RequestVoteRequest:
-            granted = any(x.mtype == MType.RequestVoteResponse and x.mvoteGranted and x.mdest == m.msource and x.msource == m.mdest
-                          and x.mterm == m.mterm for x in after.messages) or d1.votedFor == m.msource
-            parts.append(f"and {'grants' if granted and d1.votedFor == m.msource else 'refuses'} its vote")
+            _, reply, _ = model.handle_request_vote_request(mid, m, before)
+            if reply is not None and reply.mvoteGranted:
+                again = ""
+                if mid.votedFor not in (NIL, m.msource):
+                    whom = "itself" if mid.votedFor == m.mdest else server_name(mid.votedFor)
+                    again = f", although it already voted for {whom} in term {mid.currentTerm}"
+                parts.append(f"{then} {'still ' if stale else ''}grants its vote for term {mid.currentTerm}{again}")
+            else:
+                parts.append(f"{then} refuses its vote")
         elif m.mtype == MType.RequestVoteResponse:
             if len(d1.votesGranted) > len(d0.votesGranted):
-                parts.append(f"and counts the vote: {len(d1.votesGranted)} of {model.n}")
+                anyway = " anyway" if m.mterm != d1.currentTerm else ""
+                parts.append(f"{then} counts the vote{anyway} (votes from {len(d1.votesGranted)} of {model.n} servers)")
             else:
-                parts.append("and ignores it")
+                parts.append(f"{then} ignores it")
         elif m.mtype == MType.AppendEntriesRequest:
             if d0.role == Role.Candidate and d1.role == Role.Follower and d1.currentTerm == d0.currentTerm:
                 parts.append("and, as a candidate of that term, accepts the leader and becomes follower")
@@ -84,8 +96,9 @@ def story(model: Raft, before: State, a: Action, after: State) -> str:
     me = server_name(i)
     v0, v1 = before.servers[i], after.servers[i]
     if name == "Timeout":
-        peers = ", ".join(server_name(j) for j in model.server_ids if j != i)
-        sent = " and asks " + peers + " for votes" if model.eager_votes else ""
+        peers = [server_name(j) for j in model.server_ids if j != i]
+        their = "its vote" if len(peers) == 1 else "their votes"
+        sent = f" and asks {', '.join(peers)} for {their}" if model.eager_votes and peers else ""
         voted = "votes for itself" if v1.votedFor == i else "does not vote for itself"
         return f"{me} times out, becomes candidate for term {v1.currentTerm}, {voted}{sent}."
     if name == "RequestVote":
@@ -97,7 +110,7 @@ def story(model: Raft, before: State, a: Action, after: State) -> str:
     if name == "Restart":
         lost = [f"term {v0.currentTerm} (now {v1.currentTerm})"] if v1.currentTerm != v0.currentTerm else []
         if v1.votedFor != v0.votedFor:
-            lost.append(f"its vote for {server_name(v0.votedFor)}")
+            lost.append("its vote for itself" if v0.votedFor == i else f"its vote for {server_name(v0.votedFor)}")
         kept = f"LOSES {' and '.join(lost)}" if lost else f"keeps its persisted term {v1.currentTerm} and vote"
         return f"{me} crashes and restarts as follower; it {kept}."
     if name == "ClientRequest":
@@ -105,6 +118,21 @@ def story(model: Raft, before: State, a: Action, after: State) -> str:
     if name == "AdvanceCommitIndex":
         return f"{me} commits up to index {v1.commitIndex}."
     return f"{action_text(a)}."
+
+
+def _step_down_detail(d0: ServerVars, mid: ServerVars) -> str:
+    """What the step-down rule did besides adopting the term: the vote and the role (a tweak may keep either)."""
+    what = []
+    if d0.votedFor != NIL:
+        kept = mid.votedFor != NIL
+        what.append(f"keeps its vote for {server_name(mid.votedFor)}" if kept else f"clears its vote for {server_name(d0.votedFor)}")
+    if mid.role != d0.role:
+        what.append(f"becomes {mid.role.name.lower()}")
+    elif mid.role != Role.Follower:
+        what.append(f"stays {mid.role.name.lower()}")
+    if not what:
+        return ""
+    return ", " + (" and ".join(what) if len(what) < 3 else ", ".join(what[:-1]) + " and " + what[-1])
 
 
 def network_change(before: State, after: State) -> str:

@@ -33,10 +33,10 @@ class Tweak:
 
     ``rule`` quotes the spec line the tweak removes or changes.  ``expected``
     is the verdict the checker found at ``bounds``: ``"holds"`` or the name of
-    the violated property.  ``reductions_sound`` says whether the model's
-    reductions remain sound under the tweak (their arguments in
-    ``models/raft.py`` name the rules they rest on); when False, the tweaked
-    model runs unreduced.
+    the violated safety property.  ``keeps_eager_votes`` and ``keeps_pruning``
+    say whether each of the model's reductions remains sound under the tweak
+    (their arguments in ``models/raft.py`` name the rules they rest on); when
+    False, the tweaked model runs without that reduction.
     """
 
     name: str
@@ -203,22 +203,33 @@ def _no_self_vote(self: Raft, srv: ServerVars, i: int) -> ServerVars:
 
 for _t in [
     Tweak("no-step-down", 'step_down: "on seeing term T\' > currentTerm, ... become follower" (the universal step-down rule)',
-          {"step_down": _no_step_down}, expected="ElectionSafety", bounds=(3, 2, 0), keeps_eager_votes=False, keeps_pruning=False,
-          note="a candidate can carry its votes into a newer term; a leader stays leader in a term it never won"),
+          {"step_down": _no_step_down}, expected="ElectionSafety", bounds=(2, 2, 0), keeps_eager_votes=False, keeps_pruning=False,
+          note="a candidate can carry its votes into a newer term; a leader stays leader in a term it never won. "
+               "Eager votes and pruning rest on a candidate's term being fixed for its candidacy: both off"),
     Tweak("keep-vote-on-new-term", 'step_down: "adopt T\', clear votedFor" -- votedFor is kept', {"step_down": _keep_vote},
-          expected="holds", bounds=(3, 3, 0)),
+          expected="holds", bounds=(2, 3, 0), keeps_pruning=False,
+          note="safe but not live: a server may vote only for the first candidate it ever voted for. Pruning assumes a "
+               "vote cast in the current term (NotifyOnly), but the kept votedFor is from an older term: pruning off, "
+               "which makes 3 servers too slow"),
     Tweak("vote-not-persisted", 'restart_server: "currentTerm, votedFor and log survive" -- votedFor is lost',
-          {"restart_server": _vote_not_persisted}, expected="ElectionSafety", bounds=(3, 1, 0), keeps_pruning=False),
+          {"restart_server": _vote_not_persisted}, expected="ElectionSafety", bounds=(3, 1, 0), keeps_pruning=False,
+          note="a voter restarts and votes again in the same term; with 2 servers it holds (each leader needs both votes)"),
     Tweak("term-not-persisted", 'restart_server: "currentTerm, votedFor and log survive" -- currentTerm and votedFor are lost',
-          {"restart_server": _term_not_persisted}, expected="ElectionSafety", bounds=(3, 1, 0), keeps_pruning=False),
+          {"restart_server": _term_not_persisted}, expected="ElectionSafety", bounds=(2, 1, 0), keeps_pruning=False,
+          note="a leader's voter restarts into term 0 and votes again in the leader's term; terms decrease, so pruning is off"),
     Tweak("accept-stale-requests", 'is_stale_request: "a request with m.mterm < currentTerm is answered with currentTerm and failure"',
-          {"is_stale_request": _accept_stale}, expected="ElectionSafety", bounds=(3, 2, 0), keeps_pruning=False),
+          {"is_stale_request": _accept_stale}, expected="holds", bounds=(2, 2, 0), keeps_pruning=False,
+          note="in the election layer a stale request does no harm: a vote is still recorded in votedFor and answered "
+               "in the voter's term, so it counts once, for that term. Pruning assumes stale requests change nothing: off"),
     Tweak("count-any-term-votes", 'counts_vote: "a vote response counts only at a candidate, only in the term it was sent in"',
-          {"counts_vote": _count_any_term}, expected="ElectionSafety", bounds=(3, 2, 0), keeps_pruning=False),
+          {"counts_vote": _count_any_term}, expected="ElectionSafety", bounds=(2, 3, 0), keeps_pruning=False,
+          note="a vote granted in an older term counts in a newer one; needs 3 terms with 2 servers (2 with 3 servers)"),
     Tweak("vote-twice", 'can_grant_vote: "grant only if not voted for another candidate in this term"',
-          {"can_grant_vote": _vote_twice}, expected="ElectionSafety", bounds=(3, 1, 0), keeps_pruning=False),
+          {"can_grant_vote": _vote_twice}, expected="ElectionSafety", bounds=(2, 1, 0), keeps_pruning=False,
+          note="two candidates vote for each other; pruning assumes a vote is fixed once cast: off"),
     Tweak("half-quorum", 'has_quorum: "votes from a majority" -- N/2 votes suffice', {"has_quorum": _half_quorum},
-          expected="ElectionSafety", bounds=(4, 1, 0), note="with an odd N, N/2 rounds up to a majority: it only bites with an even N"),
+          expected="ElectionSafety", bounds=(2, 1, 0),
+          note="with an odd N, N/2 votes are still a majority: it only bites with an even N; with N=2 a self-vote suffices"),
     Tweak("no-self-vote", 'start_election: "votes for itself"', {"start_election": _no_self_vote}, expected="holds", bounds=(3, 2, 0),
           note="SelfVote and VotesGrantedQuorum fail at once, but two leaders still need 2 votes each from 3 voters"),
 ]:

@@ -1,0 +1,197 @@
+"""``check defend``: defend every rule of Raft with a counterexample.
+
+Runs the unmodified protocol (which must hold) and then every built-in tweak
+of ``models/tweaks.py`` at the bounds the tweak declares, checking the
+SAFETY-group properties only (structural invariants such as SelfVote are
+consequences of the rules, not the rules' purpose, so they are no part of a
+tweak's verdict).  Each counterexample is written to ``<out>/<tweak>/`` as text
+and ITF; the first line of the text file is the ``check`` command that
+regenerates exactly that file.  Exit 1 if any verdict differs from the
+expected one, 0 otherwise, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tabulate import tabulate
+
+from checker.bfs import HOLDS
+from checker.cli import EXIT_HOLDS, EXIT_VIOLATION, BadInput, _count, _Parser, check_out_dir
+from checker.cli import _check as check_main
+from checker.model import Kind, Property
+from models import tweaks
+from models.raft import Action, Raft, State
+
+UNMODIFIED = "raft"
+UNMODIFIED_BOUNDS = (3, 3, 0)
+UNKNOWN = "?"
+
+DESCRIPTION = """\
+Check the unmodified protocol and every built-in protocol tweak (see
+check --list-tweaks) at the bounds each declares, over the safety properties.
+A tweak that removes a rule Raft needs must produce a counterexample; the
+table compares each actual verdict with the expected one."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="check defend", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tweak", action="append", default=[], metavar="NAME",
+                   help=f"run only this tweak (repeatable; '{UNMODIFIED}' is the unmodified protocol); default: all")
+    p.add_argument("--servers", type=_count(1), default=None, metavar="N",
+                   help="run every selected check with N servers instead of its own bound")
+    p.add_argument("--max-term", type=_count(0), default=None, metavar="T",
+                   help="run every selected check with max-term T instead of its own bound")
+    p.add_argument("--out", metavar="DIR", default="counterexamples", help="counterexamples go to DIR/<tweak>/ (default counterexamples/)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    return p
+
+
+@dataclass
+class Row:
+    name: str
+    rule: str
+    bounds: tuple[int, int, int]
+    expected: str
+    actual: str
+    trace_length: int | None
+    states: int
+    seconds: float
+    files: tuple[Path, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.expected == UNKNOWN or self.expected == self.actual
+
+
+def safety_properties(model: Raft) -> list[Property[State, Action]]:
+    """The properties a tweak's verdict is over: the safety group (the log layer's only with max-log >= 1)."""
+    return [p for p in model.properties() if p.group == "safety"]
+
+
+def check_argv(tweak: str | None, bounds: tuple[int, int, int], props: Sequence[Property[State, Action]]) -> list[str]:
+    """The ``check`` arguments that run the same search as defend (same model, bounds and properties)."""
+    n, t, log = bounds
+    argv = ["--servers", str(n), "--max-term", str(t)]
+    if log:
+        argv += ["--max-log", str(log)]
+    if tweak is not None:
+        argv += ["--tweak", tweak]
+    for p in props:
+        argv += ["--invariant", p.name]
+    return argv
+
+
+def expected_at(t: tweaks.Tweak, bounds: tuple[int, int, int]) -> str:
+    """The verdict a tweak is expected to have at ``bounds``, or '?' when its declared result says nothing.
+
+    A larger max-term (or max-log) only adds behaviours, so a violation stays a
+    violation above the declared bounds and "holds" stays true below them;
+    other server counts are not comparable (half-quorum bites only with even N).
+    """
+    if bounds == t.bounds:
+        return t.expected
+    n, term, log = bounds
+    dn, dterm, dlog = t.bounds
+    if n != dn:
+        return UNKNOWN
+    if t.expected == HOLDS and term <= dterm and log <= dlog:
+        return HOLDS
+    if t.expected != HOLDS and term >= dterm and log >= dlog:
+        return t.expected
+    return UNKNOWN
+
+
+def run_one(name: str, tweak: tweaks.Tweak | None, bounds: tuple[int, int, int], out: Path) -> Row:
+    """Run the tweak through the ``check`` command itself, so its recorded command line reproduces the run exactly."""
+    model = tweaks.apply([tweak] if tweak is not None else [])(*bounds)
+    # The safety properties make the verdict; the reachability checks (LeaderElected, ...) only guard
+    # "holds" against vacuity: they never stop the search or change its order.
+    props = [*safety_properties(model), *(p for p in model.properties() if p.kind is Kind.SOMETIMES)]
+    argv = check_argv(tweak.name if tweak is not None else None, bounds, props)
+    buf = io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(buf):
+        check_main([*argv, "--json", "--quiet", "--out", str(out)])
+    seconds = time.perf_counter() - start
+    data = json.loads(buf.getvalue())
+    if data["violated"]:
+        actual = str(data["violated"])
+    elif data["unsatisfied"]:
+        actual = f"vacuous (never {', '.join(data['unsatisfied'])})"
+    else:
+        actual = str(data["verdict"])  # "holds" after a complete search
+    if tweak is None:
+        rule, expected = "(none: the unmodified protocol)", HOLDS
+    else:
+        rule, expected = tweak.rule, expected_at(tweak, bounds)
+    return Row(name, rule, bounds, expected, actual, data["trace_length"], int(data["distinct_states"]), seconds,
+               tuple(Path(f) for f in data["counterexample_files"]))
+
+
+def bounds_text(b: tuple[int, int, int]) -> str:
+    return f"--servers {b[0]} --max-term {b[1]}" + (f" --max-log {b[2]}" if b[2] else "")
+
+
+def short_bounds(b: tuple[int, int, int]) -> str:
+    """E.g. ``servers=3 max-term=2``."""
+    return f"servers={b[0]} max-term={b[1]}" + (f" max-log={b[2]}" if b[2] else "")
+
+
+def table(rows: Sequence[Row]) -> str:
+    body = [
+        (r.name, r.rule, short_bounds(r.bounds), r.expected,
+         r.actual if r.ok else f"{r.actual}  << MISMATCH",
+         "" if r.trace_length is None else r.trace_length, f"{r.states:,}", f"{r.seconds:.1f} s")
+        for r in rows
+    ]
+    headers = ["tweak", "rule", "bounds", "expected verdict", "actual verdict", "counterexample length", "distinct states", "time"]
+    return tabulate(body, headers=headers, maxcolwidths=[None, 50, 10, None, None, None, None, None], disable_numparse=True)
+
+
+def main(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(list(argv))
+    try:
+        chosen = [n for n in dict.fromkeys(args.tweak) if n != UNMODIFIED]
+        selected = tweaks.lookup(chosen) if args.tweak else list(tweaks.BUILTIN.values())
+    except tweaks.TweakError as e:
+        raise BadInput(str(e).replace("valid tweaks: ", f"valid tweaks: {UNMODIFIED}, ")) from None
+    out = check_out_dir(args.out)
+    plan: list[tuple[str, tweaks.Tweak | None, tuple[int, int, int]]] = []
+    if not args.tweak or UNMODIFIED in args.tweak:
+        plan.append((UNMODIFIED, None, UNMODIFIED_BOUNDS))
+    plan += [(t.name, t, t.bounds) for t in selected]
+    plan = [(name, t, (args.servers or b[0], b[1] if args.max_term is None else args.max_term, b[2])) for name, t, b in plan]
+
+    rows: list[Row] = []
+    for k, (name, t, b) in enumerate(plan, start=1):
+        if not args.quiet:
+            print(f"defend [{k}/{len(plan)}] {name} at {bounds_text(b)} ...", end="", file=sys.stderr, flush=True)
+        row = run_one(name, t, b, out)
+        rows.append(row)
+        if not args.quiet:
+            length = f", {row.trace_length} steps" if row.trace_length is not None else ""
+            mark = "" if row.ok else f"  MISMATCH: expected {row.expected}"
+            print(f" {row.actual}{length}, {row.states:,} states, {row.seconds:.1f} s{mark}", file=sys.stderr, flush=True)
+
+    print(table(rows))
+    written = [r for r in rows if r.files]
+    if written:
+        print()
+        for r in written:
+            print(f"{r.name}: {r.files[0]} and {r.files[1]}")
+    bad = [r.name for r in rows if not r.ok]
+    print()
+    if bad:
+        print(f"FAILED: {len(bad)} verdict(s) differ from the expected: {', '.join(bad)}")
+        return EXIT_VIOLATION
+    print(f"OK: all {len(rows)} verdicts as expected")
+    return EXIT_HOLDS

@@ -1,0 +1,66 @@
+"""The committed counterexamples (counterexamples/<tweak>/) are exactly what the checker produces today.
+
+Each golden text file starts with the ``check`` command that made it; we run
+that command again into a temporary directory and compare both files.  This
+also pins BFS order: a change to action order, message order or the story
+text shows up here as a diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from checker import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDENS = sorted((ROOT / "counterexamples").glob("*/*.txt"))
+
+
+def test_goldens_exist() -> None:
+    assert GOLDENS, "no golden counterexamples; run `python -m checker defend` from the repository root"
+
+
+def regenerate(golden: Path, out: Path) -> Path:
+    first = golden.read_text().splitlines()[0]
+    argv = shlex.split(first)
+    assert argv[0] == "check", f"{golden}: first line is not a check command: {first!r}"
+    assert cli.main([*argv[1:], "--out", str(out), "--quiet"]) == cli.EXIT_VIOLATION
+    return out / golden.parent.name / golden.name
+
+
+@pytest.mark.parametrize("golden", GOLDENS, ids=[f"{g.parent.name}/{g.stem}" for g in GOLDENS])
+def test_golden_regenerates(golden: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    new = regenerate(golden, tmp_path)
+    capsys.readouterr()
+    assert new.exists(), f"{golden.name} was not regenerated under {new.parent}"
+    old_lines, new_lines = golden.read_text().splitlines(), new.read_text().splitlines()
+    assert new_lines[1:] == old_lines[1:]
+    assert new_lines[0] == old_lines[0]  # output-only options (--out, --quiet) are not recorded
+    itf_old = golden.with_name(golden.name.removesuffix(".txt") + ".itf.json")
+    itf_new = new.with_name(new.name.removesuffix(".txt") + ".itf.json")
+    assert json.loads(itf_new.read_text()) == json.loads(itf_old.read_text())
+    assert itf_new.read_text() == itf_old.read_text()
+
+
+def test_golden_independent_of_hash_seed(tmp_path: Path) -> None:
+    """BFS order must not depend on set iteration order: regenerate one golden under two hash seeds."""
+    golden = next((g for g in GOLDENS if g.parent.name == "vote-twice"), None)
+    if golden is None:
+        pytest.skip("no vote-twice golden")
+    argv = shlex.split(golden.read_text().splitlines()[0])[1:]
+    texts = []
+    for seed in ("1", "4242"):
+        out = tmp_path / seed
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+        proc = subprocess.run([sys.executable, "-m", "checker", *argv, "--out", str(out), "--quiet"],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 1, proc.stderr
+        texts.append((out / golden.parent.name / golden.name).read_text())
+    assert texts[0] == texts[1] == golden.read_text()
