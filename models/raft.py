@@ -292,6 +292,12 @@ class Raft:
           by (2) d never leads in that term.  In the election layer
           (``max_log == 0``) nextIndex and matchIndex are constants, so every
           such response of d's current term is dead.
+        - an AppendEntriesResponse of d's current term while d leads it, from
+          j: a success with ``mmatchIndex <= matchIndex[d][j]`` (both indexes
+          only move forward, and ``nextIndex > matchIndex``, so it moves
+          neither), or a failure once ``nextIndex[d][j] = matchIndex[d][j] + 1``
+          (the back-off stops there, and a success keeps the two one apart).
+          By (2), once d stops leading in the term it never leads in it again.
         """
         d = servers[m.mdest]
         if m.mtype in (MType.RequestVoteRequest, MType.AppendEntriesRequest):
@@ -302,7 +308,12 @@ class Raft:
             return False
         if m.mtype == MType.RequestVoteResponse:
             return d.role != Role.Candidate or not m.mvoteGranted or m.msource in d.votesGranted
-        return d.role == Role.Follower or self.max_log == 0
+        if d.role == Role.Follower or self.max_log == 0:
+            return True
+        if d.role == Role.Leader:
+            j = m.msource
+            return m.mmatchIndex <= d.matchIndex[j] if m.msuccess else d.nextIndex[j] == d.matchIndex[j] + 1
+        return False
 
     def notify_only(self, servers: tuple[ServerVars, ...], m: Message) -> bool:
         """NotifyOnly(m): a request whose every delivery, now or later, only tells its sender the receiver's term.
@@ -570,17 +581,24 @@ class Raft:
         return srv, reply, None
 
     def handle_append_entries_response(self, srv: ServerVars, m: Message, s: State) -> Handled:
-        """AppendEntriesResponse: a leader of that term advances matchIndex (never backwards) or backs nextIndex off."""
+        """AppendEntriesResponse: a leader of that term advances its indexes for j, or backs nextIndex off.
+
+        On success, ``matchIndex[j]`` and ``nextIndex[j]`` only move forward, so
+        a stale or duplicated response changes nothing.  On failure,
+        ``nextIndex[j]`` goes down by one, but never to or below
+        ``matchIndex[j]``: entries known to match are not sent again.  So a
+        leader always has ``nextIndex[j] > matchIndex[j]``.
+        """
         if srv.role != Role.Leader or m.mterm != srv.currentTerm:
             return srv, None, None
         j = m.msource
         if m.msuccess:
             srv = srv._replace(
-                nextIndex=_put(srv.nextIndex, j, m.mmatchIndex + 1),
+                nextIndex=_put(srv.nextIndex, j, max(srv.nextIndex[j], m.mmatchIndex + 1)),
                 matchIndex=_put(srv.matchIndex, j, max(srv.matchIndex[j], m.mmatchIndex)),
             )
         else:
-            srv = srv._replace(nextIndex=_put(srv.nextIndex, j, max(srv.nextIndex[j] - 1, 1)))
+            srv = srv._replace(nextIndex=_put(srv.nextIndex, j, max(srv.nextIndex[j] - 1, srv.matchIndex[j] + 1)))
         return srv, None, None
 
     # -------------------------------------------------------------- symmetry

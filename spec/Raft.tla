@@ -146,7 +146,13 @@ Dead(m) ==
                THEN \/ role'[d] # Candidate
                     \/ ~m.mvoteGranted
                     \/ m.msource \in votesGranted'[d]
-               ELSE role'[d] = Follower \/ MaxLog = 0
+               ELSE \/ role'[d] = Follower
+                    \/ MaxLog = 0
+                    \* a leader's indexes for m.msource would not move (see Python's Raft.dead)
+                    \/ /\ role'[d] = Leader
+                       /\ IF m.msuccess
+                            THEN m.mmatchIndex <= matchIndex'[d][m.msource]
+                            ELSE nextIndex'[d][m.msource] = matchIndex'[d][m.msource] + 1
 
 (* NotifyOnly(m): every delivery of the request m, now or later, only     *)
 (* tells its sender the receiver's term.                                   *)
@@ -427,8 +433,9 @@ HandleAppendEntriesRequest(m) ==
 
 (* AppendEntriesResponse: a leader of the response's term advances         *)
 (* nextIndex[d][j] to mmatchIndex + 1 and matchIndex[d][j] to mmatchIndex  *)
-(* (never backwards) on success, and backs nextIndex[d][j] off by one (not *)
-(* below 1) on failure.                                                    *)
+(* on success, neither ever backwards; on failure it backs nextIndex[d][j] *)
+(* off by one, but not to or below matchIndex[d][j].  So a leader always   *)
+(* has nextIndex[d][j] > matchIndex[d][j].                                 *)
 HandleAppendEntriesResponse(m) ==
     LET d == m.mdest
         j == m.msource
@@ -439,8 +446,8 @@ HandleAppendEntriesResponse(m) ==
        /\ votesGranted' = [votesGranted EXCEPT ![d] = VotesAfter(m)]
        /\ nextIndex'    = IF ~current THEN nextIndex
                           ELSE IF m.msuccess
-                                 THEN [nextIndex EXCEPT ![d][j] = m.mmatchIndex + 1]
-                                 ELSE [nextIndex EXCEPT ![d][j] = Max(@ - 1, 1)]
+                                 THEN [nextIndex EXCEPT ![d][j] = Max(@, m.mmatchIndex + 1)]
+                                 ELSE [nextIndex EXCEPT ![d][j] = Max(@ - 1, matchIndex[d][j] + 1)]
        /\ matchIndex'   = IF current /\ m.msuccess
                             THEN [matchIndex EXCEPT ![d][j] = Max(@, m.mmatchIndex)]
                             ELSE matchIndex
