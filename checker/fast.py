@@ -39,6 +39,18 @@ def unsupported(model: Raft) -> str | None:
     return None
 
 
+def pick_engine(model: Raft, wanted: str) -> tuple[str, str]:
+    """The engine to run for ``--engine wanted`` and a line announcing it; ValueError if ``fast`` cannot run ``model``."""
+    if wanted == "readable":
+        return "readable", "readable (checker/bfs.py)"
+    why = unsupported(model)
+    if why is None:
+        return "fast", "fast (checker/fast.py)"
+    if wanted == "fast":
+        raise ValueError(f"--engine fast cannot run this model: {why}; use --engine readable")
+    return "readable", f"readable (checker/bfs.py): the fast engine cannot run this model: {why}"
+
+
 class _TouchedError(Exception):
     """A property read the part of the state hidden behind a :class:`_Tripwire`."""
 
@@ -49,7 +61,7 @@ class _Tripwire(tuple[Any, ...]):
     def _touch(self, *args: Any, **kwargs: Any) -> Any:
         raise _TouchedError
 
-    __iter__ = __len__ = __getitem__ = __contains__ = __bool__ = __eq__ = __ne__ = __lt__ = __hash__ = _touch  # type: ignore[assignment]
+    __iter__ = __len__ = __getitem__ = __contains__ = __bool__ = __eq__ = __ne__ = __lt__ = __hash__ = _touch
 
     def __getattr__(self, name: str) -> Any:
         raise _TouchedError
@@ -100,8 +112,8 @@ class _ActionCheck:
         got = self.memo.get(key)
         if got is None:
             try:
-                got = bool(self.prop.check(State(fr.servers(s), _WIRE, fr.comms[s[-1]]), _WIRE,  # type: ignore[arg-type]
-                                           State(fr.servers(t), _WIRE, fr.comms[t[-1]])))  # type: ignore[arg-type]
+                got = bool(self.prop.check(State(fr.servers(s), _WIRE, fr.comms[s[-1]]), _WIRE,
+                                           State(fr.servers(t), _WIRE, fr.comms[t[-1]])))
             except _TouchedError:
                 self.full = True
                 self.memo.clear()
@@ -269,9 +281,9 @@ class FastExplorer:
 
         stats.transitions = transitions
         stats.action_counts = Counter()
-        for k, c in enumerate(counts):
-            if c:
-                stats.action_counts[act_names[k] if k < len(act_names) else "HandleRPC"] += c
+        for k, fired in enumerate(counts):
+            if fired:
+                stats.action_counts[act_names[k] if k < len(act_names) else "HandleRPC"] += fired
         stats.distinct_states = len(states)
         stats.wall_seconds = time.perf_counter() - start
         stats.peak_rss = peak_rss_bytes()
