@@ -230,12 +230,17 @@ class FastExplorer:
                 for pos_in_frontier, idx in enumerate(frontier):
                     s = states[idx]
                     succ = successors(s)
+                    ss, sc = s[:n], s[-1]
                     for k, t in succ:
                         transitions += 1
                         counts[k] += 1
+                        ts = t[:n]
                         if action_checks:
                             for chk, p in action_checks:
-                                if not chk(s, t, k):
+                                ok = None if chk.full else chk.memo.get((ss, ts, sc, t[-1]))
+                                if ok is None:
+                                    ok = chk(s, t, k)
+                                if not ok:
                                     bad = (p, idx, t)
                                     break
                             if bad is not None:
@@ -243,9 +248,9 @@ class FastExplorer:
                         if t == s:
                             continue
                         if symmetry:
-                            cs = canon_memo.get(t[:n])
+                            cs = canon_memo.get(ts)
                             if cs is None:
-                                cs = canon_servers(t[:n])
+                                cs = canon_servers(ts)
                             getters = cs[1]
                             c = cs[0] + (getters[0](t) if len(getters) == 1 else min(g(t) for g in getters))
                         else:

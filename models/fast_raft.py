@@ -84,7 +84,9 @@ class FastRaft:
         self.handle_index = len(self.acts)  # the action index under which HandleRPC is counted
         self.canon_memo: dict[Flat, tuple[Flat, tuple[Callable[[Flat], Flat], ...]]] = {}
         self.perm_memo: dict[tuple[int, tuple[int, ...]], int] = {}
-        self.slot_msgs: dict[tuple[int, int], tuple[Message, ...]] = {}
+        self.slot_msgs: dict[tuple[int, int], tuple[tuple[int, Message], ...]] = {}
+        self.msg_rank: dict[Message, int] = {}
+        self.rank_generation = 0
         self.srv_tuples: dict[Flat, tuple[ServerVars, ...]] = {}
 
     # ------------------------------------------------------------ interning
@@ -139,20 +141,34 @@ class FastRaft:
             v = self.srv_tuples[key] = tuple(self.srvs[c] for c in key)
         return v
 
-    def messages_at(self, pos: int, code: int) -> tuple[Message, ...]:
+    def messages_at(self, pos: int, code: int) -> tuple[tuple[int, Message], ...]:
+        """The messages of slot ``code`` at ``pos``, each with its rank in Message order among all messages seen."""
         got = self.slot_msgs.get((pos, code))
         if got is None:
             a, b = self.src_of[pos], self.dest_of[pos]
-            got = self.slot_msgs[pos, code] = tuple(self.bodies[c]._replace(msource=a, mdest=b) for c in self.slots[code])
+            msgs = [self.bodies[c]._replace(msource=a, mdest=b) for c in self.slots[code]]
+            for msg in msgs:
+                if msg not in self.msg_rank:
+                    # A message not seen before: re-rank all (rare), and forget the ranked slots.
+                    self.msg_rank[msg] = 0
+                    self.msg_rank.update((x, r) for r, x in enumerate(sorted(self.msg_rank)))
+                    self.slot_msgs.clear()
+                    self.rank_generation += 1
+            got = self.slot_msgs[pos, code] = tuple((self.msg_rank[msg], msg) for msg in msgs)
         return got
 
     def messages(self, s: Flat) -> tuple[Message, ...]:
-        out: list[Message] = []
-        for pos in range(self.n, self.n + self.m):
-            if s[pos]:
-                out.extend(self.messages_at(pos, s[pos]))
+        """The network of ``s`` as the readable model stores it: a sorted tuple."""
+        gen = -1
+        out: list[tuple[int, Message]] = []
+        while gen != self.rank_generation:  # again if a message seen for the first time re-ranked them all
+            gen = self.rank_generation
+            out = []
+            for pos in range(self.n, self.n + self.m):
+                if s[pos]:
+                    out.extend(self.messages_at(pos, s[pos]))
         out.sort()
-        return tuple(out)
+        return tuple(msg for _, msg in out)
 
     def decode(self, s: Flat) -> State:
         return State(self.servers(s), self.messages(s), self.comms[s[-1]])
@@ -287,7 +303,8 @@ class FastRaft:
             if not self.pruning or not slot:
                 got = slot
             else:
-                live = self.model.prune(self._probe_state(self.dest_of[pos], self.srvs[code]).servers, set(self.messages_at(pos, slot)))
+                msgs = {msg for _, msg in self.messages_at(pos, slot)}
+                live = self.model.prune(self._probe_state(self.dest_of[pos], self.srvs[code]).servers, msgs)
                 got = self.slot_code([self.body_code(msg) for msg in live])
             self.prune_memo[key] = got
         return got
