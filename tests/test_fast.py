@@ -22,7 +22,7 @@ from models.raft import Raft, State
 
 # (servers, max-term, max-log)
 TWEAK_CAP = 2500
-SMALL = [(2, 1, 0), (2, 2, 0), (2, 1, 1), (2, 2, 1), (3, 1, 0), (3, 2, 0)]
+SMALL = [(1, 2, 2), (2, 1, 0), (2, 2, 0), (2, 1, 1), (2, 2, 1), (3, 1, 0), (3, 2, 0), (4, 1, 0)]
 
 
 def both(model: Raft, symmetry: bool) -> tuple[Explorer[State, object], FastExplorer]:
