@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--invariant", action="append", default=[], metavar="NAME", help="check only this property (repeatable; see --list-properties)")
     p.add_argument("--list-properties", action="store_true", help="name each property with its meaning, and exit")
     p.add_argument("--list-tweaks", action="store_true", help="name each built-in tweak with the rule it changes and its verdict, and exit")
+    p.add_argument("--engine", choices=("auto", "readable", "fast"), default="auto",
+                   help="search engine: readable (checker/bfs.py), fast (checker/fast.py: same counts and verdicts, compact states), "
+                        "or auto (default): fast where it supports the model")
     return p
 
 
@@ -303,9 +306,13 @@ def verdict(result: Result[State, Action]) -> tuple[str, int]:
 
 
 def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry: bool, max_states: int | None,
-              quiet: bool) -> Result[State, Action]:
+              quiet: bool, engine: str = "readable") -> Result[State, Action]:
     bar = ProgressBar(not quiet)
     try:
+        if engine == "fast":
+            from checker.fast import FastExplorer
+
+            return FastExplorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar).run()
         return Explorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar).run()
     finally:
         bar.close()
@@ -356,6 +363,12 @@ def _check(argv: list[str]) -> int:
     out = check_out_dir(args.out)
     cmd = command_line(argv)
     symmetry = not args.no_symmetry
+    from checker.fast import pick_engine
+
+    try:
+        engine, engine_note = pick_engine(model, args.engine)
+    except ValueError as e:
+        raise BadInput(str(e)) from None
     if not args.json:
         off = [name for name, on in (("eager vote requests", model.eager_votes), ("message pruning", model.prune_msgs)) if not on]
         why = "--unreduced" if args.unreduced else "the tweak changes a rule their soundness argument rests on"
@@ -363,13 +376,14 @@ def _check(argv: list[str]) -> int:
         print(f"Checking {model_label(model)}: servers={model.n} max-term={model.max_term} max-log={model.max_log} "
               f"symmetry={'on' if symmetry else 'off'}{extra}")
         print(f"Properties: {', '.join(p.name for p in props)}")
-    result = run_check(model, props, symmetry=symmetry, max_states=args.max_states, quiet=args.quiet or args.json)
+        print(f"Engine: {engine_note}")
+    result = run_check(model, props, symmetry=symmetry, max_states=args.max_states, quiet=args.quiet or args.json, engine=engine)
     files: list[Path] = []
     if result.violation is not None:
         files = list(write_counterexample(model, result, out, cmd))
     text, code = verdict(result)
     if args.json:
-        print(json.dumps(summary_json(model, result, symmetry, files), indent=1))
+        print(json.dumps({**summary_json(model, result, symmetry, files), "engine": engine}, indent=1))
         return code
     if result.violation is not None:
         print()

@@ -1,0 +1,149 @@
+"""Benchmark the readable and the fast engine: ``python bench/run.py [--quick] [--timeout S] [--markdown]``.
+
+Each (configuration, engine) runs in a fresh subprocess, so that peak RSS is
+that run's alone.  Every run checks the default properties with reductions on.
+Printed per run: distinct states, transitions, states/s, peak RSS, bytes per
+stored state (peak RSS above the RSS before the search, divided by the states),
+wall and CPU seconds, and the start-up cost before the search (interpreter,
+imports, building the engine's tables; neither engine has a JIT or compile
+step).  Runs that exceed ``--timeout`` are reported as such; ``--quick``
+skips the readable runs that take many minutes, and the readable runs that
+take hours are skipped unless ``--all`` is given; the table says which.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# (servers, max-term, max-log, symmetry)
+CONFIGS = [
+    (3, 3, 0, True),
+    (3, 3, 0, False),
+    (3, 4, 0, True),
+    (3, 4, 0, False),
+    (5, 2, 0, True),
+    (3, 2, 1, True),
+]
+ENGINES = ("readable", "fast")
+# Readable runs known to take far longer than the fast ones: skipped by --quick.
+SLOW_READABLE = {(3, 4, 0, True), (3, 4, 0, False), (5, 2, 0, True), (3, 2, 1, True)}
+# Readable runs that take hours (several million states at ~1,500 states/s): run only with --all.
+HOURS_READABLE = {(3, 4, 0, False)}
+
+CHILD = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+from checker.bfs import Explorer
+from checker.fast import FastExplorer
+from models.raft import Raft
+n, term, log, sym, engine = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1", sys.argv[5]
+model = Raft(n, term, log)
+explorer = (FastExplorer if engine == "fast" else Explorer)(model, symmetry=sym)
+rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+startup = time.perf_counter() - t0
+c0 = time.process_time()
+r = explorer.run()
+cpu = time.process_time() - c0
+st = r.stats
+print(json.dumps({"status": r.status, "states": st.distinct_states, "transitions": st.transitions, "depth": st.depth,
+                  "wall": st.wall_seconds, "cpu": cpu, "peak_rss": st.peak_rss, "rss_before": rss0, "startup": startup}))
+"""
+
+
+def run_one(n: int, term: int, log: int, sym: bool, engine: str, timeout: float) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-c", CHILD, str(n), str(term), str(log), "1" if sym else "0", engine]
+    t0 = time.perf_counter()
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT, check=True)
+    except subprocess.TimeoutExpired:
+        return {"status": f"timeout after {timeout:.0f} s"}
+    except subprocess.CalledProcessError as e:
+        return {"status": "error: " + (e.stderr.strip().splitlines() or ["?"])[-1]}
+    res: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    res["process_wall"] = time.perf_counter() - t0
+    return res
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def fmt_row(cfg: tuple[int, int, int, bool], engine: str, r: dict[str, Any]) -> list[str]:
+    n, term, log, sym = cfg
+    head = [f"{n} servers, max-term {term}" + (f", max-log {log}" if log else ""), "on" if sym else "off", engine]
+    if "states" not in r:
+        return [*head, str(r["status"]), "", "", "", "", "", "", "", ""]
+    states, wall, peak, before = int(r["states"]), float(r["wall"]), int(r["peak_rss"]), int(r["rss_before"])
+    return [
+        *head,
+        f"{states:,}",
+        f"{int(r['transitions']):,}",
+        f"{states / wall:,.0f}" if wall > 0 else "-",
+        f"{peak / 2**20:,.0f} MiB",
+        f"{(peak - before) / states:,.0f}" if states else "-",
+        f"{wall:.1f}",
+        f"{float(r['cpu']):.1f}",
+        f"{float(r['startup']):.2f}",
+    ]
+
+
+HEADERS = ["configuration", "symmetry", "engine", "distinct states", "transitions", "states/s", "peak RSS",
+           "bytes/state", "wall s", "CPU s", "start-up s"]
+
+
+def markdown(rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="skip the readable runs that take many minutes (they are listed as skipped)")
+    ap.add_argument("--all", action="store_true", help="also run the readable runs that take hours (skipped otherwise, and listed as skipped)")
+    ap.add_argument("--timeout", type=float, default=1800, help="seconds per run before it is reported as a timeout (default 1800)")
+    ap.add_argument("--engine", choices=ENGINES, action="append", help="only this engine (repeatable)")
+    ap.add_argument("--only", action="append", metavar="N,T,L,SYM", help="only this configuration, e.g. 3,4,0,1 (repeatable)")
+    args = ap.parse_args()
+    engines = args.engine or list(ENGINES)
+    print(f"machine: {os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}, "
+          f"load average at start {os.getloadavg()[0]:.2f}", flush=True)
+    rows: list[list[str]] = []
+    configs = CONFIGS
+    if args.only:
+        configs = [(int(n), int(t), int(lg), s == "1") for n, t, lg, s in (o.split(",") for o in args.only)]
+    for cfg in configs:
+        for engine in engines:
+            if args.quick and engine == "readable" and cfg in SLOW_READABLE:
+                r: dict[str, Any] = {"status": "skipped (--quick)"}
+            elif not args.all and engine == "readable" and cfg in HOURS_READABLE:
+                r = {"status": "skipped: takes hours (run with --all)"}
+            else:
+                r = run_one(*cfg, engine, args.timeout)
+            rows.append(fmt_row(cfg, engine, r))
+            print(" | ".join(rows[-1]), flush=True)
+    print()
+    print(markdown(rows))
+    print(f"\nload average at end {os.getloadavg()[0]:.2f} (wall times are inflated when other processes share the CPUs; CPU s is not)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

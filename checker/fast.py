@@ -1,0 +1,325 @@
+"""The fast engine: the same breadth-first search as :mod:`checker.bfs`, on compact Raft states.
+
+States are flat tuples of small ints (:mod:`models.fast_raft`); successors
+come from the readable model's own actions, memoised per server, message and
+slot; canonicalisation is memoised per tuple of server codes.  Properties are
+the readable model's, evaluated on decoded :class:`models.raft.State` values:
+a property's answer is memoised on the server variables (and ``committed``)
+when evaluating it did not touch the network (or the action) -- a tripwire
+in place of ``messages`` detects that, so any property stays correct.
+
+Counts (distinct states, transitions, depth, per-action counts) equal the
+readable engine's; the reported trace is re-derived with the readable model
+(:func:`checker.trace.concretize`), so it is concrete and replays through
+``models.raft``.  The differential tests are in ``tests/test_fast.py``.
+"""
+
+from __future__ import annotations
+
+import time
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from checker.bfs import HOLDS, INCOMPLETE, VIOLATED, Progress, Result, Stats, Violation, peak_rss_bytes
+from checker.model import Kind, Property
+from checker.trace import concretize
+from models.fast_raft import FastRaft, Flat
+from models.raft import Action, Raft, State
+
+
+def unsupported(model: Raft) -> str | None:
+    """Why the fast engine cannot run ``model`` (None if it can)."""
+    if type(model).within_boundary is not Raft.within_boundary:
+        return "the model overrides within_boundary"
+    for name in ("actions", "next_state", "prune", "dead", "notify_only", "permute", "sym_key", "commit_step", "HandleRPC"):
+        if getattr(type(model), name) is not getattr(Raft, name):
+            return f"the model overrides {name}"
+    return None
+
+
+def pick_engine(model: Raft, wanted: str) -> tuple[str, str]:
+    """The engine to run for ``--engine wanted`` and a line announcing it; ValueError if ``fast`` cannot run ``model``."""
+    if wanted == "readable":
+        return "readable", "readable (checker/bfs.py)"
+    why = unsupported(model)
+    if why is None:
+        return "fast", "fast (checker/fast.py)"
+    if wanted == "fast":
+        raise ValueError(f"--engine fast cannot run this model: {why}; use --engine readable")
+    return "readable", f"readable (checker/bfs.py): the fast engine cannot run this model: {why}"
+
+
+class _TouchedError(Exception):
+    """A property read the part of the state hidden behind a :class:`_Tripwire`."""
+
+
+class _Tripwire(tuple[Any, ...]):
+    """Stands in for ``messages`` (or the action): any use of it raises :class:`_TouchedError`."""
+
+    def _touch(self, *args: Any, **kwargs: Any) -> Any:
+        raise _TouchedError
+
+    __iter__ = __len__ = __getitem__ = __contains__ = __bool__ = __eq__ = __ne__ = __lt__ = __hash__ = _touch
+
+    def __getattr__(self, name: str) -> Any:
+        raise _TouchedError
+
+
+_WIRE = _Tripwire()
+
+
+class _StateCheck:
+    """One ALWAYS or SOMETIMES property, memoised on (server codes, committed code) while it ignores messages."""
+
+    def __init__(self, prop: Property[State, Action], fr: FastRaft) -> None:
+        self.prop, self.fr = prop, fr
+        self.memo: dict[tuple[Flat, int], bool] = {}
+        self.full = False  # True once the property was seen to read messages
+
+    def __call__(self, s: Flat) -> bool:
+        fr = self.fr
+        if self.full:
+            return bool(self.prop.check(fr.decode(s)))
+        key = (s[: fr.n], s[-1])
+        got = self.memo.get(key)
+        if got is None:
+            try:
+                got = bool(self.prop.check(State(fr.servers(s), _WIRE, fr.comms[s[-1]])))
+            except _TouchedError:
+                self.full = True
+                self.memo.clear()
+                return bool(self.prop.check(fr.decode(s)))
+            self.memo[key] = got
+        return got
+
+
+class _ActionCheck:
+    """One ACTION property, memoised on the server and committed codes of both states while it ignores messages and the action."""
+
+    def __init__(self, prop: Property[State, Action], fr: FastRaft, action_of: Callable[[Flat, int, Flat], Action]) -> None:
+        self.prop, self.fr, self.action_of = prop, fr, action_of
+        self.memo: dict[tuple[Flat, Flat, int, int], bool] = {}
+        self.full = False
+
+    def __call__(self, s: Flat, t: Flat, k: int) -> bool:
+        fr = self.fr
+        if self.full:
+            return bool(self.prop.check(fr.decode(s), self.action_of(s, k, t), fr.decode(t)))
+        n = fr.n
+        key = (s[:n], t[:n], s[-1], t[-1])
+        got = self.memo.get(key)
+        if got is None:
+            try:
+                got = bool(self.prop.check(State(fr.servers(s), _WIRE, fr.comms[s[-1]]), _WIRE,
+                                           State(fr.servers(t), _WIRE, fr.comms[t[-1]])))
+            except _TouchedError:
+                self.full = True
+                self.memo.clear()
+                return self(s, t, k)
+            self.memo[key] = got
+        return got
+
+
+class FastExplorer:
+    """Breadth-first search of a :class:`models.raft.Raft` model with the compact encoding.
+
+    Same interface and same :class:`checker.bfs.Result` as :class:`checker.bfs.Explorer`.
+    """
+
+    def __init__(
+        self,
+        model: Raft,
+        properties: Sequence[Property[State, Action]] | None = None,
+        *,
+        symmetry: bool = True,
+        max_states: int | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        progress_interval: float = 1.0,
+    ) -> None:
+        why = unsupported(model)
+        if why is not None:
+            raise ValueError(f"the fast engine cannot run this model: {why}")
+        self.model = model
+        self.props = list(model.properties() if properties is None else properties)
+        self.symmetry = symmetry
+        self.max_states = max_states
+        self.progress = progress
+        self.progress_interval = progress_interval
+        self.fr = FastRaft(model)
+        self.index: dict[Flat, int] = {}
+        self.states: list[Flat] = []
+        self.parent = array("q")
+
+    def canon(self, s: Flat) -> Flat:
+        return self.fr.canon(s) if self.symmetry else s
+
+    def path_to(self, idx: int) -> list[Flat]:
+        path = [self.states[idx]]
+        while self.parent[idx] >= 0:
+            idx = self.parent[idx]
+            path.append(self.states[idx])
+        path.reverse()
+        return path
+
+    def readable_canon(self, s: State) -> State:
+        return self.model.representative(s) if self.symmetry else s
+
+    def reachable(self) -> Iterator[State]:
+        """Every stored state, decoded (for tests)."""
+        for s in self.states:
+            yield self.fr.decode(s)
+
+    def run(self) -> Result[State, Action]:
+        fr = self.fr
+        model = self.model
+        n = fr.n
+        successors = fr.successors
+        act_names = [a.name for a in fr.acts]
+        canon_memo, canon_servers = fr.canon_memo, fr.canon_servers
+        symmetry = self.symmetry
+        index, states, parent = self.index, self.states, self.parent
+
+        invariants = [_StateCheck(p, fr) for p in self.props if p.kind is Kind.ALWAYS]
+        inv_props = [p for p in self.props if p.kind is Kind.ALWAYS]
+        action_checks = [(_ActionCheck(p, fr, self._action_of), p) for p in self.props if p.kind is Kind.ACTION]
+        pending = {p.name: (_StateCheck(p, fr), p) for p in self.props if p.kind is Kind.SOMETIMES}
+        witness_idx: dict[str, int] = {}
+        counts = [0] * (len(fr.acts) + 1)  # per action index; the last is HandleRPC
+        stats = Stats()
+        start = time.perf_counter()
+        last_report = start
+        status, reason = HOLDS, None
+        bad: tuple[Property[State, Action], int, Flat | None] | None = None
+
+        def visit(idx: int) -> Property[State, Action] | None:
+            s = states[idx]
+            if pending:
+                for name in [nm for nm, (chk, _) in pending.items() if chk(s)]:
+                    witness_idx[name] = idx
+                    del pending[name]
+            for chk, p in zip(invariants, inv_props, strict=True):
+                if not chk(s):
+                    return p
+            return None
+
+        def add(t: Flat, par: int) -> int | None:
+            if t in index:
+                return None
+            idx = len(states)
+            index[t] = idx
+            states.append(t)
+            parent.append(par)
+            return idx
+
+        frontier: list[int] = []
+        transitions = 0
+        depth = 0
+        try:
+            for s0 in model.init_states():
+                idx = add(self.canon(fr.encode(s0)), -1)
+                if idx is None:
+                    continue
+                frontier.append(idx)
+                p = visit(idx)
+                if p is not None and bad is None:
+                    bad = (p, idx, None)
+            while frontier and bad is None:
+                next_frontier: list[int] = []
+                for pos_in_frontier, idx in enumerate(frontier):
+                    s = states[idx]
+                    succ = successors(s)
+                    ss, sc = s[:n], s[-1]
+                    for k, t in succ:
+                        transitions += 1
+                        counts[k] += 1
+                        ts = t[:n]
+                        if action_checks:
+                            for chk, p in action_checks:
+                                ok = None if chk.full else chk.memo.get((ss, ts, sc, t[-1]))
+                                if ok is None:
+                                    ok = chk(s, t, k)
+                                if not ok:
+                                    bad = (p, idx, t)
+                                    break
+                            if bad is not None:
+                                break
+                        if t == s:
+                            continue
+                        if symmetry:
+                            cs = canon_memo.get(ts)
+                            if cs is None:
+                                cs = canon_servers(ts)
+                            getters = cs[1]
+                            c = cs[0] + (getters[0](t) if len(getters) == 1 else min(g(t) for g in getters))
+                        else:
+                            c = t
+                        if c in index:
+                            continue
+                        new = len(states)
+                        index[c] = new
+                        states.append(c)
+                        parent.append(idx)
+                        next_frontier.append(new)
+                        stats.depth = depth + 1
+                        p = visit(new)
+                        if p is not None:
+                            bad = (p, new, None)
+                            break
+                        if self.max_states is not None and len(states) >= self.max_states:
+                            raise _CappedError()
+                    if bad is not None:
+                        break
+                    if self.progress is not None and (pos_in_frontier & 255) == 0:
+                        now = time.perf_counter()
+                        if now - last_report >= self.progress_interval:
+                            last_report = now
+                            self.progress(Progress(len(states), transitions, depth + 1,
+                                                   len(frontier) - pos_in_frontier + len(next_frontier), now - start, peak_rss_bytes()))
+                frontier = next_frontier
+                depth += 1
+        except _CappedError:
+            status, reason = INCOMPLETE, f"state cap reached (--max-states {self.max_states})"
+        except KeyboardInterrupt:
+            status, reason = INCOMPLETE, "interrupted"
+
+        stats.transitions = transitions
+        stats.action_counts = Counter()
+        for k, fired in enumerate(counts):
+            if fired:
+                stats.action_counts[act_names[k] if k < len(act_names) else "HandleRPC"] += fired
+        stats.distinct_states = len(states)
+        stats.wall_seconds = time.perf_counter() - start
+        stats.peak_rss = peak_rss_bytes()
+        result: Result[State, Action] = Result(status, stats, incomplete_reason=reason, checked=list(self.props))
+        if bad is not None:
+            p, idx, t_raw = bad
+            path = [self.readable_canon(fr.decode(x)) for x in self.path_to(idx)]
+            final = (p, fr.decode(t_raw)) if t_raw is not None else None
+            trace = concretize(model, path, self.readable_canon, final=final)
+            result.status = VIOLATED
+            result.violation = Violation(p, trace)
+        for name in list(pending) + list(witness_idx):
+            result.witnesses[name] = (
+                concretize(model, [self.readable_canon(fr.decode(x)) for x in self.path_to(witness_idx[name])], self.readable_canon)
+                if name in witness_idx else None
+            )
+        return result
+
+    def _action_of(self, s: Flat, k: int, t: Flat) -> Action:
+        """The readable action that took ``s`` to ``t`` (only needed by action properties that read the action)."""
+        fr = self.fr
+        if k < len(fr.acts):
+            return fr.acts[k]
+        st = fr.decode(s)
+        want = fr.decode(t)
+        for m in st.messages:
+            a = Action("HandleRPC", (m,))
+            if self.model.next_state(st, a) == want:
+                return a
+        raise AssertionError("no HandleRPC step matches the transition")
+
+
+class _CappedError(Exception):
+    """Raised inside the search loop when --max-states is reached."""
