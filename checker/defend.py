@@ -168,7 +168,8 @@ def main(argv: Sequence[str]) -> int:
     plan: list[tuple[str, tweaks.Tweak | None, tuple[int, int, int]]] = []
     if not args.tweak or UNMODIFIED in args.tweak:
         plan.append((UNMODIFIED, None, UNMODIFIED_BOUNDS))
-    plan += [(t.name, t, t.bounds) for t in selected]
+    unsearched = [t for t in selected if not t.searched and not args.tweak]
+    plan += [(t.name, t, t.bounds) for t in selected if t not in unsearched]
     plan = [(name, t, (args.servers or b[0], b[1] if args.max_term is None else args.max_term, b[2])) for name, t, b in plan]
 
     rows: list[Row] = []
@@ -190,8 +191,11 @@ def main(argv: Sequence[str]) -> int:
             print(f"{r.name}: {r.files[0]} and {r.files[1]}")
     bad = [r.name for r in rows if not r.ok]
     print()
+    for t in unsearched:
+        print(f"NOT RUN: {t.name} (expected {t.expected} at {bounds_text(t.bounds)}): that verdict comes from a replayed "
+              f"execution; a complete search at those bounds takes hours. Run it alone with --tweak {t.name}.")
     if bad:
         print(f"FAILED: {len(bad)} verdict(s) differ from the expected: {', '.join(bad)}")
         return EXIT_VIOLATION
-    print(f"OK: all {len(rows)} verdicts as expected")
+    print(f"OK: all {len(rows)} verdicts as expected" + (f" ({len(unsearched)} not run, see above)" if unsearched else ""))
     return EXIT_HOLDS
