@@ -259,3 +259,22 @@ def test_list_tweaks_names_every_tweak(capsys: pytest.CaptureFixture[str]) -> No
     assert code == 0
     for name in tweaks.BUILTIN:
         assert name in out
+
+
+# ------------------------------------------------------------------ Ctrl-C
+
+
+@pytest.mark.parametrize("engine", ["readable", "fast"])
+def test_ctrl_c_ends_in_an_incomplete_report_with_partial_statistics(tmp_path: Path, engine: str) -> None:
+    import signal
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-m", "checker", "--servers", "3", "--max-term", "4", "--quiet", "--engine", engine]
+    proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)  # the complete search takes far longer than this
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, err
+    assert "INCOMPLETE (interrupted)" in out and "HOLDS" not in out
+    assert "distinct states" in out
