@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from models.raft import Action, Committed, Message, Raft, ServerVars, State
+from models.raft import Action, Committed, Message, Raft, ServerVars, State, tie_blocks
 
 Flat = tuple[int, ...]
 """An encoded state; see the module docstring."""
@@ -360,14 +360,7 @@ class FastRaft:
         if got is not None:
             return got
         n = self.n
-        keys = [self.model.sym_key(self.srvs[c], i) for i, c in enumerate(srv)]
-        order = sorted(range(n), key=keys.__getitem__)
-        blocks: list[list[int]] = []
-        for i in order:
-            if blocks and keys[blocks[-1][0]] == keys[i]:
-                blocks[-1].append(i)
-            else:
-                blocks.append([i])
+        blocks = tie_blocks([self.model.sym_key(self.srvs[c], i) for i, c in enumerate(srv)])
         best: Flat | None = None
         perms: list[tuple[int, ...]] = []
         for choice in itertools.product(*(itertools.permutations(b) for b in blocks)):

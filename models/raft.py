@@ -125,6 +125,17 @@ def server_name(i: int) -> str:
     return f"S{i + 1}"
 
 
+def tie_blocks(keys: Sequence[Any]) -> list[list[int]]:
+    """The indexes of ``keys`` in key order, grouped into runs of equal keys."""
+    blocks: list[list[int]] = []
+    for i in sorted(range(len(keys)), key=keys.__getitem__):
+        if blocks and keys[blocks[-1][0]] == keys[i]:
+            blocks[-1].append(i)
+        else:
+            blocks.append([i])
+    return blocks
+
+
 def _set_add(items: tuple[Any, ...], x: Any) -> tuple[Any, ...]:
     return items if x in items else tuple(sorted((*items, x)))
 
@@ -630,14 +641,7 @@ class Raft:
         of one set is the least of the other.  Only servers with equal keys are
         permuted among themselves, so usually one renaming is tried, not n!.
         """
-        keys = [self.sym_key(v, i) for i, v in enumerate(s.servers)]
-        order = sorted(self.server_ids, key=keys.__getitem__)
-        blocks: list[list[int]] = []
-        for i in order:
-            if blocks and keys[blocks[-1][0]] == keys[i]:
-                blocks[-1].append(i)
-            else:
-                blocks.append([i])
+        blocks = tie_blocks([self.sym_key(v, i) for i, v in enumerate(s.servers)])
         best: State | None = None
         for choice in itertools.product(*(itertools.permutations(b) for b in blocks)):
             p = [0] * self.n
