@@ -89,8 +89,14 @@ def story(model: Raft, before: State, a: Action, after: State) -> str:
                 parts.append(f"and its log becomes {list(d1.log)}")
             if d1.commitIndex != d0.commitIndex:
                 parts.append(f"and commits up to index {d1.commitIndex}")
-        elif m.mtype == MType.AppendEntriesResponse and d1 == d0:
-            parts.append("and it changes nothing")
+        elif m.mtype == MType.AppendEntriesResponse:
+            j = m.msource
+            if d1.matchIndex != d0.matchIndex:
+                parts.append(f"and records that {frm}'s log matches its own up to index {d1.matchIndex[j]}")
+            elif d1.nextIndex != d0.nextIndex:
+                parts.append(f"and will next send {frm} the entries from index {d1.nextIndex[j]}")
+            elif d1 == d0:
+                parts.append("and it changes nothing")
         return ", ".join(parts) + "."
     i = a.args[0]
     me = server_name(i)
