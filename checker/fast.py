@@ -257,6 +257,8 @@ class FastExplorer:
                             c = t
                         if c in index:
                             continue
+                        if self.max_states is not None and len(states) >= self.max_states:
+                            raise _CappedError()  # as in checker/bfs.py: a search that fits under the cap is complete
                         new = len(states)
                         index[c] = new
                         states.append(c)
@@ -267,8 +269,6 @@ class FastExplorer:
                         if p is not None:
                             bad = (p, new, None)
                             break
-                        if self.max_states is not None and len(states) >= self.max_states:
-                            raise _CappedError()
                     if bad is not None:
                         break
                     if self.progress is not None and (pos_in_frontier & 255) == 0:

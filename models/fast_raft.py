@@ -42,6 +42,10 @@ Flat = tuple[int, ...]
 ActResult = tuple[int, tuple[tuple[int, int], ...], int] | None
 
 
+def _first(x: tuple[int, Any]) -> int:
+    return x[0]
+
+
 class FastRaft:
     """Interning tables and memoised per-server semantics for one Raft model instance."""
 
@@ -281,18 +285,29 @@ class FastRaft:
                 en = self.enabled(i, s[i])
             for k, code, sent, extra in en:
                 out.append((k, step(i, code, sent, extra)))
+        # The readable model's order, so that both engines discover states in the same order and
+        # report the same trace: per-server actions by their index in ``acts`` (which is in the
+        # readable order), then HandleRPC by message order (ranks taken in one generation).
+        out.sort(key=_first)
         hk = self.handle_index
-        for q in range(n, n + self.m):
+        busy = [q for q in range(n, n + self.m) if s[q]]
+        while True:
+            gen = self.rank_generation
+            ranks = [self.messages_at(q, s[q]) for q in busy]
+            if gen == self.rank_generation:
+                break
+        delivered: list[tuple[int, Flat]] = []
+        for q, ranked in zip(busy, ranks, strict=True):
             sl = s[q]
-            if not sl:
-                continue
             d = dest_of[q]
             cd = s[d]
             hs = hslot_memo.get((cd, q, sl))
             if hs is None:
                 hs = self.handle_slot(cd, q, sl)
-            for code, rq, rbody in hs:
-                out.append((hk, step(d, code, ((rq, rbody),) if rq >= 0 else (), 0)))
+            for (code, rq, rbody), (rank, _) in zip(hs, ranked, strict=True):
+                delivered.append((rank, step(d, code, ((rq, rbody),) if rq >= 0 else (), 0)))
+        delivered.sort(key=_first)
+        out.extend((hk, t) for _, t in delivered)
         return out
 
     def prune(self, code: int, pos: int, slot: int) -> int:

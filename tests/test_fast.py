@@ -140,3 +140,12 @@ def test_state_cap_and_engine_choice() -> None:
     assert pick_engine(Bounded(2, 1, 0), "auto")[0] == "readable"
     with pytest.raises(ValueError, match="cannot run"):
         pick_engine(Bounded(2, 1, 0), "fast")
+
+
+def test_cap_equal_to_the_reachable_count_is_complete_on_both_engines() -> None:
+    model = Raft(2, 1, 0)
+    total = Explorer(model).run().stats.distinct_states
+    for engine in (Explorer, FastExplorer):
+        assert engine(model, max_states=total).run().status == "holds"
+        capped = engine(model, max_states=total - 1).run()
+        assert capped.status == "incomplete" and capped.stats.distinct_states == total - 1
