@@ -76,7 +76,8 @@ def add_model_args(p: argparse.ArgumentParser, defaults: bool = True) -> None:
                    help="ClientRequest is enabled only while a leader's log has fewer than L entries; "
                         "0 (default) is the election layer")
     g.add_argument("--max-states", type=_count(1), default=None, metavar="K",
-                   help="stop after K distinct states; the report is then INCOMPLETE, never 'holds'")
+                   help="store at most K distinct states; if more are reachable the search stops and "
+                        "the report is INCOMPLETE, never 'holds'")
     m = p.add_argument_group("model")
     m.add_argument("--tweak", action="append", default=[], metavar="NAME", help="apply a built-in protocol tweak (repeatable; see --list-tweaks)")
     m.add_argument("--tweak-file", metavar="PATH", help="apply the overrides in a Python tweak file (see README)")
