@@ -9,7 +9,10 @@ readable model.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -149,3 +152,13 @@ def test_cap_equal_to_the_reachable_count_is_complete_on_both_engines() -> None:
         assert engine(model, max_states=total).run().status == "holds"
         capped = engine(model, max_states=total - 1).run()
         assert capped.status == "incomplete" and capped.stats.distinct_states == total - 1
+
+
+LARGER = json.loads((Path(__file__).resolve().parent.parent / "models" / "manifest.json").read_text())["larger"]["configs"]
+
+
+@pytest.mark.parametrize("c", LARGER, ids=lambda c: "s{servers}-t{max_term}-l{max_log}-sym{symmetry}".format(**c))
+def test_larger_pinned_counts(c: dict[str, Any]) -> None:
+    result = FastExplorer(Raft(c["servers"], c["max_term"], c["max_log"]), symmetry=c["symmetry"]).run()
+    assert result.status == "holds" and not result.unsatisfied
+    assert result.stats.distinct_states == c["distinct_states"]
