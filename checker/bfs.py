@@ -24,6 +24,7 @@ from checker.model import Kind, Model, Property
 from checker.trace import Step, concretize
 
 S = TypeVar("S", bound=Hashable)
+T = TypeVar("T")
 A = TypeVar("A", bound=Hashable)
 
 HOLDS = "holds"
@@ -146,12 +147,7 @@ class Explorer(Generic[S, A]):
 
     def path_to(self, idx: int) -> list[S]:
         """The stored (representative) states from an initial state to ``idx``."""
-        path = [self.states[idx]]
-        while self.parent[idx] >= 0:
-            idx = self.parent[idx]
-            path.append(self.states[idx])
-        path.reverse()
-        return path
+        return parent_path(self.states, self.parent, idx)
 
     def run(self) -> Result[S, A]:
         model = self.model
@@ -241,16 +237,41 @@ class Explorer(Generic[S, A]):
         stats.wall_seconds = time.perf_counter() - start
         stats.peak_rss = peak_rss_bytes()
         result: Result[S, A] = Result(status, stats, incomplete_reason=reason, checked=list(self.props))
+        violation = None
         if bad is not None:
             p, idx, bad_action, t = bad
-            trace = concretize(model, self.path_to(idx), self.canon, final=(p, t) if bad_action is not None else None)
-            result.status = VIOLATED
-            result.violation = Violation(p, trace)
-        for name in list(pending) + list(witness_idx):
-            result.witnesses[name] = (
-                concretize(model, self.path_to(witness_idx[name]), self.canon) if name in witness_idx else None
-            )
-        return result
+            violation = (p, self.path_to(idx), t if bad_action is not None else None)
+        witnesses = {name: self.path_to(witness_idx[name]) if name in witness_idx else None for name in [*pending, *witness_idx]}
+        return finish(result, model, self.canon, violation, witnesses)
+
+
+def parent_path(states: Sequence[T], parent: array[int], idx: int) -> list[T]:
+    """The stored states from an initial state (parent -1) to state ``idx``."""
+    path = [states[idx]]
+    while parent[idx] >= 0:
+        idx = parent[idx]
+        path.append(states[idx])
+    path.reverse()
+    return path
+
+
+def finish(
+    result: Result[S, A],
+    model: Model[S, A],
+    canon: Callable[[S], S],
+    violation: tuple[Property[S, A], list[S], S | None] | None,
+    witnesses: dict[str, list[S] | None],
+) -> Result[S, A]:
+    """Attach concrete traces to ``result``: the violation's (a path of representatives, plus the raw bad
+    successor for an ACTION property) and each SOMETIMES witness's.  Shared by both engines."""
+    if violation is not None:
+        p, bad_path, bad_successor = violation
+        final = (p, bad_successor) if bad_successor is not None else None
+        result.status = VIOLATED
+        result.violation = Violation(p, concretize(model, bad_path, canon, final=final))
+    for name, path in witnesses.items():
+        result.witnesses[name] = concretize(model, path, canon) if path is not None else None
+    return result
 
 
 class _Capped(Exception):

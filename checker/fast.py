@@ -22,9 +22,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from checker.bfs import HOLDS, INCOMPLETE, VIOLATED, Progress, Result, Stats, Violation, peak_rss_bytes
+from checker.bfs import HOLDS, INCOMPLETE, Progress, Result, Stats, _Capped, finish, parent_path, peak_rss_bytes
 from checker.model import Kind, Property
-from checker.trace import concretize
 from models.fast_raft import FastRaft, Flat
 from models.raft import Action, Raft, State
 
@@ -155,13 +154,9 @@ class FastExplorer:
     def canon(self, s: Flat) -> Flat:
         return self.fr.canon(s) if self.symmetry else s
 
-    def path_to(self, idx: int) -> list[Flat]:
-        path = [self.states[idx]]
-        while self.parent[idx] >= 0:
-            idx = self.parent[idx]
-            path.append(self.states[idx])
-        path.reverse()
-        return path
+    def path_to(self, idx: int) -> list[State]:
+        """The stored states from an initial state to ``idx``, decoded into readable representatives."""
+        return [self.readable_canon(self.fr.decode(x)) for x in parent_path(self.states, self.parent, idx)]
 
     def readable_canon(self, s: State) -> State:
         return self.model.representative(s) if self.symmetry else s
@@ -258,7 +253,7 @@ class FastExplorer:
                         if c in index:
                             continue
                         if self.max_states is not None and len(states) >= self.max_states:
-                            raise _CappedError()  # as in checker/bfs.py: a search that fits under the cap is complete
+                            raise _Capped()  # as in checker/bfs.py: a search that fits under the cap is complete
                         new = len(states)
                         index[c] = new
                         states.append(c)
@@ -279,7 +274,7 @@ class FastExplorer:
                                                    len(frontier) - pos_in_frontier + len(next_frontier), now - start, peak_rss_bytes()))
                 frontier = next_frontier
                 depth += 1
-        except _CappedError:
+        except _Capped:
             status, reason = INCOMPLETE, f"state cap reached (--max-states {self.max_states})"
         except KeyboardInterrupt:
             status, reason = INCOMPLETE, "interrupted"
@@ -293,19 +288,12 @@ class FastExplorer:
         stats.wall_seconds = time.perf_counter() - start
         stats.peak_rss = peak_rss_bytes()
         result: Result[State, Action] = Result(status, stats, incomplete_reason=reason, checked=list(self.props))
+        violation = None
         if bad is not None:
             p, idx, t_raw = bad
-            path = [self.readable_canon(fr.decode(x)) for x in self.path_to(idx)]
-            final = (p, fr.decode(t_raw)) if t_raw is not None else None
-            trace = concretize(model, path, self.readable_canon, final=final)
-            result.status = VIOLATED
-            result.violation = Violation(p, trace)
-        for name in list(pending) + list(witness_idx):
-            result.witnesses[name] = (
-                concretize(model, [self.readable_canon(fr.decode(x)) for x in self.path_to(witness_idx[name])], self.readable_canon)
-                if name in witness_idx else None
-            )
-        return result
+            violation = (p, self.path_to(idx), fr.decode(t_raw) if t_raw is not None else None)
+        witnesses = {name: self.path_to(witness_idx[name]) if name in witness_idx else None for name in [*pending, *witness_idx]}
+        return finish(result, model, self.readable_canon, violation, witnesses)
 
     def _action_of(self, s: Flat, k: int, t: Flat) -> Action:
         """The readable action that took ``s`` to ``t`` (only needed by action properties that read the action)."""
@@ -320,6 +308,3 @@ class FastExplorer:
                 return a
         raise AssertionError("no HandleRPC step matches the transition")
 
-
-class _CappedError(Exception):
-    """Raised inside the search loop when --max-states is reached."""
