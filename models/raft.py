@@ -661,7 +661,6 @@ class Raft:
     # ------------------------------------------------------------ properties
 
     def _properties(self) -> list[Property[State, Action]]:
-        n = self.n
 
         @always("ElectionSafety", "no two leaders share a term")
         def election_safety(s: State) -> bool:
@@ -712,7 +711,6 @@ class Raft:
         ]
         props.extend(self._log_properties())
         check_unique_names(props)
-        del n
         return props
 
     def _log_properties(self) -> list[Property[State, Action]]:
