@@ -27,6 +27,16 @@ from checker.model import Kind, Property
 from models.fast_raft import FastRaft, Flat
 from models.raft import Action, Raft, State
 
+STORES = ("memory", "compact", "fp")
+"""Visited-state stores: a dict of states; exact sorted runs (checker/store.py); fingerprints only."""
+
+CHUNK = 20_000
+"""Batched stores expand this many frontier states, then look their new successors up at once."""
+
+
+fingerprint: Callable[[Flat], int] = hash
+"""A state's 64-bit fingerprint for the batched stores (Python's tuple hash; tests swap in a colliding one)."""
+
 
 def unsupported(model: Raft) -> str | None:
     """Why the fast engine cannot run ``model`` (None if it can)."""
@@ -136,7 +146,10 @@ class FastExplorer:
         max_states: int | None = None,
         progress: Callable[[Progress], None] | None = None,
         progress_interval: float = 1.0,
+        store: str = "memory",
     ) -> None:
+        if store not in STORES:
+            raise ValueError(f"unknown store {store!r}; choose one of {', '.join(STORES)}")
         why = unsupported(model)
         if why is not None:
             raise ValueError(f"the fast engine cannot run this model: {why}")
@@ -150,23 +163,55 @@ class FastExplorer:
         self.index: dict[Flat, int] = {}
         self.states: list[Flat] = []
         self.parent = array("q")
+        self.store = store
+        self.pos = array("I")  # batched stores: position of a state in its parent's successor list
+        self.roots: list[Flat] = []  # batched stores: the initial states, whose indexes come first
+        self._store: Any = None  # batched stores: the checker.store.RunStore of the last run
 
     def canon(self, s: Flat) -> Flat:
         return self.fr.canon(s) if self.symmetry else s
 
     def path_to(self, idx: int) -> list[State]:
         """The stored states from an initial state to ``idx``, decoded into readable representatives."""
-        return [self.readable_canon(self.fr.decode(x)) for x in parent_path(self.states, self.parent, idx)]
+        flats = parent_path(self.states, self.parent, idx) if self.store == "memory" else self.replay_path(idx)
+        return [self.readable_canon(self.fr.decode(x)) for x in flats]
+
+    def replay_path(self, idx: int) -> list[Flat]:
+        """The batched stores keep no states, only (parent, position among the parent's successors): regenerate the path.
+
+        Successor order is fixed (``FastRaft.successors``) and canonicalisation
+        is a function, so this rebuilds exactly the states the search stored.
+        """
+        chain: list[int] = []
+        while idx >= 0:
+            chain.append(idx)
+            idx = self.parent[idx]
+        chain.reverse()
+        s = self.roots[chain[0]]
+        out = [s]
+        for k in chain[1:]:
+            s = self.canon(self.fr.successors(s)[self.pos[k]][1])
+            out.append(s)
+        return out
 
     def readable_canon(self, s: State) -> State:
         return self.model.representative(s) if self.symmetry else s
 
     def reachable(self) -> Iterator[State]:
-        """Every stored state, decoded (for tests)."""
+        """Every stored state, decoded (for tests; the fp store keeps no states)."""
+        if self.store == "fp":
+            raise ValueError("the fp store keeps only fingerprints, not states")
+        if self.store == "compact":
+            for run in self._store.rows if self._store is not None else []:
+                for row in run.tolist():
+                    yield self.fr.decode(tuple(row))
+            return
         for s in self.states:
             yield self.fr.decode(s)
 
     def run(self) -> Result[State, Action]:
+        if self.store != "memory":
+            return self._run_batched()
         fr = self.fr
         model = self.model
         n = fr.n
@@ -292,6 +337,170 @@ class FastExplorer:
         if bad is not None:
             p, idx, t_raw = bad
             violation = (p, self.path_to(idx), fr.decode(t_raw) if t_raw is not None else None)
+        witnesses = {name: self.path_to(witness_idx[name]) if name in witness_idx else None for name in [*pending, *witness_idx]}
+        return finish(result, model, self.readable_canon, violation, witnesses)
+
+    def _run_batched(self) -> Result[State, Action]:
+        """The same search with a :class:`checker.store.RunStore`: level by level, CHUNK frontier states at a time.
+
+        Within a chunk, successors are generated in the memory store's order and
+        de-duplicated in a dict that keeps the first; the store then answers
+        which are new in one batch, and the new ones are numbered and checked
+        in that same order.  So states get the same indexes and parents as with
+        the memory store, and the first violating state is the same one.  An
+        action property that fails stops generation at that transition; states
+        found before it are checked first, as the memory store would have.
+        """
+        import numpy as np
+
+        from checker.store import RunStore, collision_probability
+
+        fr = self.fr
+        model = self.model
+        n = fr.n
+        successors = fr.successors
+        canon = self.canon
+        act_names = [a.name for a in fr.acts]
+        parent, pos_of, roots = self.parent, self.pos, self.roots
+        exact = self.store == "compact"
+
+        invariants = [(_StateCheck(p, fr), p) for p in self.props if p.kind is Kind.ALWAYS]
+        action_checks = [(_ActionCheck(p, fr, self._action_of), p) for p in self.props if p.kind is Kind.ACTION]
+        pending = {p.name: _StateCheck(p, fr) for p in self.props if p.kind is Kind.SOMETIMES}
+        witness_idx: dict[str, int] = {}
+        counts = [0] * (len(fr.acts) + 1)
+        stats = Stats()
+        start = time.perf_counter()
+        last_report = start
+        status, reason = HOLDS, None
+        bad: tuple[Property[State, Action], int, Flat | None] | None = None
+        store: RunStore | None = None
+        total = 0
+
+        def visit(s: Flat, idx: int) -> Property[State, Action] | None:
+            if pending:
+                for name in [nm for nm, chk in pending.items() if chk(s)]:
+                    witness_idx[name] = idx
+                    del pending[name]
+            for chk, p in invariants:
+                if not chk(s):
+                    return p
+            return None
+
+        def admit(keys: list[Flat], par: Sequence[int], pos: Sequence[int]) -> Any:
+            """Store the new ones among ``keys`` (distinct), number and check them in order; return them as uint32 rows."""
+            nonlocal store, total, bad
+            rows = np.array(keys, dtype=np.uint32).reshape(len(keys), -1)
+            fps = np.fromiter(map(fingerprint, keys), dtype=np.int64, count=len(keys))
+            if store is None:
+                store = RunStore(exact, rows.shape[1])
+            new = np.flatnonzero(store.new_mask(fps, rows))
+            capped = self.max_states is not None and total + len(new) > self.max_states
+            if capped:
+                assert self.max_states is not None
+                new = new[: self.max_states - total]
+            nfresh = 0
+            for j in new.tolist():
+                parent.append(par[j])
+                pos_of.append(pos[j])
+                nfresh += 1
+                p = visit(keys[j], total)
+                total += 1
+                if p is not None:
+                    bad = (p, total - 1, None)
+                    break
+            kept = new[:nfresh]
+            store.add(fps[kept], rows[kept])
+            if capped and bad is None:
+                raise _Capped()
+            return rows[kept]
+
+        transitions = 0
+        depth = 0
+        # A level is kept as one array of uint32 rows (40 bytes a state for 3 servers, not a tuple's ~140).
+        frontier = np.zeros((0, 0), dtype=np.uint32)
+        try:
+            inits = list(dict.fromkeys(canon(fr.encode(s0)) for s0 in model.init_states()))
+            roots.extend(inits)
+            frontier = admit(inits, [-1] * len(inits), [0] * len(inits))
+            del roots[len(frontier):]
+            idx = 0
+            while len(frontier) and bad is None:
+                next_frontier: list[Any] = []
+                queued = 0
+                for lo in range(0, len(frontier), CHUNK):
+                    cand: dict[Flat, int] = {}
+                    cpar: list[int] = []
+                    cpos: list[int] = []
+                    stop: tuple[Property[State, Action], int, Flat] | None = None
+                    for row in frontier[lo : lo + CHUNK].tolist():
+                        s = tuple(row)
+                        ss, sc = s[:n], s[-1]
+                        for k_pos, (k, t) in enumerate(successors(s)):
+                            transitions += 1
+                            counts[k] += 1
+                            for chk, p in action_checks:
+                                ok = None if chk.full else chk.memo.get((ss, t[:n], sc, t[-1]))
+                                if ok is None:
+                                    ok = chk(s, t, k)
+                                if not ok:
+                                    stop = (p, idx, t)
+                                    break
+                            if stop is not None:
+                                break
+                            if t == s:
+                                continue
+                            c = canon(t)
+                            if c not in cand:
+                                cand[c] = len(cpar)
+                                cpar.append(idx)
+                                cpos.append(k_pos)
+                        if stop is not None:
+                            break
+                        idx += 1
+                    if cand:
+                        fresh = admit(list(cand), cpar, cpos)
+                        if len(fresh):
+                            stats.depth = depth + 1
+                            next_frontier.append(fresh)
+                            queued += len(fresh)
+                    if bad is None and stop is not None:
+                        bad = stop
+                    if bad is not None:
+                        break
+                    if self.progress is not None:
+                        now = time.perf_counter()
+                        if now - last_report >= self.progress_interval:
+                            last_report = now
+                            self.progress(Progress(total, transitions, depth + 1, len(frontier) - lo - CHUNK + queued,
+                                                   now - start, peak_rss_bytes()))
+                del frontier
+                frontier = np.concatenate(next_frontier) if next_frontier else np.zeros((0, 0), dtype=np.uint32)
+                del next_frontier
+                depth += 1
+        except _Capped:
+            status, reason = INCOMPLETE, f"state cap reached (--max-states {self.max_states})"
+        except KeyboardInterrupt:
+            status, reason = INCOMPLETE, "interrupted"
+
+        stats.transitions = transitions
+        stats.action_counts = Counter()
+        for k, fired in enumerate(counts):
+            if fired:
+                stats.action_counts[act_names[k] if k < len(act_names) else "HandleRPC"] += fired
+        stats.distinct_states = total
+        stats.wall_seconds = time.perf_counter() - start
+        stats.peak_rss = peak_rss_bytes()
+        stats.store = self.store
+        self._store = store
+        # The visited set plus the path record (parent index and successor position per state).
+        stats.store_bytes = (store.nbytes if store is not None else 0) + len(parent) * parent.itemsize + len(pos_of) * pos_of.itemsize
+        stats.collision_probability = 0.0 if exact else collision_probability(total)
+        result: Result[State, Action] = Result(status, stats, incomplete_reason=reason, checked=list(self.props))
+        violation = None
+        if bad is not None:
+            p, vidx, t_raw = bad
+            violation = (p, self.path_to(vidx), fr.decode(t_raw) if t_raw is not None else None)
         witnesses = {name: self.path_to(witness_idx[name]) if name in witness_idx else None for name in [*pending, *witness_idx]}
         return finish(result, model, self.readable_canon, violation, witnesses)
 
