@@ -647,7 +647,7 @@ class Raft:
             p = [0] * self.n
             for new_pos, old in enumerate(itertools.chain.from_iterable(choice)):
                 p[old] = new_pos
-            cand = self.permute(s, p)
+            cand = s if p == sorted(p) else self.permute(s, p)  # the identity renaming leaves s as it is
             if best is None or cand < best:
                 best = cand
         assert best is not None
