@@ -73,6 +73,17 @@ print(json.dumps({"status": r.status, "states": st.distinct_states, "transitions
 """
 
 
+def pinned() -> dict[tuple[int, int, int, bool], tuple[int, int | None]]:
+    """Counts pinned in models/manifest.json (every group), by configuration: (distinct states, transitions or None)."""
+    manifest = json.loads((ROOT / "models" / "manifest.json").read_text())
+    out: dict[tuple[int, int, int, bool], tuple[int, int | None]] = {}
+    for group in manifest.values():
+        for c in group.get("configs", []) if isinstance(group, dict) else []:
+            key = (c["servers"], c["max_term"], c["max_log"], c["symmetry"])
+            out[key] = (c["distinct_states"], c.get("transitions"))
+    return out
+
+
 def run_one(n: int, term: int, log: int, sym: bool, engine: str, timeout: float) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-c", CHILD, str(n), str(term), str(log), "1" if sym else "0", engine]
@@ -145,17 +156,26 @@ def main() -> int:
     plan = [(cfg, engine) for cfg in configs for engine in engines]
     if args.large:
         plan += [(cfg, engine) for cfg in LARGE for engine in LARGE_ENGINES]
+    pins = pinned()
+    mismatches = 0
     for cfg, engine in plan:
         if args.quick and engine == "readable" and cfg in SLOW_READABLE:
             r: dict[str, Any] = {"status": "skipped (--quick)"}
         else:
             r = run_one(*cfg, engine, args.timeout if cfg not in LARGE else max(args.timeout, 4 * 3600))
+        want = pins.get(cfg)
+        if want is not None and "states" in r and (r["states"], r["transitions"] if want[1] is not None else None) != want:
+            r["status"] = f"MISMATCH with models/manifest.json: {r['states']:,} states, {r['transitions']:,} transitions"
+            mismatches += 1
+            r.pop("states")
         rows.append(fmt_row(cfg, engine, r))
         print(" | ".join(rows[-1]), flush=True)
     print()
     print(markdown(rows))
     print(f"\nload average at end {os.getloadavg()[0]:.2f} (wall times are inflated when other processes share the CPUs; CPU s is not)")
-    return 0
+    if mismatches:
+        print(f"{mismatches} run(s) disagree with the counts pinned in models/manifest.json")
+    return 1 if mismatches else 0
 
 
 if __name__ == "__main__":
