@@ -292,7 +292,7 @@ class FastExplorer:
                             if cs is None:
                                 cs = canon_servers(ts)
                             getters = cs[1]
-                            c = cs[0] + (getters[0](t) if len(getters) == 1 else min(g(t) for g in getters))
+                            c = cs[0] + (getters[0](t) if len(getters) == 1 else fr.least_slots(cs[0], getters, t))
                         else:
                             c = t
                         if c in index:

@@ -377,6 +377,7 @@ class FastRaft:
         n = self.n
         blocks = tie_blocks([self.model.sym_key(self.srvs[c], i) for i, c in enumerate(srv)])
         best: Flat | None = None
+        best_vars: tuple[ServerVars, ...] | None = None
         perms: list[tuple[int, ...]] = []
         for choice in itertools.product(*(itertools.permutations(b) for b in blocks)):
             pl = [0] * n
@@ -387,9 +388,10 @@ class FastRaft:
             for i, c in enumerate(srv):
                 new[p[i]] = self.permute_srv(c, p)
             cand = tuple(new)
-            if best is None or cand < best:
-                best, perms = cand, [p]
-            elif cand == best:
+            cand_vars = tuple(self.srvs[c] for c in cand)  # compared as the readable model compares them
+            if best_vars is None or cand_vars < best_vars:
+                best, best_vars, perms = cand, cand_vars, [p]
+            elif cand_vars == best_vars:
                 perms.append(p)
         assert best is not None
         got = self.canon_memo[srv] = (best, tuple(self.slot_getter(p) for p in perms))
@@ -399,7 +401,33 @@ class FastRaft:
         cs, getters = self.canon_servers(s[: self.n])
         if len(getters) == 1:
             return cs + getters[0](s)
-        return cs + min(g(s) for g in getters)
+        return cs + self.least_slots(cs, getters, s)
+
+    def least_slots(self, cs: Flat, getters: Sequence[Callable[[Flat], Flat]], s: Flat) -> Flat:
+        """Of the renamings that give the canonical servers ``cs``, the slots whose network is least in Message order.
+
+        ``Raft.representative`` compares the renamed states as tuples: servers
+        first, then the sorted message tuple.  Ranks are order-preserving, so
+        comparing the sorted ranks of the messages compares the message tuples;
+        both engines therefore store the same representative of every orbit.
+        """
+        n, width = self.n, self.width - 1
+        while True:
+            gen = self.rank_generation
+            best_key: list[int] | None = None
+            best: Flat = ()
+            for g in getters:
+                slots = g(s)
+                key: list[int] = []
+                for q in range(n, width):
+                    code = slots[q - n]
+                    if code:
+                        key.extend(r for r, _ in self.messages_at(q, code))
+                key.sort()
+                if best_key is None or key < best_key:
+                    best_key, best = key, slots
+            if gen == self.rank_generation:  # no message was seen for the first time (which re-ranks them all)
+                return best
 
     def stats(self) -> dict[str, Any]:
         return {"servers": len(self.srvs), "bodies": len(self.bodies), "slots": len(self.slots), "memo_canon": len(self.canon_memo)}

@@ -49,6 +49,20 @@ def test_golden_regenerates(golden: Path, tmp_path: Path, capsys: pytest.Capture
     assert itf_new.read_text() == itf_old.read_text()
 
 
+@pytest.mark.parametrize("golden", [g for g in GOLDENS if "--max-log" not in g.read_text().splitlines()[0]],
+                         ids=lambda g: f"{g.parent.name}/{g.stem}")
+def test_golden_independent_of_engine(golden: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The readable engine writes the same trace: both engines store the same orbit representatives in the same order.
+
+    (Election-layer goldens only: the log-layer ones take the readable engine minutes.)
+    """
+    argv = shlex.split(golden.read_text().splitlines()[0])[1:]
+    assert cli.main([*argv, "--engine", "readable", "--out", str(tmp_path), "--quiet"]) == cli.EXIT_VIOLATION
+    capsys.readouterr()
+    new = tmp_path / golden.parent.name / golden.name
+    assert new.read_text().splitlines()[1:] == golden.read_text().splitlines()[1:]
+
+
 def test_golden_independent_of_hash_seed(tmp_path: Path) -> None:
     """BFS order must not depend on set iteration order: regenerate one golden under two hash seeds."""
     golden = next((g for g in GOLDENS if g.parent.name == "vote-twice"), None)
