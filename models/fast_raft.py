@@ -92,6 +92,8 @@ class FastRaft:
         self.msg_rank: dict[Message, int] = {}
         self.rank_generation = 0
         self.srv_tuples: dict[Flat, tuple[ServerVars, ...]] = {}
+        self.slot_ranks: dict[tuple[int, int], list[int]] = {}  # (pos, slot code) -> message ranks (least_slots)
+        self.slot_ranks_generation = -1
 
     # ------------------------------------------------------------ interning
 
@@ -411,18 +413,28 @@ class FastRaft:
         comparing the sorted ranks of the messages compares the message tuples;
         both engines therefore store the same representative of every orbit.
         """
+        picks = [g(s) for g in getters]
+        first = picks[0]
+        if all(p == first for p in picks):
+            return first
         n, width = self.n, self.width - 1
         while True:
             gen = self.rank_generation
             best_key: list[int] | None = None
             best: Flat = ()
-            for g in getters:
-                slots = g(s)
+            ranks = self.slot_ranks
+            if self.slot_ranks_generation != gen:
+                ranks.clear()
+                self.slot_ranks_generation = gen
+            for slots in picks:
                 key: list[int] = []
                 for q in range(n, width):
                     code = slots[q - n]
                     if code:
-                        key.extend(r for r, _ in self.messages_at(q, code))
+                        got = ranks.get((q, code))
+                        if got is None:
+                            got = ranks[q, code] = [r for r, _ in self.messages_at(q, code)]
+                        key += got
                 key.sort()
                 if best_key is None or key < best_key:
                     best_key, best = key, slots
