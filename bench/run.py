@@ -1,4 +1,4 @@
-"""Benchmark the readable and the fast engine: ``python bench/run.py [--quick] [--large] [--timeout S]``.
+"""Benchmark the readable and the fast engine: ``python bench/run.py [--quick] [--replication] [--large] [--timeout S]``.
 
 The fast engine runs with each of its visited-state stores: ``fast`` (memory),
 ``fast+compact`` and ``fast+fp`` (``check --store``, checker/store.py); the
@@ -12,6 +12,8 @@ wall and CPU seconds, and the start-up cost before the search (interpreter,
 imports, building the engine's tables; neither engine has a JIT or compile
 step).  Runs that exceed ``--timeout`` are reported as such; ``--quick``
 skips the readable runs that take many minutes; the table says which.
+``--replication`` adds 3 servers, max-term 1, max-log 2 (fast engine only),
+the largest log-layer configuration found to complete within 10 minutes;
 ``--large`` adds the log layer's target, 3 servers, max-term 3, max-log 1, on
 the compact store only (it does not fit the memory store; over an hour).
 """
@@ -39,8 +41,10 @@ CONFIGS = [
     (5, 2, 0, True),
     (3, 2, 1, True),
 ]
-# Run only with --large, and only on the compact store: the replication target of the log-layer issue.
-# (The memory store would need ~250 bytes for each of its states, the readable engine days.)
+# --replication: the largest log-layer configurations found to complete within 10 minutes (fast engine only).
+REPLICATION = [(3, 1, 2, True)]
+# --large: the replication target of the log-layer issue, on the compact store only (hours; the memory
+# store would need ~250 bytes for each of its states, the readable engine days).
 LARGE = [(3, 3, 1, True)]
 LARGE_ENGINES = ("fast+compact",)
 ENGINES = ("readable", "fast", "fast+compact", "fast+fp")
@@ -144,7 +148,8 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=4000, help="seconds per run before it is reported as a timeout (default 4000)")
     ap.add_argument("--engine", choices=ENGINES, action="append", help="only this engine (repeatable)")
     ap.add_argument("--only", action="append", metavar="N,T,L,SYM", help="only this configuration, e.g. 3,4,0,1 (repeatable)")
-    ap.add_argument("--large", action="store_true", help="also run 3 servers, max-term 3, max-log 1 on the compact store (over an hour)")
+    ap.add_argument("--replication", action="store_true", help="also run 3 servers, max-term 1, max-log 2 (fast engine, each store)")
+    ap.add_argument("--large", action="store_true", help="also run 3 servers, max-term 3, max-log 1 on the compact store (hours)")
     args = ap.parse_args()
     engines = args.engine or list(ENGINES)
     print(f"machine: {os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}, "
@@ -154,6 +159,8 @@ def main() -> int:
     if args.only:
         configs = [(int(n), int(t), int(lg), s == "1") for n, t, lg, s in (o.split(",") for o in args.only)]
     plan = [(cfg, engine) for cfg in configs for engine in engines]
+    if args.replication:
+        plan += [(cfg, engine) for cfg in REPLICATION for engine in engines if engine != "readable"]
     if args.large:
         plan += [(cfg, engine) for cfg in LARGE for engine in LARGE_ENGINES]
     pins = pinned()
