@@ -216,7 +216,6 @@ class FastExplorer:
         model = self.model
         n = fr.n
         successors = fr.successors
-        act_names = [a.name for a in fr.acts]
         canon_memo, canon_servers = fr.canon_memo, fr.canon_servers
         symmetry = self.symmetry
         index, states, parent = self.index, self.states, self.parent
@@ -325,11 +324,19 @@ class FastExplorer:
             status, reason = INCOMPLETE, "interrupted"
 
         stats.transitions = transitions
+        return self._conclude(stats, counts, len(states), start, status, reason, bad, witness_idx, list(pending))
+
+    def _conclude(self, stats: Stats, counts: list[int], distinct: int, start: float, status: str, reason: str | None,
+                  bad: tuple[Property[State, Action], int, Flat | None] | None, witness_idx: dict[str, int],
+                  unwitnessed: list[str]) -> Result[State, Action]:
+        """The end of a search with either store: statistics, and the paths to the violation and the witnesses."""
+        fr = self.fr
+        act_names = [a.name for a in fr.acts]
         stats.action_counts = Counter()
         for k, fired in enumerate(counts):
             if fired:
                 stats.action_counts[act_names[k] if k < len(act_names) else "HandleRPC"] += fired
-        stats.distinct_states = len(states)
+        stats.distinct_states = distinct
         stats.wall_seconds = time.perf_counter() - start
         stats.peak_rss = peak_rss_bytes()
         result: Result[State, Action] = Result(status, stats, incomplete_reason=reason, checked=list(self.props))
@@ -337,8 +344,8 @@ class FastExplorer:
         if bad is not None:
             p, idx, t_raw = bad
             violation = (p, self.path_to(idx), fr.decode(t_raw) if t_raw is not None else None)
-        witnesses = {name: self.path_to(witness_idx[name]) if name in witness_idx else None for name in [*pending, *witness_idx]}
-        return finish(result, model, self.readable_canon, violation, witnesses)
+        witnesses = {name: self.path_to(witness_idx[name]) if name in witness_idx else None for name in [*unwitnessed, *witness_idx]}
+        return finish(result, self.model, self.readable_canon, violation, witnesses)
 
     def _run_batched(self) -> Result[State, Action]:
         """The same search with a :class:`checker.store.RunStore`: level by level, CHUNK frontier states at a time.
@@ -360,7 +367,6 @@ class FastExplorer:
         n = fr.n
         successors = fr.successors
         canon = self.canon
-        act_names = [a.name for a in fr.acts]
         parent, pos_of, roots = self.parent, self.pos, self.roots
         exact = self.store == "compact"
 
@@ -484,25 +490,12 @@ class FastExplorer:
             status, reason = INCOMPLETE, "interrupted"
 
         stats.transitions = transitions
-        stats.action_counts = Counter()
-        for k, fired in enumerate(counts):
-            if fired:
-                stats.action_counts[act_names[k] if k < len(act_names) else "HandleRPC"] += fired
-        stats.distinct_states = total
-        stats.wall_seconds = time.perf_counter() - start
-        stats.peak_rss = peak_rss_bytes()
         stats.store = self.store
         self._store = store
         # The visited set plus the path record (parent index and successor position per state).
         stats.store_bytes = (store.nbytes if store is not None else 0) + len(parent) * parent.itemsize + len(pos_of) * pos_of.itemsize
         stats.collision_probability = 0.0 if exact else collision_probability(total)
-        result: Result[State, Action] = Result(status, stats, incomplete_reason=reason, checked=list(self.props))
-        violation = None
-        if bad is not None:
-            p, vidx, t_raw = bad
-            violation = (p, self.path_to(vidx), fr.decode(t_raw) if t_raw is not None else None)
-        witnesses = {name: self.path_to(witness_idx[name]) if name in witness_idx else None for name in [*pending, *witness_idx]}
-        return finish(result, model, self.readable_canon, violation, witnesses)
+        return self._conclude(stats, counts, total, start, status, reason, bad, witness_idx, list(pending))
 
     def _action_of(self, s: Flat, k: int, t: Flat) -> Action:
         """The readable action that took ``s`` to ``t`` (only needed by action properties that read the action)."""
