@@ -42,6 +42,10 @@ Flat = tuple[int, ...]
 ActResult = tuple[int, tuple[tuple[int, int], ...], int] | None
 
 
+LEAST_MEMO_CAP = 1 << 18
+"""Entries kept by FastRaft.least_slots's cache of recent successors (then it starts afresh)."""
+
+
 def _first(x: tuple[int, Any]) -> int:
     return x[0]
 
@@ -93,6 +97,7 @@ class FastRaft:
         self.rank_generation = 0
         self.srv_tuples: dict[Flat, tuple[ServerVars, ...]] = {}
         self.slot_ranks: dict[tuple[int, int], list[int]] = {}  # (pos, slot code) -> message ranks (least_slots)
+        self.least_memo: dict[Flat, Flat] = {}  # successor -> least_slots result, bounded by LEAST_MEMO_CAP
         self.slot_ranks_generation = -1
 
     # ------------------------------------------------------------ interning
@@ -417,6 +422,16 @@ class FastRaft:
         first = picks[0]
         if all(p == first for p in picks):
             return first
+        memo = self.least_memo
+        got = memo.get(s)
+        if got is not None:
+            return got
+        if len(memo) >= LEAST_MEMO_CAP:  # a bounded cache: most repeats come soon after the first
+            memo.clear()
+        got = memo[s] = self._least_slots(picks, s)
+        return got
+
+    def _least_slots(self, picks: list[Flat], s: Flat) -> Flat:
         n, width = self.n, self.width - 1
         while True:
             gen = self.rank_generation
