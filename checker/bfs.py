@@ -54,6 +54,21 @@ class Progress:
     rss: int
 
 
+class Reporter:
+    """Hands a :class:`Progress` to ``progress`` at most once every ``interval`` seconds (every engine's live progress)."""
+
+    def __init__(self, progress: Callable[[Progress], None] | None, interval: float, start: float) -> None:
+        self.progress, self.interval, self.start, self.last = progress, interval, start, start
+
+    def __call__(self, states: int, transitions: int, depth: int, queue: int) -> None:
+        if self.progress is None:
+            return
+        now = time.perf_counter()
+        if now - self.last >= self.interval:
+            self.last = now
+            self.progress(Progress(states, transitions, depth, queue, now - self.start, peak_rss_bytes()))
+
+
 @dataclass
 class Stats:
     """Statistics of one search, complete or not."""
@@ -160,7 +175,7 @@ class Explorer(Generic[S, A]):
         witness_idx: dict[str, int] = {}
         stats = Stats()
         start = time.perf_counter()
-        last_report = start
+        report = Reporter(self.progress, self.progress_interval, start)
         status = HOLDS
         reason: str | None = None
         bad: tuple[Property[S, A], int, A | None, S | None] | None = None
@@ -215,20 +230,8 @@ class Explorer(Generic[S, A]):
                             break
                     if bad is not None:
                         break
-                    if self.progress is not None and (pos & 255) == 0:
-                        now = time.perf_counter()
-                        if now - last_report >= self.progress_interval:
-                            last_report = now
-                            self.progress(
-                                Progress(
-                                    len(self.states),
-                                    stats.transitions,
-                                    depth + 1,
-                                    len(frontier) - pos + len(next_frontier),
-                                    now - start,
-                                    peak_rss_bytes(),
-                                )
-                            )
+                    if (pos & 255) == 0:
+                        report(len(self.states), stats.transitions, depth + 1, len(frontier) - pos + len(next_frontier))
                 frontier = next_frontier
                 depth += 1
         except _Capped:

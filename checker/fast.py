@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from checker.bfs import HOLDS, INCOMPLETE, Progress, Result, Stats, _Capped, finish, parent_path, peak_rss_bytes
+from checker.bfs import HOLDS, INCOMPLETE, Progress, Reporter, Result, Stats, _Capped, finish, parent_path, peak_rss_bytes
 from checker.model import Kind, Property
 from models.fast_raft import FastRaft, Flat
 from models.raft import Action, Raft, State
@@ -228,7 +228,7 @@ class FastExplorer:
         counts = [0] * (len(fr.acts) + 1)  # per action index; the last is HandleRPC
         stats = Stats()
         start = time.perf_counter()
-        last_report = start
+        report = Reporter(self.progress, self.progress_interval, start)
         status, reason = HOLDS, None
         bad: tuple[Property[State, Action], int, Flat | None] | None = None
 
@@ -310,12 +310,8 @@ class FastExplorer:
                             break
                     if bad is not None:
                         break
-                    if self.progress is not None and (pos_in_frontier & 255) == 0:
-                        now = time.perf_counter()
-                        if now - last_report >= self.progress_interval:
-                            last_report = now
-                            self.progress(Progress(len(states), transitions, depth + 1,
-                                                   len(frontier) - pos_in_frontier + len(next_frontier), now - start, peak_rss_bytes()))
+                    if (pos_in_frontier & 255) == 0:
+                        report(len(states), transitions, depth + 1, len(frontier) - pos_in_frontier + len(next_frontier))
                 frontier = next_frontier
                 depth += 1
         except _Capped:
@@ -377,7 +373,7 @@ class FastExplorer:
         counts = [0] * (len(fr.acts) + 1)
         stats = Stats()
         start = time.perf_counter()
-        last_report = start
+        report = Reporter(self.progress, self.progress_interval, start)
         status, reason = HOLDS, None
         bad: tuple[Property[State, Action], int, Flat | None] | None = None
         store: RunStore | None = None
@@ -474,12 +470,7 @@ class FastExplorer:
                         bad = stop
                     if bad is not None:
                         break
-                    if self.progress is not None:
-                        now = time.perf_counter()
-                        if now - last_report >= self.progress_interval:
-                            last_report = now
-                            self.progress(Progress(total, transitions, depth + 1, len(frontier) - lo - CHUNK + queued,
-                                                   now - start, peak_rss_bytes()))
+                    report(total, transitions, depth + 1, max(0, len(frontier) - lo - CHUNK) + queued)
                 del frontier
                 frontier = np.concatenate(next_frontier) if next_frontier else np.zeros((0, 0), dtype=np.uint32)
                 del next_frontier

@@ -102,36 +102,26 @@ class FastRaft:
 
     # ------------------------------------------------------------ interning
 
-    def srv_code(self, v: ServerVars) -> int:
-        c = self.srv_ids.get(v)
+    @staticmethod
+    def _intern(ids: dict[Any, int], table: list[Any], key: Any) -> int:
+        """The code of ``key``: its index in ``table``, appended the first time it is seen."""
+        c = ids.get(key)
         if c is None:
-            c = self.srv_ids[v] = len(self.srvs)
-            self.srvs.append(v)
+            c = ids[key] = len(table)
+            table.append(key)
         return c
+
+    def srv_code(self, v: ServerVars) -> int:
+        return self._intern(self.srv_ids, self.srvs, v)
 
     def body_code(self, m: Message) -> int:
-        b = m._replace(msource=0, mdest=0)
-        c = self.body_ids.get(b)
-        if c is None:
-            c = self.body_ids[b] = len(self.bodies)
-            self.bodies.append(b)
-        return c
+        return self._intern(self.body_ids, self.bodies, m._replace(msource=0, mdest=0))
 
     def slot_code(self, bodies: Sequence[int]) -> int:
-        key = tuple(sorted(set(bodies), key=self.bodies.__getitem__))
-        c = self.slot_ids.get(key)
-        if c is None:
-            c = self.slot_ids[key] = len(self.slots)
-            self.slots.append(key)
-        return c
+        return self._intern(self.slot_ids, self.slots, tuple(sorted(set(bodies), key=self.bodies.__getitem__)))
 
     def comm_code(self, committed: Sequence[Committed]) -> int:
-        key = tuple(sorted(set(committed)))
-        c = self.comm_ids.get(key)
-        if c is None:
-            c = self.comm_ids[key] = len(self.comms)
-            self.comms.append(key)
-        return c
+        return self._intern(self.comm_ids, self.comms, tuple(sorted(set(committed))))
 
     # ------------------------------------------------------ encode / decode
 
@@ -418,14 +408,14 @@ class FastRaft:
         comparing the sorted ranks of the messages compares the message tuples;
         both engines therefore store the same representative of every orbit.
         """
-        picks = [g(s) for g in getters]
-        first = picks[0]
-        if all(p == first for p in picks):
-            return first
         memo = self.least_memo
         got = memo.get(s)
         if got is not None:
             return got
+        picks = [g(s) for g in getters]
+        first = picks[0]
+        if all(p == first for p in picks):
+            return first
         if len(memo) >= LEAST_MEMO_CAP:  # a bounded cache: most repeats come soon after the first
             memo.clear()
         got = memo[s] = self._least_slots(picks, s)

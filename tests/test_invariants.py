@@ -47,10 +47,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("tweak", "n", "t", "name", "length", "last_action", "uses"), CASES, ids=[f"{c[3]}-{c[0]}" for c in CASES])
-def test_broken_variant_violates(tweak: str, n: int, t: int, name: str, length: int, last_action: str, uses: str) -> None:
-    assert Explorer(Raft(n, t, 0), [prop(Raft(n, t, 0), name)]).run().status == HOLDS
-    m = broken(tweak, n, t)
+def violation_trace(m: Raft, name: str, length: int, last_action: str) -> list[Any]:
+    """Search ``m`` for property ``name`` alone; its violation must have a trace of ``length`` steps ending in
+    ``last_action`` that replays through ``m``."""
     p = prop(m, name)
     result = Explorer(m, [p]).run()
     assert result.status == VIOLATED
@@ -58,8 +57,17 @@ def test_broken_variant_violates(tweak: str, n: int, t: int, name: str, length: 
     trace = result.violation.trace
     assert len(trace) - 1 == length
     assert trace[-1].action is not None and trace[-1].action.name == last_action
-    assert uses in [st.action.name for st in trace[1:] if st.action is not None]
     replay(m, trace, p)
+    return trace
+
+
+@pytest.mark.parametrize(("tweak", "n", "t", "name", "length", "last_action", "uses"), CASES, ids=[f"{c[3]}-{c[0]}" for c in CASES])
+def test_broken_variant_violates(tweak: str, n: int, t: int, name: str, length: int, last_action: str, uses: str) -> None:
+    assert Explorer(Raft(n, t, 0), [prop(Raft(n, t, 0), name)]).run().status == HOLDS
+    m = broken(tweak, n, t)
+    trace = violation_trace(m, name, length, last_action)
+    assert uses in [st.action.name for st in trace[1:] if st.action is not None]
+    p = prop(m, name)
     if p.kind is Kind.ALWAYS:
         assert all(p.check(st.state) for st in trace[:-1])  # the first bad state is the last one
 
@@ -166,14 +174,7 @@ LOG_CASES = [
 def test_broken_variant_violates_replication_property(cls: type[Raft], bounds: tuple[int, int, int], name: str, length: int,
                                                       last_action: str) -> None:
     m = cls(*bounds)
-    p = prop(m, name)
-    result = Explorer(m, [p]).run()
-    assert result.status == VIOLATED
-    assert result.violation is not None and result.violation.prop.name == name
-    trace = result.violation.trace
-    assert len(trace) - 1 == length
-    assert trace[-1].action is not None and trace[-1].action.name == last_action
-    replay(m, trace, p)
+    trace = violation_trace(m, name, length, last_action)
     # the breakage is the variant's doing: the trace is not an execution of the unmodified model
     with pytest.raises(ReplayError):
         replay(Raft(*bounds), trace)

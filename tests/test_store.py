@@ -126,3 +126,12 @@ def test_cli_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "--store compact needs the fast engine" in capsys.readouterr().err
     with pytest.raises(ValueError, match="unknown store"):
         FastExplorer(Raft(2, 1, 0), store="disk")
+
+
+def test_progress_is_reported_with_a_sane_queue() -> None:
+    from checker.bfs import Progress
+
+    seen: list[Progress] = []
+    r = FastExplorer(Raft(3, 2, 0), [], store="compact", progress=seen.append, progress_interval=0.0).run()
+    assert seen and all(p.queue >= 0 for p in seen)
+    assert [p.states for p in seen] == sorted(p.states for p in seen) and seen[-1].states <= r.stats.distinct_states
