@@ -158,7 +158,17 @@ class Raft:
       disabled;
     - *message pruning* (:meth:`prune`): messages whose delivery can never
       change anything again, and requests made redundant by an equivalent one,
-      are removed from the network.
+      are removed from the network; in the log layer a request whose every
+      delivery only tells its sender the receiver's term is *folded* into one
+      bare form per (type, source, dest) (:meth:`fold`);
+    - *eager appends* (:meth:`heartbeats`), in the log layer only: a leader
+      sends its AppendEntries RPCs to every other server in each step that
+      changes what they would carry, and the separate ``AppendEntries(i, j)``
+      action is then disabled.
+
+    The election layer (``max_log == 0``) runs without folding and eager
+    appends, so its pinned state counts are those of the model before the
+    log layer (both would be sound there too).
     """
 
     tweaks: tuple[str, ...] = ()
@@ -168,7 +178,7 @@ class Raft:
     pruning_sound: bool = True
 
     def __init__(self, n: int = 3, max_term: int = 4, max_log: int = 0, reduce: bool = True, *,
-                 eager_votes: bool | None = None, prune: bool | None = None) -> None:
+                 eager_votes: bool | None = None, prune: bool | None = None, eager_appends: bool | None = None) -> None:
         if n < 1:
             raise ValueError("--servers must be at least 1")
         if max_term < 0 or max_log < 0:
@@ -179,6 +189,9 @@ class Raft:
         # The two reductions separately (tests turn them on one at a time); ``reduce`` sets both.
         self.eager_votes = (reduce if eager_votes is None else eager_votes) and self.eager_votes_sound
         self.prune_msgs = (reduce if prune is None else prune) and self.pruning_sound
+        # Eager appends follow eager vote requests unless set on their own (both rest on the same argument).
+        eager = self.eager_votes if eager_appends is None else eager_appends and self.eager_votes_sound
+        self.eager_appends = eager and max_log > 0
         self.reduce = self.eager_votes and self.prune_msgs
         self.server_ids = tuple(range(n))
         self.perms = list(itertools.permutations(self.server_ids))
@@ -256,7 +269,8 @@ class Raft:
         return State(servers, tuple(sorted(msgs)), ghost)
 
     def prune(self, servers: tuple[ServerVars, ...], msgs: set[Message]) -> set[Message]:
-        """Prune(msgs): drop dead messages, then all but the least of each group of redundant requests.
+        """Prune(msgs): drop dead messages; then, in the election layer, all but the least of each group of
+        redundant requests, and in the log layer, fold every notify-only request (:meth:`fold`).
 
         Sound because a dropped message has, from now on, no effect that a
         kept one lacks (see :meth:`dead` and :meth:`notify_only`).  Precisely,
@@ -272,15 +286,46 @@ class Raft:
         its sender's, as terms never decrease.
         """
         live = {m for m in msgs if not self.dead(servers, m)}
+        if self.max_log > 0:
+            return {self.fold(m) if self.notify_only(servers, m) else m for m in live}
         kept: dict[tuple[int, ...], Message] = {}
         for m in sorted(live):
             if self.notify_only(servers, m):
-                key = (m.msource, m.mdest) if self.max_log == 0 else (m.msource, m.mdest, m.mtype)
+                key = (m.msource, m.mdest)
                 if key in kept:
                     live.discard(m)
                 else:
                     kept[key] = m
         return live
+
+    @staticmethod
+    def fold(m: Message) -> Message:
+        """Fold(m): the bare form of a notify-only request -- its type, source and dest, term 0, other fields at defaults.
+
+        Used in the log layer.  By :meth:`notify_only`, every delivery of a
+        notify-only request m from i to j, now or later, leaves j unchanged and
+        answers i with a refusal of m's type carrying j's term at delivery
+        (a RequestVote request of j's current term that j granted to i draws
+        the granted reply again, which is still in the network or dead).  The
+        content of m plays no part: only that it is not of a term above j's,
+        which holds for ever (terms never decrease).  Fold(m) has the same
+        type, source and dest and term 0, below every term a receiver of a
+        request can have (requests carry terms of 1 and more, and a receiver
+        adopts them); so it draws the same refusals, and again it can only
+        ever do that.  (Where m re-grants a vote, Fold(m) draws a denial of
+        i's term, which is dead at once, and the granted reply is where it
+        was.)  So a state and its folded image have the same futures up to
+        folding, and the properties read no message content they change
+        (MessageTermBound holds for term 0).  Of two notify-only requests
+        with the same type, source and dest only one folded form remains.
+        In a trace a folded request reads "stale".
+        """
+        return Message(m.mtype, 0, m.msource, m.mdest)
+
+    @staticmethod
+    def is_folded(m: Message) -> bool:
+        """A folded request (:meth:`fold`): the only messages of term 0."""
+        return m.mterm == 0
 
     def dead(self, servers: tuple[ServerVars, ...], m: Message) -> bool:
         """Dead(m): delivering ``m`` now or at any later time changes nothing.
@@ -433,14 +478,16 @@ class Raft:
         if srv.role != Role.Candidate or not self.has_quorum(srv):
             return None
         nxt, match = self.fresh_leader_state(srv.log)
-        return self.commit_step(s, _put(s.servers, i, srv._replace(role=Role.Leader, nextIndex=nxt, matchIndex=match)))
+        leader = srv._replace(role=Role.Leader, nextIndex=nxt, matchIndex=match)
+        return self.commit_step(s, _put(s.servers, i, leader), self.heartbeats(leader, i))
 
     def ClientRequest(self, s: State, i: int) -> State | None:
         """ClientRequest(i) -- enabled for a leader with ``Len(log[i]) < MaxLog``.  Appends an entry of its term."""
         srv = s.servers[i]
         if srv.role != Role.Leader or len(srv.log) >= self.max_log:
             return None
-        return self.commit_step(s, _put(s.servers, i, srv._replace(log=(*srv.log, srv.currentTerm))))
+        leader = srv._replace(log=(*srv.log, srv.currentTerm))
+        return self.commit_step(s, _put(s.servers, i, leader), self.heartbeats(leader, i))
 
     @hook
     def can_commit(self, srv: ServerVars, i: int, index: int) -> bool:
@@ -463,20 +510,14 @@ class Raft:
             return None
         ghost = set(s.committed)
         ghost.update(Committed(k, srv.log[k - 1], srv.currentTerm) for k in range(srv.commitIndex + 1, new + 1))
-        return self.commit_step(s, _put(s.servers, i, srv._replace(commitIndex=new)), committed=tuple(sorted(ghost)))
+        leader = srv._replace(commitIndex=new)
+        return self.commit_step(s, _put(s.servers, i, leader), self.heartbeats(leader, i), committed=tuple(sorted(ghost)))
 
-    def AppendEntries(self, s: State, i: int, j: int) -> State | None:
-        """AppendEntries(i, j) -- enabled while i is leader.
-
-        Sends j ``prevLogIndex = nextIndex[i][j] - 1``, its term, at most one
-        entry from ``nextIndex[i][j]`` on, and ``commitIndex[i]``.  With an empty
-        log this is a heartbeat.
-        """
-        srv = s.servers[i]
-        if srv.role != Role.Leader:
-            return None
+    def append_request(self, srv: ServerVars, i: int, j: int) -> Message:
+        """The AppendEntries RPC from leader i to j: ``prevLogIndex = nextIndex[i][j] - 1`` and its term,
+        at most one entry from ``nextIndex[i][j]`` on, and ``commitIndex[i]``."""
         prev = srv.nextIndex[j] - 1
-        m = Message(
+        return Message(
             MType.AppendEntriesRequest,
             srv.currentTerm,
             i,
@@ -486,7 +527,43 @@ class Raft:
             mentries=srv.log[prev : prev + 1],
             mcommitIndex=srv.commitIndex,
         )
-        return self.commit_step(s, s.servers, [m])
+
+    def heartbeats(self, srv: ServerVars, i: int) -> list[Message]:
+        """With eager appends: leader i's AppendEntries RPC to every other server; else none.
+
+        Eager appends are sound for the reason eager vote requests are
+        (:meth:`Timeout`).  The RPC ``AppendEntries(i, j)`` sends is a function
+        of i's variables (term, log, ``nextIndex[i][j]``, ``commitIndex[i]``),
+        and the action is enabled whenever i leads.  The steps that make i a
+        leader or change those variables while it leads (BecomeLeader,
+        ClientRequest, AdvanceCommitIndex, and the AppendEntries response
+        handler, which changes only ``nextIndex[i][j]``) send the new RPC at
+        once; so every RPC that ``AppendEntries(i, j)`` could send later is
+        already in the network, and the action is disabled.  An execution
+        that sends an RPC later is matched by one that sends it at that step
+        and delivers it at the same time: the same server states, and a
+        superset of messages (pruning judges each message on its own, and a
+        request that is notify-only when sent stays so).  Conversely each
+        eager step is a step followed by AppendEntries actions.  So every
+        eager state is reachable without the reduction, and both reach the
+        same server variables and ghost (``tests/test_log_reductions.py``).
+        """
+        if not self.eager_appends:
+            return []
+        return [self.append_request(srv, i, j) for j in self.server_ids if j != i]
+
+    def AppendEntries(self, s: State, i: int, j: int) -> State | None:
+        """AppendEntries(i, j) -- enabled while i is leader (and eager appends are off).
+
+        Sends j ``prevLogIndex = nextIndex[i][j] - 1``, its term, at most one
+        entry from ``nextIndex[i][j]`` on, and ``commitIndex[i]``.  With an empty
+        log this is a heartbeat.  With eager appends the steps that change the
+        leader have sent it already (see :meth:`heartbeats`).
+        """
+        srv = s.servers[i]
+        if srv.role != Role.Leader or self.eager_appends:
+            return None
+        return self.commit_step(s, s.servers, [self.append_request(srv, i, j)])
 
     def HandleRPC(self, s: State, m: Message) -> State | None:
         """HandleRPC(m) -- enabled for every message in the network; the message stays there.
@@ -610,7 +687,8 @@ class Raft:
             )
         else:
             srv = srv._replace(nextIndex=_put(srv.nextIndex, j, max(srv.nextIndex[j] - 1, srv.matchIndex[j] + 1)))
-        return srv, None, None
+        # Eager appends: the next RPC to j goes out in this step (only nextIndex[j] may have changed).
+        return srv, self.append_request(srv, m.mdest, j) if self.eager_appends else None, None
 
     # -------------------------------------------------------------- symmetry
 

@@ -15,7 +15,9 @@ SHORT = {
 
 
 def msg_text(m: Message) -> str:
-    """E.g. ``RequestVoteResponse t=3 S2->S1 granted``."""
+    """E.g. ``RequestVoteResponse t=3 S2->S1 granted``; a folded request (``Raft.fold``) reads ``RequestVote S1->S2 (folded)``."""
+    if Raft.is_folded(m):
+        return f"{SHORT[m.mtype]} {server_name(m.msource)}->{server_name(m.mdest)} (folded)"
     head = f"{SHORT[m.mtype]} t={m.mterm} {server_name(m.msource)}->{server_name(m.mdest)}"
     if m.mtype == MType.RequestVoteRequest:
         return head + (f" last=({m.mlastLogTerm},{m.mlastLogIndex})" if m.mlastLogIndex else "")
@@ -56,7 +58,8 @@ def story(model: Raft, before: State, a: Action, after: State) -> str:
         m: Message = a.args[0]
         d0, d1 = before.servers[m.mdest], after.servers[m.mdest]
         to, frm = server_name(m.mdest), server_name(m.msource)
-        parts = [f"{to} receives {SHORT[m.mtype]} from {frm} (term {m.mterm})"]
+        term = "an old term" if Raft.is_folded(m) else f"term {m.mterm}"
+        parts = [f"{to} receives {SHORT[m.mtype]} from {frm} ({term})"]
         # The server after the step-down rule, before the handler (hooks as the model has them, so tweaks show).
         mid = model.step_down(d0, m.mterm) if m.mterm > d0.currentTerm else d0
         stale = m.mterm < d0.currentTerm
@@ -94,7 +97,8 @@ def story(model: Raft, before: State, a: Action, after: State) -> str:
             if d1.matchIndex != d0.matchIndex:
                 parts.append(f"and records that {frm}'s log matches its own up to index {d1.matchIndex[j]}")
             elif d1.nextIndex != d0.nextIndex:
-                parts.append(f"and will next send {frm} the entries from index {d1.nextIndex[j]}")
+                verb = "sends" if model.eager_appends else "will next send"
+                parts.append(f"and {verb} {frm} the entries from index {d1.nextIndex[j]}")
             elif d1 == d0:
                 parts.append("and it changes nothing")
         return ", ".join(parts) + "."
@@ -109,8 +113,11 @@ def story(model: Raft, before: State, a: Action, after: State) -> str:
         return f"{me} times out, becomes candidate for term {v1.currentTerm}, {voted}{sent}."
     if name == "RequestVote":
         return f"{me} asks {server_name(a.args[1])} for its vote in term {v0.currentTerm}."
+    others = ", ".join(server_name(j) for j in model.server_ids if j != i)
+    tell = f" and sends AppendEntries to {others}" if model.eager_appends and others else ""
     if name == "BecomeLeader":
-        return f"{me} has votes from {{{', '.join(server_name(k) for k in v0.votesGranted)}}} and becomes leader of term {v1.currentTerm}."
+        votes = ", ".join(server_name(k) for k in v0.votesGranted)
+        return f"{me} has votes from {{{votes}}}{',' if tell else ' and'} becomes leader of term {v1.currentTerm}{tell}."
     if name == "AppendEntries":
         return f"{me} (leader of term {v0.currentTerm}) sends AppendEntries to {server_name(a.args[1])}."
     if name == "Restart":
@@ -120,9 +127,9 @@ def story(model: Raft, before: State, a: Action, after: State) -> str:
         kept = f"LOSES {' and '.join(lost)}" if lost else f"keeps its persisted term {v1.currentTerm} and vote"
         return f"{me} crashes and restarts as follower; it {kept}."
     if name == "ClientRequest":
-        return f"{me} appends a client entry of term {v0.currentTerm} at index {len(v1.log)}."
+        return f"{me} appends a client entry of term {v0.currentTerm} at index {len(v1.log)}{tell}."
     if name == "AdvanceCommitIndex":
-        return f"{me} commits up to index {v1.commitIndex}."
+        return f"{me} commits up to index {v1.commitIndex}{tell}."
     return f"{action_text(a)}."
 
 
@@ -142,8 +149,12 @@ def _step_down_detail(d0: ServerVars, mid: ServerVars) -> str:
 
 
 def network_change(before: State, after: State) -> str:
-    sent = sorted(set(after.messages) - set(before.messages))
-    return "; ".join("+" + msg_text(m) for m in sent)
+    """The messages new in this step: ``+`` for one sent; a request folded now (``Raft.fold``: from now on it can only
+    draw a refusal) reads "RequestVote S1->S2 folded"."""
+    new = sorted(set(after.messages) - set(before.messages))
+    sent = ["+" + msg_text(m) for m in new if not Raft.is_folded(m)]
+    folded = [msg_text(m).removesuffix(" (folded)") + " folded" for m in new if Raft.is_folded(m)]
+    return "; ".join(sent + folded)
 
 
 # --------------------------------------------------------------------- ITF

@@ -11,15 +11,22 @@
 (* again) or reordered.  Any server may Restart at any time and loses its  *)
 (* volatile state; currentTerm, votedFor and log are persistent.           *)
 (*                                                                         *)
-(* With Reduce = TRUE two sound state-space reductions are on, exactly as  *)
-(* in Python with reductions (the default; `--unreduced` is Reduce =       *)
-(* FALSE):                                                                 *)
+(* With Reduce = TRUE sound state-space reductions are on, exactly as in  *)
+(* Python with reductions (the default; `--unreduced` is Reduce = FALSE):  *)
 (*   - eager vote requests: Timeout sends the RequestVote RPCs to all      *)
 (*     other servers itself, and the RequestVote action is disabled;       *)
 (*   - message pruning: after every step, Prune removes from the network   *)
-(*     the messages whose delivery can no longer change anything (Dead)    *)
-(*     and all but the least of each group of equivalent requests          *)
-(*     (NotifyOnly).  The soundness arguments are in models/raft.py.       *)
+(*     the messages whose delivery can no longer change anything (Dead).   *)
+(*     Of the requests whose every delivery only tells the sender the      *)
+(*     receiver's term (NotifyOnly), it keeps the least of each group in   *)
+(*     the election layer, and folds each into the bare Fold(m) in the     *)
+(*     log layer (MaxLog > 0);                                             *)
+(*   - eager appends, in the log layer only: every step that makes i a     *)
+(*     leader or changes what its AppendEntries RPCs would carry sends     *)
+(*     them (Heartbeats), and the AppendEntries action is disabled.        *)
+(* The election layer runs without folding and eager appends, so that its  *)
+(* state counts stay those of the model before the log layer.  The         *)
+(* soundness arguments are in models/raft.py.                              *)
 (***************************************************************************)
 EXTENDS Naturals, FiniteSets, Sequences, TLC
 
@@ -165,23 +172,28 @@ NotifyOnly(m) ==
                THEN votedFor'[d] # Nil
                ELSE MaxLog = 0 /\ role'[d] = Follower
 
-(* Requests that NotifyOnly makes equivalent: same sender and receiver,    *)
-(* and in the log layer also the same type.                                *)
-PruneKey(m) ==
-    IF MaxLog = 0 THEN <<m.msource, m.mdest>>
-                  ELSE <<m.msource, m.mdest, m.mtype>>
+(* Fold(m), log layer: the bare form of a notify-only request -- its type, *)
+(* source and dest, term 0 (below any receiver's term), other fields at   *)
+(* defaults.  It draws the same refusals as m, for ever (Python's         *)
+(* Raft.fold argues it).                                                   *)
+Fold(m) == Msg(m.mtype, 0, m.msource, m.mdest)
 
-(* Prune(ms): drop the dead messages, then every notify-only request that *)
-(* has a smaller live notify-only request of the same PruneKey: of each    *)
-(* group only the least (in Python's sort order) is kept.                  *)
+(* Prune(ms): drop the dead messages.  In the log layer, fold every        *)
+(* notify-only request.  In the election layer, drop every notify-only     *)
+(* request that has a smaller live notify-only request with the same       *)
+(* sender and receiver: of each group only the least (in Python's sort     *)
+(* order) is kept.                                                         *)
 Prune(ms) ==
     LET live == {m \in ms : ~Dead(m)}
         Redundant(m) ==
             /\ NotifyOnly(m)
             /\ \E o \in live : /\ NotifyOnly(o)
-                               /\ PruneKey(o) = PruneKey(m)
+                               /\ o.msource = m.msource
+                               /\ o.mdest = m.mdest
                                /\ MsgLess(o, m)
-    IN {m \in live : ~Redundant(m)}
+    IN IF MaxLog > 0
+         THEN {IF NotifyOnly(m) THEN Fold(m) ELSE m : m \in live}
+         ELSE {m \in live : ~Redundant(m)}
 
 (* The network of the next state: the old messages plus those sent in this *)
 (* step, pruned when Reduce is on.  Python's commit_step.                  *)
@@ -218,6 +230,27 @@ Restart(i) ==
     /\ matchIndex'   = [matchIndex EXCEPT ![i] = [j \in Server |-> 0]]
     /\ UNCHANGED <<currentTerm, votedFor, log, committed>>
     /\ Send({})
+
+\* The AppendEntries RPC from leader i in term t to j, for i's log lg,
+\* nextIndex ni for j and commitIndex ci (Python's append_request).
+AppendRequest(i, j, t, lg, ni, ci) ==
+    LET prev == ni - 1 IN
+    [Msg(AppendEntriesRequest, t, i, j) EXCEPT
+        !.mprevLogIndex = prev,
+        !.mprevLogTerm  = IF prev >= 1 THEN lg[prev] ELSE 0,
+        !.mentries      = SubSeq(lg, prev + 1, Min(prev + 1, Len(lg))),
+        !.mcommitIndex  = ci]
+
+\* Eager appends are part of Reduce in the log layer.
+EagerAppends == Reduce /\ MaxLog > 0
+
+\* With eager appends, leader i's RPCs to every other server, computed from
+\* its next-state variables (so Send must come after them); else none.
+Heartbeats(i) ==
+    IF EagerAppends
+      THEN {AppendRequest(i, j, currentTerm'[i], log'[i], nextIndex'[i][j], commitIndex'[i]) :
+              j \in Server \ {i}}
+      ELSE {}
 
 \* The RequestVote RPC from candidate i in term t to server j.
 VoteRequest(i, j, t) ==
@@ -267,7 +300,7 @@ BecomeLeader(i) ==
     /\ nextIndex'  = [nextIndex EXCEPT ![i] = [j \in Server |-> Len(log[i]) + 1]]
     /\ matchIndex' = [matchIndex EXCEPT ![i] = [j \in Server |-> 0]]
     /\ UNCHANGED <<currentTerm, votedFor, votesGranted, log, commitIndex, committed>>
-    /\ Send({})
+    /\ Send(Heartbeats(i))
 
 (***************************************************************************)
 (* ClientRequest(i): enabled for a leader with Len(log[i]) < MaxLog.       *)
@@ -279,7 +312,7 @@ ClientRequest(i) ==
     /\ log' = [log EXCEPT ![i] = Append(log[i], currentTerm[i])]
     /\ UNCHANGED <<currentTerm, role, votedFor, votesGranted, commitIndex,
                    nextIndex, matchIndex, committed>>
-    /\ Send({})
+    /\ Send(Heartbeats(i))
 
 \* Leader i may commit index k: a majority (i itself and the j # i with
 \* matchIndex[i][j] >= k) store it, and it is of i's current term.
@@ -304,25 +337,21 @@ AdvanceCommitIndex(i) ==
                             k \in (commitIndex[i] + 1)..new}
        /\ UNCHANGED <<currentTerm, role, votedFor, votesGranted, log,
                       nextIndex, matchIndex>>
-       /\ Send({})
+       /\ Send(Heartbeats(i))
 
 (***************************************************************************)
-(* AppendEntries(i, j): enabled for i # j while i is leader.  Leader i     *)
-(* sends j prevLogIndex = nextIndex[i][j] - 1 with the term of that entry  *)
-(* (0 for index 0), at most one entry from nextIndex[i][j] on, and its     *)
-(* commitIndex.  With nothing to send it is a heartbeat.                   *)
+(* AppendEntries(i, j): enabled for i # j while i is leader, unless eager  *)
+(* appends are on (then the steps that change i have sent the RPC).        *)
+(* Leader i sends j prevLogIndex = nextIndex[i][j] - 1 with the term of    *)
+(* that entry (0 for index 0), at most one entry from nextIndex[i][j] on,  *)
+(* and its commitIndex.  With nothing to send it is a heartbeat.           *)
 (***************************************************************************)
 AppendEntries(i, j) ==
-    LET prev == nextIndex[i][j] - 1
-        m == [Msg(AppendEntriesRequest, currentTerm[i], i, j) EXCEPT
-                !.mprevLogIndex = prev,
-                !.mprevLogTerm  = IF prev >= 1 THEN log[i][prev] ELSE 0,
-                !.mentries      = SubSeq(log[i], prev + 1, Min(prev + 1, Len(log[i]))),
-                !.mcommitIndex  = commitIndex[i]]
-    IN /\ i # j
-       /\ role[i] = Leader
-       /\ UNCHANGED <<serverVars, committed>>
-       /\ Send({m})
+    /\ i # j
+    /\ ~EagerAppends
+    /\ role[i] = Leader
+    /\ UNCHANGED <<serverVars, committed>>
+    /\ Send({AppendRequest(i, j, currentTerm[i], log[i], nextIndex[i][j], commitIndex[i])})
 
 -----------------------------------------------------------------------------
 (* Message handlers.  The universal rule comes first: a server that sees a *)
@@ -452,7 +481,10 @@ HandleAppendEntriesResponse(m) ==
                             THEN [matchIndex EXCEPT ![d][j] = Max(@, m.mmatchIndex)]
                             ELSE matchIndex
        /\ UNCHANGED <<log, commitIndex, committed>>
-       /\ Send({})
+       \* Eager appends: the next RPC to j goes out now (only nextIndex[d][j] may have changed).
+       /\ Send(IF current /\ EagerAppends
+                 THEN {AppendRequest(d, j, currentTerm'[d], log[d], nextIndex'[d][j], commitIndex[d])}
+                 ELSE {})
 
 (***************************************************************************)
 (* HandleRPC(m): enabled for every message m in the network; m stays       *)

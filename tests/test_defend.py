@@ -24,9 +24,9 @@ SHORTEST = {
     "count-any-term-votes": ("ElectionSafety", 10),
     "vote-twice": ("ElectionSafety", 8),
     "half-quorum": ("ElectionSafety", 4),
-    "no-log-check": ("LeaderCompleteness", 13),
-    "no-prev-log-check": ("LogMatching", 14),
-    "truncate-always": ("LeaderCompleteness", 15),
+    "no-log-check": ("LeaderCompleteness", 12),
+    "no-prev-log-check": ("LogMatching", 13),
+    "truncate-always": ("LeaderCompleteness", 13),
 }
 
 

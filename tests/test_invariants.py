@@ -157,9 +157,9 @@ class ClearWhenFull(Raft):
 
 LOG_CASES = [
     # S1 leads term 1 and appends an entry it never replicates (5 steps); it restarts and leads term 2
-    # (Restart, Timeout, request, response, BecomeLeader: 10), appends (11) and sends S2 prev=(1,1) entries=[2] (12);
-    # S2, whose log is empty, accepts it (13) and the duplicate delivery again (14): logs [1,2] and [2,2].
-    (AnyAppend, (2, 2, 2), "LogMatching", 14, "HandleRPC"),
+    # (Restart, Timeout, request, response, BecomeLeader: 10), appends and so sends S2 prev=(1,1) entries=[2] (11);
+    # S2, whose log is empty, accepts it (12) and the duplicate delivery again (13): logs [1,2] and [2,2].
+    (AnyAppend, (2, 2, 2), "LogMatching", 13, "HandleRPC"),
     # S1 leads term 1 (with S2's vote), appends and commits alone (7 steps); S2, which timed out meanwhile,
     # gets S1's vote for term 2 without the election restriction (2 deliveries) and leads without the entry (10).
     (CommitAloneNoRestriction, (2, 2, 1), "LeaderCompleteness", 10, "BecomeLeader"),

@@ -1,11 +1,14 @@
 """The reductions in the log layer (max_log >= 1) against the unreduced search.
 
-- Pruning alone: the reduced reachable set is exactly the set of pruned images
-  of the unreduced reachable set (up to symmetry), which is what the argument
-  in ``Raft.prune``/``dead``/``notify_only`` claims.
-- Eager vote requests alone: every reduced state is reachable unreduced, and
-  both searches reach the same server variables and ghost.
-- All searches agree on every verdict.
+- Pruning alone (which folds notify-only requests in this layer): the reduced
+  reachable set is exactly the set of pruned images of the unreduced reachable
+  set (up to symmetry), which is what the argument in
+  ``Raft.prune``/``dead``/``notify_only``/``fold`` claims.
+- Eager vote requests alone, eager appends alone, and both: every reduced
+  state is reachable unreduced, and the searches reach the same server
+  variables and ghost.
+- Each reduction removes states (none is vacuous), and all searches agree on
+  every verdict.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import os
 import pytest
 
 from checker.bfs import Explorer
-from models.raft import Raft, State
+from models.raft import Message, MType, Raft, State
 
 SMALL = [(2, 1, 1), (2, 2, 1)]  # about 20 s of CPU together
 SLOW = [(2, 1, 2), (3, 1, 1)]
@@ -37,13 +40,22 @@ def compare(bounds: tuple[int, int, int]) -> None:
     pruning = Raft(*bounds, eager_votes=False, prune=True)
     pruned, pruned_verdict, _ = reachable(pruning)
     assert pruned == {pruned_image(pruning, s) for s in full}
-    eager = Raft(*bounds, eager_votes=True, prune=False)
-    eager_states, eager_verdict, _ = reachable(eager)
-    assert eager_states <= full
-    assert {(s.servers, s.committed) for s in eager_states} == {(s.servers, s.committed) for s in full}
+    assert len(pruned) < len(full)
+    servers = {(s.servers, s.committed) for s in full}
+    verdicts = [full_verdict, pruned_verdict]
+    for votes, appends in ((True, False), (False, True), (True, True)):
+        eager = Raft(*bounds, eager_votes=votes, prune=False, eager_appends=appends)
+        assert (eager.eager_votes, eager.eager_appends) == (votes, appends)
+        eager_states, eager_verdict, _ = reachable(eager)
+        assert eager_states <= full
+        assert len(eager_states) < len(full)
+        assert {(s.servers, s.committed) for s in eager_states} == servers
+        verdicts.append(eager_verdict)
     both = Raft(*bounds)
-    _, both_verdict, _ = reachable(both)
-    assert full_verdict == pruned_verdict == eager_verdict == both_verdict == "holds"
+    assert both.eager_votes and both.eager_appends and both.prune_msgs
+    both_states, both_verdict, _ = reachable(both)
+    assert {(s.servers, s.committed) for s in both_states} == servers
+    assert [*verdicts, both_verdict] == ["holds"] * 6
 
 
 @pytest.mark.parametrize("bounds", SMALL, ids=lambda b: "s{}-t{}-l{}".format(*b))
@@ -56,3 +68,30 @@ def test_reductions_match_unreduced_in_log_layer(bounds: tuple[int, int, int]) -
 @pytest.mark.parametrize("bounds", SLOW, ids=lambda b: "s{}-t{}-l{}".format(*b))
 def test_reductions_match_unreduced_in_log_layer_slow(bounds: tuple[int, int, int]) -> None:
     compare(bounds)
+
+
+def test_fold_keeps_one_bare_request_per_type_source_and_dest() -> None:
+    """Two stale AppendEntries requests from S1 to S2 (terms 1 and 2, different content) fold into one bare request;
+    a current one and a response are left alone."""
+    m = Raft(3, 3, 1)
+    servers = list(m.init_states()[0].servers)
+    servers[1] = servers[1]._replace(currentTerm=3)
+    ae = MType.AppendEntriesRequest
+    old1 = Message(ae, 1, 0, 1, mentries=(1,))
+    old2 = Message(ae, 2, 0, 1, mprevLogIndex=1, mprevLogTerm=1, mcommitIndex=1)
+    cur = Message(ae, 3, 0, 1)
+    vote = Message(MType.RequestVoteRequest, 2, 0, 1)
+    reply = Message(MType.AppendEntriesResponse, 3, 1, 0)
+    got = m.prune(tuple(servers), {old1, old2, cur, vote, reply})
+    assert got == {Message(ae, 0, 0, 1), cur, Message(MType.RequestVoteRequest, 0, 0, 1), reply}
+    assert all(m.is_folded(x) == (x.mterm == 0) for x in got)
+
+
+def test_election_layer_has_neither_fold_nor_eager_appends() -> None:
+    """--max-log 0 keeps the election layer's reductions only, so its pinned counts stay as they were."""
+    m = Raft(3, 2, 0)
+    assert m.eager_votes and m.prune_msgs and not m.eager_appends
+    servers = list(m.init_states()[0].servers)
+    servers[1] = servers[1]._replace(currentTerm=3)
+    old = Message(MType.RequestVoteRequest, 2, 0, 1)
+    assert m.prune(tuple(servers), {old}) == {old}

@@ -73,7 +73,7 @@ def test_a_broken_update_is_caught() -> None:
 
 
 def test_formulas_are_the_handler() -> None:
-    model = Raft(2, 1, 3)
+    model = Raft(2, 1, 3, eager_appends=False)  # with eager appends the handler also sends the next RPC to j
     for nxt, match, k, ok in itertools.product(range(1, 5), range(0, 4), range(0, 4), (True, False)):
         if nxt <= match:
             continue  # not a leader's state (fact 1)
