@@ -49,13 +49,9 @@ def test_golden_regenerates(golden: Path, tmp_path: Path, capsys: pytest.Capture
     assert itf_new.read_text() == itf_old.read_text()
 
 
-@pytest.mark.parametrize("golden", [g for g in GOLDENS if "--max-log" not in g.read_text().splitlines()[0]],
-                         ids=lambda g: f"{g.parent.name}/{g.stem}")
+@pytest.mark.parametrize("golden", GOLDENS, ids=[f"{g.parent.name}/{g.stem}" for g in GOLDENS])
 def test_golden_independent_of_engine(golden: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The readable engine writes the same trace: both engines store the same orbit representatives in the same order.
-
-    (Election-layer goldens only: the log-layer ones take the readable engine minutes.)
-    """
+    """The readable engine writes the same trace: both engines store the same orbit representatives in the same order."""
     argv = shlex.split(golden.read_text().splitlines()[0])[1:]
     assert cli.main([*argv, "--engine", "readable", "--out", str(tmp_path), "--quiet"]) == cli.EXIT_VIOLATION
     capsys.readouterr()
