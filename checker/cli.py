@@ -83,7 +83,8 @@ def add_model_args(p: argparse.ArgumentParser, defaults: bool = True) -> None:
     m.add_argument("--tweak-file", metavar="PATH", help="apply the overrides in a Python tweak file (see README)")
     m.add_argument("--no-symmetry", action="store_true", help="store every state, not one per symmetry orbit")
     m.add_argument("--unreduced", action="store_true",
-                   help="turn off the model's sound reductions (eager vote requests, message pruning)")
+                   help="turn off the model's sound reductions (eager vote requests, message pruning; with --max-log "
+                        ">= 1 also folding of notify-only requests and eager appends)")
     o = p.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", default="counterexamples", help="where counterexample files go (default counterexamples/)")
     o.add_argument("--quiet", action="store_true", help="no live progress on stderr")
@@ -361,6 +362,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BadInput as e:
         print(f"check: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # The reader went away (e.g. `check ... | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13  # what a shell reports for a process ended by SIGPIPE
 
 
 def _check(argv: list[str]) -> int:
@@ -387,7 +392,10 @@ def _check(argv: list[str]) -> int:
             raise BadInput(f"--store {args.store} needs the fast engine, and this run uses {engine_note}; drop --store or use --engine fast")
         engine_note += f", store {args.store} (checker/store.py)"
     if not args.json:
-        off = [name for name, on in (("eager vote requests", model.eager_votes), ("message pruning", model.prune_msgs)) if not on]
+        reductions = [("eager vote requests", model.eager_votes), ("message pruning", model.prune_msgs)]
+        if model.max_log > 0:
+            reductions.append(("eager appends", model.eager_appends))
+        off = [name for name, on in reductions if not on]
         why = "--unreduced" if args.unreduced else "the tweak changes a rule their soundness argument rests on"
         extra = f" (reductions off: {', '.join(off)}; {why})" if off else ""
         print(f"Checking {model_label(model)}: servers={model.n} max-term={model.max_term} max-log={model.max_log} "

@@ -278,3 +278,16 @@ def test_ctrl_c_ends_in_an_incomplete_report_with_partial_statistics(tmp_path: P
     assert proc.returncode == 3, err
     assert "INCOMPLETE (interrupted)" in out and "HOLDS" not in out
     assert "distinct states" in out
+
+
+def test_closed_pipe_ends_quietly() -> None:
+    """`check ... | head`: no traceback when the reader goes away, and the SIGPIPE exit status."""
+    import shlex
+    import subprocess
+    import sys
+
+    # `true` exits at once without reading (the interpreter takes far longer to start), so the first write fails.
+    cmd = f"{shlex.quote(sys.executable)} -m checker --servers 2 --max-term 2 --max-log 1 | true; exit ${{PIPESTATUS[0]}}"
+    proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120, check=False)
+    assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr
+    assert proc.returncode == 141
