@@ -143,7 +143,8 @@ def list_properties(model: Raft) -> str:
 
 def list_tweaks() -> str:
     rows = [(t.name, t.rule, f"{t.expected} at --servers {t.bounds[0]} --max-term {t.bounds[1]}"
-             + (f" --max-log {t.bounds[2]}" if t.bounds[2] else "") + ("" if t.searched else " (from a replayed execution; not yet searched)"))
+             + (f" --max-log {t.bounds[2]}" if t.bounds[2] else "") + ("" if t.searched else " (from a replayed execution; not yet searched)")
+             + (f" (search: {t.search_time})" if t.search_time else ""))
             for t in tweaks.BUILTIN.values()]
     return tabulate(rows, headers=["tweak", "rule it changes (from spec/Raft.tla)", "expected verdict"], maxcolwidths=[None, 60, 60])
 

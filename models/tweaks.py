@@ -51,6 +51,9 @@ class Tweak:
     # complete search at ``bounds`` (too large for today's engines); `check
     # defend` then lists the tweak as not run instead of searching for hours.
     searched: bool = True
+    # When set, the complete search at ``bounds`` takes this long (e.g. "about 30 minutes"): `check defend` then
+    # skips the tweak unless it is named with --tweak, and says so; its shortest counterexample is committed.
+    search_time: str = ""
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.overrides) - set(HOOKS))

@@ -75,7 +75,7 @@ def test_shortest_counterexample(name: str) -> None:
 
 
 def test_shortest_table_covers_the_unsafe_searched_tweaks() -> None:
-    unsafe = {n for n, t in tweaks.BUILTIN.items() if t.expected != HOLDS and t.searched}
+    unsafe = {n for n, t in tweaks.BUILTIN.items() if t.expected != HOLDS and t.searched and not t.search_time}
     assert unsafe <= set(SHORTEST), f"add the trace length of {sorted(unsafe - set(SHORTEST))} to SHORTEST"
 
 
@@ -156,6 +156,20 @@ def test_defend_unmodified_and_mismatch(tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 1 and "MISMATCH: expected holds" in err
     assert re.search(r"^vote-twice .* holds +ElectionSafety  << MISMATCH +8 ", out, re.M)
     assert "FAILED: 1 verdict(s) differ from the expected: vote-twice" in out
+
+
+def test_defend_skips_long_searches_unless_named(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tweak whose search takes long (``search_time``) is listed as not run by default, and runs when named."""
+    only = {n: tweaks.BUILTIN[n] for n in ("vote-twice", "half-quorum")}
+    only["vote-twice"] = dataclasses.replace(only["vote-twice"], search_time="about 2 hours")
+    monkeypatch.setattr(tweaks, "BUILTIN", only)
+    code, out, _ = run_defend(["--out", str(tmp_path), "--quiet"], capsys)
+    assert code == 0
+    assert "NOT RUN: vote-twice" in out and "the search takes about 2 hours" in out and "(1 not run, see above)" in out
+    assert not re.search(r"^vote-twice ", out, re.M) and re.search(r"^half-quorum ", out, re.M)
+    code, out, _ = run_defend(["--tweak", "vote-twice", "--out", str(tmp_path), "--quiet"], capsys)
+    assert code == 0 and re.search(r"^vote-twice .* ElectionSafety +ElectionSafety ", out, re.M) and "NOT RUN" not in out
 
 
 @pytest.mark.parametrize(("argv", "fragment"), [
