@@ -279,9 +279,9 @@ for _t in [
     # Reductions: AdvanceCommitIndex is in neither argument (they rest on terms, candidacy, vote-request content, the response handlers).
     Tweak("commit-old-terms", 'can_commit: "... and log[N].term = currentTerm" -- the term condition is dropped (Figure 8)',
           {"can_commit": _commit_old_terms}, expected="LeaderCompleteness", bounds=(3, 4, 1), searched=False,
-          note="a 27-step Figure-8 execution replays (tests/test_log.py); a BFS to depth 27 at these bounds is out of "
-               "reach (10 M orbits by depth 17, and the untweaked (3, 3, 1) alone has 67 M by depth 25); "
-               "holds at (2, 2, 1) and (2, 1, 2)"),
+          note="a Figure-8 execution replays (tests/test_log.py; 25 steps with eager appends); the BFS to depth 25 at "
+               "these bounds stores about 170 M orbits (32 M by depth 20, levels still growing 1.6x; bench/RESULTS.md), "
+               "hours of one core; holds at (2, 2, 1) and (2, 1, 2)"),
     # Reductions: the vote request's content and the votedFor rule are unchanged; only whom a vote goes to changes.
     Tweak("no-log-check", 'log_ok_for_vote: "the candidate\'s log is at least as up-to-date" -- the election restriction is dropped',
           {"log_ok_for_vote": _no_log_check}, expected="LeaderCompleteness", bounds=(3, 2, 1),

@@ -195,6 +195,15 @@ def test_commit_old_terms_figure_8_execution() -> None:
         run_script(Raft(3, 4, 1, eager_appends=False), FIGURE_8)
 
 
+def test_commit_old_terms_figure_8_with_eager_appends() -> None:
+    """The same execution in the model as `check` runs it: the two AppendEntries steps are part of the steps before."""
+    script = [step for step in FIGURE_8 if step[0] != "AppendEntries"]
+    model = tweaked("commit-old-terms")(3, 4, 1)
+    assert model.eager_appends and len(script) == 25
+    trace = run_script(model, script)
+    replay(model, trace, next(p for p in model.properties() if p.name == "LeaderCompleteness"))
+
+
 # commit-beyond-match with 3 servers, 2 entries, 3 terms: S3 holds S1's term-1
 # entry and, after it, its own stale term-2 entry.  S1 leads term 3 and commits
 # [1, 3] with S2.  S3, now in term 3, answers S1's old term-1 request with a
