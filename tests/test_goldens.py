@@ -8,19 +8,40 @@ text shows up here as a diff.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from checker import cli
+from models import tweaks
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDENS = sorted((ROOT / "counterexamples").glob("*/*.txt"))
+
+
+def slow_search(golden: Path) -> str:
+    """The declared search time of a golden's tweak when its search is too long for the suite (``Tweak.search_time``)."""
+    argv = shlex.split(golden.read_text().splitlines()[0])
+    names = [v for k, v in itertools.pairwise(argv) if k == "--tweak"]
+    return next((tweaks.BUILTIN[n].search_time for n in names if n in tweaks.BUILTIN and tweaks.BUILTIN[n].search_time), "")
+
+
+def regenerable(goldens: list[Path]) -> list[Any]:
+    """Goldens as test parameters; those whose search takes long run only with RUN_SLOW=1
+    (tests/test_counterexample_files.py still replays them in every run)."""
+    out = []
+    for g in goldens:
+        took = slow_search(g)
+        marks = [pytest.mark.skipif(not os.environ.get("RUN_SLOW"), reason=f"the search takes {took}; set RUN_SLOW=1")] if took else []
+        out.append(pytest.param(g, marks=marks, id=f"{g.parent.name}/{g.stem}"))
+    return out
 
 
 def test_goldens_exist() -> None:
@@ -35,7 +56,7 @@ def regenerate(golden: Path, out: Path) -> Path:
     return out / golden.parent.name / golden.name
 
 
-@pytest.mark.parametrize("golden", GOLDENS, ids=[f"{g.parent.name}/{g.stem}" for g in GOLDENS])
+@pytest.mark.parametrize("golden", regenerable(GOLDENS))
 def test_golden_regenerates(golden: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     new = regenerate(golden, tmp_path)
     capsys.readouterr()
@@ -49,7 +70,7 @@ def test_golden_regenerates(golden: Path, tmp_path: Path, capsys: pytest.Capture
     assert itf_new.read_text() == itf_old.read_text()
 
 
-@pytest.mark.parametrize("golden", GOLDENS, ids=[f"{g.parent.name}/{g.stem}" for g in GOLDENS])
+@pytest.mark.parametrize("golden", regenerable(GOLDENS))
 def test_golden_independent_of_engine(golden: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The readable engine writes the same trace: both engines store the same orbit representatives in the same order."""
     argv = shlex.split(golden.read_text().splitlines()[0])[1:]
