@@ -186,7 +186,7 @@ class Raft:
         self.n = n
         self.max_term = max_term
         self.max_log = max_log
-        # The two reductions separately (tests turn them on one at a time); ``reduce`` sets both.
+        # Each reduction separately (tests turn them on one at a time); ``reduce`` sets all of them.
         self.eager_votes = (reduce if eager_votes is None else eager_votes) and self.eager_votes_sound
         self.prune_msgs = (reduce if prune is None else prune) and self.pruning_sound
         # Eager appends follow eager vote requests unless set on their own (both rest on the same argument).
@@ -318,7 +318,7 @@ class Raft:
         folding, and the properties read no message content they change
         (MessageTermBound holds for term 0).  Of two notify-only requests
         with the same type, source and dest only one folded form remains.
-        In a trace a folded request reads "stale".
+        In a trace a folded request reads ``RequestVote S1->S2 (folded)``.
         """
         return Message(m.mtype, 0, m.msource, m.mdest)
 
