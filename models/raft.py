@@ -546,7 +546,11 @@ class Raft:
         request that is notify-only when sent stays so).  Conversely each
         eager step is a step followed by AppendEntries actions.  So every
         eager state is reachable without the reduction, and both reach the
-        same server variables and ghost (``tests/test_log_reductions.py``).
+        same server variables and ghost (``tests/test_log_reductions.py``,
+        also under each built-in log-layer tweak).  The one rule this rests on
+        that a tweak could change: a leader whose term changes stops leading
+        (the step-down rule); a tweak that keeps it leading (``no-step-down``)
+        declares ``keeps_eager_votes=False``, which turns eager appends off too.
         """
         if not self.eager_appends:
             return []

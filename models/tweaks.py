@@ -276,7 +276,8 @@ def _commit_beyond_match(self: Raft, srv: ServerVars, m: Message) -> int:
 
 
 for _t in [
-    # Reductions: AdvanceCommitIndex is in neither argument (they rest on terms, candidacy, vote-request content, the response handlers).
+    # Reductions: which index AdvanceCommitIndex picks is in no argument (they rest on terms, candidacy, request content
+    # as a function of the sender's variables, the response handlers; eager appends send whatever commitIndex results).
     Tweak("commit-old-terms", 'can_commit: "... and log[N].term = currentTerm" -- the term condition is dropped (Figure 8)',
           {"can_commit": _commit_old_terms}, expected="LeaderCompleteness", bounds=(3, 4, 1), searched=False,
           note="a Figure-8 execution replays (tests/test_log.py; 25 steps with eager appends); the BFS to depth 25 at "
@@ -294,7 +295,7 @@ for _t in [
     Tweak("truncate-always", 'merge_entries: "delete a conflicting entry and all that follow it" -- delete all after prevLogIndex',
           {"merge_entries": _truncate_always}, expected="LeaderCompleteness", bounds=(3, 2, 1),
           note="a stale empty heartbeat erases a committed entry; holds at (2, 2, 1) and (2, 1, 2)"),
-    # Reductions: the follower's commitIndex is in neither argument.
+    # Reductions: the follower's commitIndex is in no argument.
     Tweak("commit-beyond-match", 'new_commit_index: "min(leaderCommit, index of last new entry)" -- the min is dropped',
           {"new_commit_index": _commit_beyond_match}, expected="StateMachineSafety", bounds=(3, 3, 2),
           search_time="about 40 minutes (35.5 M orbits to depth 24)",

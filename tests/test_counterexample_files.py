@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
+from checker import cli
 from checker.model import Kind
-from models import tweaks
 from models.raft import NIL, Committed, Message, MType, Raft, Role, ServerVars, State
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,14 +74,10 @@ def decode(st: dict[str, Any]) -> State:
 
 
 def model_of(command: str) -> Raft:
-    """The model that ``check <command>`` runs (bounds and tweaks; the engine options do not change it)."""
+    """The model that ``check <command>`` runs, built by the CLI itself."""
     argv = shlex.split(command)
     assert argv[0] == "check", command
-    opts: dict[str, list[str]] = {}
-    for k, v in zip(argv[1::2], argv[2::2], strict=False):
-        opts.setdefault(k, []).append(v)
-    cls = tweaks.apply(tweaks.lookup(opts.get("--tweak", [])))
-    return cls(int(opts["--servers"][0]), int(opts["--max-term"][0]), int(opts.get("--max-log", ["0"])[0]))
+    return cli.make_model(cli.build_parser().parse_args(argv[1:]))
 
 
 def test_there_are_files() -> None:

@@ -8,7 +8,6 @@ text shows up here as a diff.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import shlex
@@ -28,9 +27,8 @@ GOLDENS = sorted((ROOT / "counterexamples").glob("*/*.txt"))
 
 def slow_search(golden: Path) -> str:
     """The declared search time of a golden's tweak when its search is too long for the suite (``Tweak.search_time``)."""
-    argv = shlex.split(golden.read_text().splitlines()[0])
-    names = [v for k, v in itertools.pairwise(argv) if k == "--tweak"]
-    return next((tweaks.BUILTIN[n].search_time for n in names if n in tweaks.BUILTIN and tweaks.BUILTIN[n].search_time), "")
+    args = cli.build_parser().parse_args(shlex.split(golden.read_text().splitlines()[0])[1:])
+    return next((t.search_time for t in tweaks.lookup(args.tweak) if t.search_time), "")
 
 
 def regenerable(goldens: list[Path]) -> list[Any]:

@@ -18,7 +18,9 @@ import os
 import pytest
 
 from checker.bfs import Explorer
-from models.raft import Message, MType, Raft, State
+from checker.fast import FastExplorer
+from models import tweaks
+from models.raft import Message, MType, Raft, ServerVars, State
 
 SMALL = [(2, 1, 1), (2, 2, 1)]  # about 20 s of CPU together
 SLOW = [(2, 1, 2), (3, 1, 1)]
@@ -95,3 +97,37 @@ def test_election_layer_has_neither_fold_nor_eager_appends() -> None:
     servers[1] = servers[1]._replace(currentTerm=3)
     old = Message(MType.RequestVoteRequest, 2, 0, 1)
     assert m.prune(tuple(servers), {old}) == {old}
+
+
+LOG_TWEAKS = [n for n, t in tweaks.BUILTIN.items() if t.bounds[2] >= 1]
+
+
+def server_states(model: Raft) -> set[State]:
+    """Server variables and ghost of every reachable state, up to renaming (a complete fast search, no property checked)."""
+    ex = FastExplorer(model, [])
+    assert ex.run().status == "holds"
+    return {model.representative(State(s.servers, (), s.committed)) for s in ex.reachable()}
+
+
+class ForgetsEagerBackoff(Raft):
+    """Unsound on purpose: after a back-off the leader does not send the new AppendEntries RPC."""
+
+    def handle_append_entries_response(self, srv: ServerVars, m: Message, s: State) -> Raft.Handled:
+        srv, _, ghost = Raft.handle_append_entries_response(self, srv, m, s)
+        return srv, None, ghost
+
+
+@pytest.mark.parametrize("name", [None, *LOG_TWEAKS])
+def test_log_reductions_keep_server_states_under_each_log_tweak(name: str | None) -> None:
+    """Folding and eager appends rest on rules no log-layer tweak changes: with and without every reduction, the
+    (tweaked) model reaches the same server variables and ghost.  (2, 2, 2) is the smallest bound where the
+    check below catches a broken eager append."""
+    cls = tweaks.apply([tweaks.BUILTIN[name]]) if name else Raft
+    full_model, reduced_model = cls(2, 2, 2, reduce=False), cls(2, 2, 2)
+    assert reduced_model.eager_appends and reduced_model.prune_msgs and not full_model.eager_appends
+    assert server_states(reduced_model) == server_states(full_model)
+
+
+def test_the_comparison_catches_an_unsound_eager_append() -> None:
+    broken = server_states(ForgetsEagerBackoff(2, 2, 2))
+    assert broken < server_states(ForgetsEagerBackoff(2, 2, 2, reduce=False))
