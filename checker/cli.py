@@ -105,7 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "compact (exact, sorted numpy runs, ~60 bytes/state for 3 servers, same speed and counts), "
                         "or fp (64-bit fingerprints only, ~20 bytes/state, as TLC: a hash collision could hide a state, "
                         "so 'holds' comes with that probability)")
+    p.add_argument("--workers", type=_count(1), default=1, metavar="N",
+                   help="expand states in N processes (default 1; this machine has "
+                        f"{_cores()} cores). Needs --store compact or fp; counts, verdict and trace are the same as with 1")
     return p
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def make_model(args: argparse.Namespace) -> Raft:
@@ -320,13 +327,14 @@ def verdict(result: Result[State, Action]) -> tuple[str, int]:
 
 
 def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry: bool, max_states: int | None,
-              quiet: bool, engine: str = "readable", store: str = "memory") -> Result[State, Action]:
+              quiet: bool, engine: str = "readable", store: str = "memory", workers: int = 1) -> Result[State, Action]:
     bar = ProgressBar(not quiet)
     try:
         if engine == "fast":
             from checker.fast import FastExplorer
 
-            return FastExplorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar, store=store).run()
+            return FastExplorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar, store=store,
+                                workers=workers).run()
         return Explorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar).run()
     finally:
         bar.close()
@@ -392,6 +400,10 @@ def _check(argv: list[str]) -> int:
         if engine != "fast":
             raise BadInput(f"--store {args.store} needs the fast engine, and this run uses {engine_note}; drop --store or use --engine fast")
         engine_note += f", store {args.store} (checker/store.py)"
+    if args.workers > 1:
+        if args.store == "memory":
+            raise BadInput(f"--workers {args.workers} needs a batched store: add --store compact (exact) or --store fp")
+        engine_note += f", {args.workers} worker processes (checker/parallel.py)"
     if not args.json:
         reductions = [("eager vote requests", model.eager_votes), ("message pruning", model.prune_msgs)]
         if model.max_log > 0:
@@ -404,7 +416,7 @@ def _check(argv: list[str]) -> int:
         print(f"Properties: {', '.join(p.name for p in props)}")
         print(f"Engine: {engine_note}")
     result = run_check(model, props, symmetry=symmetry, max_states=args.max_states, quiet=args.quiet or args.json, engine=engine,
-                       store=args.store)
+                       store=args.store, workers=args.workers)
     files: list[Path] = []
     if result.violation is not None:
         files = list(write_counterexample(model, result, out, cmd))

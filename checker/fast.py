@@ -33,6 +33,9 @@ STORES = ("memory", "compact", "fp")
 CHUNK = 20_000
 """Batched stores expand this many frontier states, then look their new successors up at once."""
 
+Chunk = tuple[int, list[Flat], list[int], list[int], tuple[int, int, Flat] | None, list[int]]
+"""An expanded chunk: its offset in the level, then :meth:`FastExplorer.expand_chunk`'s answer."""
+
 
 fingerprint: Callable[[Flat], int] = hash
 """A state's 64-bit fingerprint for the batched stores (Python's tuple hash; tests swap in a colliding one)."""
@@ -147,7 +150,14 @@ class FastExplorer:
         progress: Callable[[Progress], None] | None = None,
         progress_interval: float = 1.0,
         store: str = "memory",
+        workers: int = 1,
     ) -> None:
+        if store not in STORES:
+            raise ValueError(f"unknown store {store!r}; choose one of {', '.join(STORES)}")
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, not {workers}")
+        if workers > 1 and store == "memory":
+            raise ValueError("several workers need a batched store: use store 'compact' (exact) or 'fp'")
         if store not in STORES:
             raise ValueError(f"unknown store {store!r}; choose one of {', '.join(STORES)}")
         why = unsupported(model)
@@ -164,6 +174,7 @@ class FastExplorer:
         self.states: list[Flat] = []
         self.parent = array("q")
         self.store = store
+        self.workers = workers
         self.pos = array("I")  # batched stores: position of a state in its parent's successor list
         self.roots: list[Flat] = []  # batched stores: the initial states, whose indexes come first
         self._store: Any = None  # batched stores: the checker.store.RunStore of the last run
@@ -353,6 +364,10 @@ class FastExplorer:
         the memory store, and the first violating state is the same one.  An
         action property that fails stops generation at that transition; states
         found before it are checked first, as the memory store would have.
+
+        With ``workers`` > 1 the chunks are expanded by worker processes
+        (:mod:`checker.parallel`) and admitted here in the same order, so the
+        search is the same.
         """
         import numpy as np
 
@@ -360,8 +375,6 @@ class FastExplorer:
 
         fr = self.fr
         model = self.model
-        n = fr.n
-        successors = fr.successors
         canon = self.canon
         parent, pos_of, roots = self.parent, self.pos, self.roots
         exact = self.store == "compact"
@@ -419,6 +432,7 @@ class FastExplorer:
 
         transitions = 0
         depth = 0
+        pool = None
         # A level is kept as one array of uint32 rows (40 bytes a state for 3 servers, not a tuple's ~140).
         frontier = np.zeros((0, 0), dtype=np.uint32)
         try:
@@ -426,52 +440,32 @@ class FastExplorer:
             roots.extend(inits)
             frontier = admit(inits, [-1] * len(inits), [0] * len(inits))
             del roots[len(frontier):]
+            if self.workers > 1:
+                from checker.parallel import WorkerPool
+
+                pool = WorkerPool(self, self.workers)
             idx = 0
             while len(frontier) and bad is None:
                 next_frontier: list[Any] = []
                 queued = 0
-                for lo in range(0, len(frontier), CHUNK):
-                    cand: dict[Flat, int] = {}
-                    cpar: list[int] = []
-                    cpos: list[int] = []
-                    stop: tuple[Property[State, Action], int, Flat] | None = None
-                    for row in frontier[lo : lo + CHUNK].tolist():
-                        s = tuple(row)
-                        ss, sc = s[:n], s[-1]
-                        for k_pos, (k, t) in enumerate(successors(s)):
-                            transitions += 1
-                            counts[k] += 1
-                            for chk, p in action_checks:
-                                ok = None if chk.full else chk.memo.get((ss, t[:n], sc, t[-1]))
-                                if ok is None:
-                                    ok = chk(s, t, k)
-                                if not ok:
-                                    stop = (p, idx, t)
-                                    break
-                            if stop is not None:
-                                break
-                            if t == s:
-                                continue
-                            c = canon(t)
-                            if c not in cand:
-                                cand[c] = len(cpar)
-                                cpar.append(idx)
-                                cpos.append(k_pos)
-                        if stop is not None:
-                            break
-                        idx += 1
-                    if cand:
-                        fresh = admit(list(cand), cpar, cpos)
+                chunks = pool.level(frontier, idx) if pool is not None else self._expand_level(frontier, idx, action_checks)
+                for lo, keys, cpar, cpos, stop, fired in chunks:
+                    transitions += sum(fired)
+                    for k, f in enumerate(fired):
+                        counts[k] += f
+                    if keys:
+                        fresh = admit(keys, cpar, cpos)
                         if len(fresh):
                             stats.depth = depth + 1
                             next_frontier.append(fresh)
                             queued += len(fresh)
                     if bad is None and stop is not None:
-                        bad = stop
+                        bad = (action_checks[stop[0]][1], stop[1], stop[2])
                     if bad is not None:
                         break
                     report(total, transitions, depth + 1, max(0, len(frontier) - lo - CHUNK) + queued)
-                del frontier
+                idx += len(frontier)
+                del frontier, chunks
                 frontier = np.concatenate(next_frontier) if next_frontier else np.zeros((0, 0), dtype=np.uint32)
                 del next_frontier
                 depth += 1
@@ -479,6 +473,9 @@ class FastExplorer:
             status, reason = INCOMPLETE, f"state cap reached (--max-states {self.max_states})"
         except KeyboardInterrupt:
             status, reason = INCOMPLETE, "interrupted"
+        finally:
+            if pool is not None:
+                pool.close()
 
         stats.transitions = transitions
         stats.store = self.store
@@ -487,6 +484,50 @@ class FastExplorer:
         stats.store_bytes = (store.nbytes if store is not None else 0) + len(parent) * parent.itemsize + len(pos_of) * pos_of.itemsize
         stats.collision_probability = 0.0 if exact else collision_probability(total)
         return self._conclude(stats, counts, total, start, status, reason, bad, witness_idx, list(pending))
+
+    def _expand_level(self, frontier: Any, base: int, action_checks: list[tuple[_ActionCheck, Property[State, Action]]]
+                      ) -> Iterator[Chunk]:
+        """Expand a level here, CHUNK frontier states at a time (``checker.parallel`` does the same in worker processes)."""
+        for lo in range(0, len(frontier), CHUNK):
+            yield (lo, *self.expand_chunk(frontier[lo : lo + CHUNK].tolist(), base + lo, [c for c, _ in action_checks]))
+
+    def expand_chunk(self, rows: list[list[int]], idx: int, action_checks: Sequence[_ActionCheck]
+                     ) -> tuple[list[Flat], list[int], list[int], tuple[int, int, Flat] | None, list[int]]:
+        """Every transition from ``rows`` (frontier states numbered from ``idx``), canonicalised and de-duplicated.
+
+        Returns the distinct canonical successors (self-loops dropped) in order
+        of first appearance, each one's parent index and position among its
+        parent's successors, the first failing action property as (its index
+        in ``action_checks``, parent index, raw successor) or None -- the chunk
+        stops there -- and the transitions fired per action index.
+        """
+        fr = self.fr
+        n = fr.n
+        successors, canon = fr.successors, self.canon
+        fired = [0] * (len(fr.acts) + 1)
+        cand: dict[Flat, int] = {}
+        cpar: list[int] = []
+        cpos: list[int] = []
+        for row in rows:
+            s = tuple(row)
+            ss, sc = s[:n], s[-1]
+            for k_pos, (k, t) in enumerate(successors(s)):
+                fired[k] += 1
+                for a, chk in enumerate(action_checks):
+                    ok = None if chk.full else chk.memo.get((ss, t[:n], sc, t[-1]))
+                    if ok is None:
+                        ok = chk(s, t, k)
+                    if not ok:
+                        return list(cand), cpar, cpos, (a, idx, t), fired
+                if t == s:
+                    continue
+                c = canon(t)
+                if c not in cand:
+                    cand[c] = len(cpar)
+                    cpar.append(idx)
+                    cpos.append(k_pos)
+            idx += 1
+        return list(cand), cpar, cpos, None, fired
 
     def _action_of(self, s: Flat, k: int, t: Flat) -> Action:
         """The readable action that took ``s`` to ``t`` (only needed by action properties that read the action)."""

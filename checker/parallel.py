@@ -1,0 +1,231 @@
+"""Several worker processes for the fast engine's batched search (``check --workers N``).
+
+The search itself stays in the main process and is unchanged: it admits each
+chunk's candidates into the store, numbers them and checks the state
+properties in exactly the order of a one-process run, so counts, indexes,
+parents and the reported trace are the same.  Workers do the rest of the work
+of a chunk -- successors, action properties, canonical forms and
+de-duplication within the chunk (:meth:`FastExplorer.expand_chunk`) -- for
+chunk j in worker j mod N, several chunks ahead of the main process.
+
+Workers are forked once, at the start of a search, and keep their memo
+tables.  Each keeps its own interning tables too, so a code means one thing in
+a worker and maybe another in the main process.  Codes are translated at the
+boundary, both ways:
+
+- to a worker, the main process sends the values of the codes in its chunk
+  that the worker has not been told of yet (slots as tuples of body codes,
+  bodies first), plus the pairs (main code, worker code) learnt from its
+  earlier replies; the worker keeps a map main code -> own code;
+- from a worker, each reply carries the values it interned since its last
+  reply, in order; the main process interns them and keeps, per worker, a map
+  worker code -> main code, through which it reads the reply's states.
+
+Values decide everything a state's encoding stands for (canonical forms and
+successor order are defined on values, not codes), so a translated state is
+exactly the state the main process would have computed itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import queue
+import signal
+import traceback
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+import checker.fast as fast
+from checker.fast import Chunk, _ActionCheck
+from checker.model import Kind
+from models.fast_raft import FastRaft, Flat
+
+if TYPE_CHECKING:
+    from checker.fast import FastExplorer
+
+AHEAD = 3
+"""Chunks a worker may have queued beyond the one the main process waits for."""
+
+TABLES = ("bodies", "slots", "srvs", "comms")
+"""The interning tables, in the order they are sent (a slot names bodies)."""
+
+_IDS = {"bodies": "body_ids", "slots": "slot_ids", "srvs": "srv_ids", "comms": "comm_ids"}
+
+Values = dict[str, list[tuple[int, Any]]]
+
+
+def _intern(fr: FastRaft, table: str, value: Any) -> int:
+    """``value``'s code in ``fr``'s ``table`` (a slot value must already name ``fr``'s own body codes)."""
+    if table == "slots":
+        return fr.slot_code(value)
+    return FastRaft._intern(getattr(fr, _IDS[table]), getattr(fr, table), value)
+
+
+class _Map:
+    """A growing int array: code in one process -> code in another (-1: unknown)."""
+
+    def __init__(self, known: int) -> None:
+        self.a: NDArray[np.int64] = np.arange(max(known, 16), dtype=np.int64)
+        self.a[known:] = -1
+
+    def set(self, key: int, value: int) -> None:
+        if key >= len(self.a):
+            grown = np.full(max(2 * len(self.a), key + 1), -1, dtype=np.int64)
+            grown[: len(self.a)] = self.a
+            self.a = grown
+        self.a[key] = value
+
+    def get(self, keys: NDArray[Any]) -> NDArray[np.int64]:
+        if len(keys) and int(keys.max()) >= len(self.a):
+            self.set(int(keys.max()), -1)
+        got: NDArray[np.int64] = self.a[keys]
+        return got
+
+
+def _columns(fr: FastRaft) -> dict[str, slice]:
+    n, m = fr.n, fr.m
+    return {"srvs": slice(0, n), "slots": slice(n, n + m), "comms": slice(n + m, n + m + 1)}
+
+
+def _translate(rows: NDArray[np.uint32], maps: dict[str, _Map], cols: dict[str, slice]) -> NDArray[np.uint32]:
+    out = np.empty_like(rows)
+    for table, col in cols.items():
+        got = maps[table].get(rows[:, col])
+        assert not (got < 0).any(), f"a code of table {table} was never translated"
+        out[:, col] = got
+    return out
+
+
+def _worker(explorer: FastExplorer, tasks: Any, replies: Any) -> None:
+    """A worker's loop: translate a chunk in, expand it, send back the new values and the candidates."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles ^C and stops the workers
+    try:
+        fr = explorer.fr
+        cols = _columns(fr)
+        checks = [_ActionCheck(p, fr, explorer._action_of) for p in explorer.props if p.kind is Kind.ACTION]
+        mine = {t: _Map(len(getattr(fr, t))) for t in TABLES}  # main code -> my code
+        reported = {t: len(getattr(fr, t)) for t in TABLES}
+        while True:
+            task = tasks.get()
+            if task is None:
+                return
+            learnt, values, rows, idx = task
+            for table in TABLES:
+                for main_code, my_code in learnt[table]:
+                    mine[table].set(main_code, my_code)
+                for main_code, value in values[table]:
+                    if table == "slots":
+                        value = tuple(int(x) for x in mine["bodies"].get(np.array(value, dtype=np.int64)))
+                    mine[table].set(main_code, _intern(fr, table, value))
+            local = _translate(rows, mine, cols)
+            cand, cpar, cpos, stop, fired = explorer.expand_chunk(local.tolist(), idx, checks)
+            new: Values = {}
+            for table in TABLES:
+                tab = getattr(fr, table)
+                new[table] = list(enumerate(tab[reported[table] :], reported[table]))
+                reported[table] = len(tab)
+            keys = np.array(cand, dtype=np.uint32).reshape(len(cand), -1)
+            replies.put(("ok", new, keys, cpar, cpos, stop, fired))
+    except BaseException:  # reported to the main process, which raises it
+        replies.put(("error", traceback.format_exc()))
+
+
+class WorkerPool:
+    """``workers`` forked processes expanding chunks for ``explorer``'s batched search."""
+
+    def __init__(self, explorer: FastExplorer, workers: int) -> None:
+        self.fr = fr = explorer.fr
+        self.n = workers
+        self.cols = _columns(fr)
+        ctx = multiprocessing.get_context("fork")
+        self.tasks = [ctx.Queue() for _ in range(workers)]
+        self.replies = [ctx.Queue() for _ in range(workers)]
+        size = {t: len(getattr(fr, t)) for t in TABLES}
+        # Per worker: which main codes it knows, its code -> main code, and pairs it has yet to be told.
+        self.known = [{t: _Map(size[t]) for t in TABLES} for _ in range(workers)]
+        self.theirs = [{t: _Map(size[t]) for t in TABLES} for _ in range(workers)]
+        self.learnt: list[Values] = [{t: [] for t in TABLES} for _ in range(workers)]
+        self.procs = [ctx.Process(target=_worker, args=(explorer, self.tasks[w], self.replies[w]), daemon=True,
+                                  name=f"checker-worker-{w + 1}") for w in range(workers)]
+        for p in self.procs:
+            p.start()
+
+    def _send(self, w: int, rows: NDArray[np.uint32], idx: int) -> None:
+        """Queue ``rows`` (main codes) for worker w, with the values and translations it lacks."""
+        fr, known = self.fr, self.known[w]
+        values: Values = {t: [] for t in TABLES}
+        for table in ("srvs", "slots", "comms"):
+            codes = np.unique(rows[:, self.cols[table]])
+            for c in codes[known[table].get(codes) < 0].tolist():
+                known[table].set(c, 1)
+                value = getattr(fr, table)[c]
+                if table == "slots":
+                    bodies = np.array(value, dtype=np.int64)
+                    for b in bodies[known["bodies"].get(bodies) < 0].tolist():
+                        known["bodies"].set(b, 1)
+                        values["bodies"].append((b, fr.bodies[b]))
+                values[table].append((c, value))
+        self.tasks[w].put((self.learnt[w], values, rows, idx))
+        self.learnt[w] = {t: [] for t in TABLES}
+
+    def _receive(self, w: int) -> tuple[list[Flat], list[int], list[int], tuple[int, int, Flat] | None, list[int]]:
+        """Worker w's next reply, read in main codes."""
+        while True:
+            try:
+                msg = self.replies[w].get(timeout=10)
+                break
+            except queue.Empty:
+                if not self.procs[w].is_alive():
+                    raise RuntimeError(f"worker {w + 1} died (exit code {self.procs[w].exitcode}); "
+                                       "if the machine ran out of memory, try fewer --workers") from None
+        if msg[0] == "error":
+            raise RuntimeError(f"worker {w + 1} failed:\n{msg[1]}")
+        _, new, keys, cpar, cpos, stop, fired = msg
+        fr, theirs, known, learnt = self.fr, self.theirs[w], self.known[w], self.learnt[w]
+        for table in TABLES:
+            for code, value in new[table]:
+                if table == "slots":
+                    value = tuple(int(x) for x in theirs["bodies"].get(np.array(value, dtype=np.int64)))
+                main_code = _intern(fr, table, value)
+                theirs[table].set(code, main_code)
+                known[table].set(main_code, 1)
+                learnt[table].append((main_code, code))
+        rows = _translate(keys, theirs, self.cols) if len(keys) else keys
+        cand: list[Flat] = [tuple(r) for r in rows.tolist()]
+        if stop is not None:
+            a, idx, t = stop
+            stop = (a, idx, tuple(_translate(np.array([t], dtype=np.uint32), theirs, self.cols)[0].tolist()))
+        return cand, cpar, cpos, stop, fired
+
+    def level(self, frontier: NDArray[np.uint32], base: int) -> Iterator[Chunk]:
+        """Expand a level (frontier states numbered from ``base``): the chunks' answers, in order."""
+        size = fast.CHUNK
+        starts = list(range(0, len(frontier), size))
+        window = self.n * (1 + AHEAD)
+        for j in range(min(len(starts), window)):
+            self._send(j % self.n, frontier[starts[j] : starts[j] + size], base + starts[j])
+        for j, lo in enumerate(starts):
+            got = self._receive(j % self.n)
+            if j + window < len(starts):
+                k = j + window
+                self._send(k % self.n, frontier[starts[k] : starts[k] + size], base + starts[k])
+            yield (lo, *got)
+
+    def close(self) -> None:
+        """Stop the workers (those still busy are killed: their answers are not wanted)."""
+        for w, p in enumerate(self.procs):
+            if p.is_alive():
+                with contextlib.suppress(OSError, ValueError):
+                    self.tasks[w].put(None)
+        for p in self.procs:
+            p.join(timeout=1)
+            if p.is_alive():
+                p.kill()
+                p.join()
+        for q in (*self.tasks, *self.replies):
+            q.cancel_join_thread()
+            q.close()
