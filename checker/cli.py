@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import shlex
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -377,6 +378,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 128 + 13  # what a shell reports for a process ended by SIGPIPE
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _check(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.list_tweaks:
@@ -415,8 +420,12 @@ def _check(argv: list[str]) -> int:
               f"symmetry={'on' if symmetry else 'off'}{extra}")
         print(f"Properties: {', '.join(p.name for p in props)}")
         print(f"Engine: {engine_note}")
-    result = run_check(model, props, symmetry=symmetry, max_states=args.max_states, quiet=args.quiet or args.json, engine=engine,
-                       store=args.store, workers=args.workers)
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` ends a run as ^C does: reported as incomplete
+    try:
+        result = run_check(model, props, symmetry=symmetry, max_states=args.max_states, quiet=args.quiet or args.json,
+                           engine=engine, store=args.store, workers=args.workers)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     files: list[Path] = []
     if result.violation is not None:
         files = list(write_counterexample(model, result, out, cmd))

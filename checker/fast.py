@@ -33,12 +33,15 @@ STORES = ("memory", "compact", "fp")
 CHUNK = 20_000
 """Batched stores expand this many frontier states, then look their new successors up at once."""
 
-Chunk = tuple[int, list[Flat], list[int], list[int], tuple[int, int, Flat] | None, list[int]]
-"""An expanded chunk: its offset in the level, then :meth:`FastExplorer.expand_chunk`'s answer."""
+Chunk = tuple[int, Any, list[int], list[int], tuple[int, int, Flat] | None, list[int]]
+"""An expanded chunk: its offset in the level, then :meth:`FastExplorer.expand_chunk`'s answer with the states as uint32 rows."""
 
 
-fingerprint: Callable[[Flat], int] = hash
-"""A state's 64-bit fingerprint for the batched stores (Python's tuple hash; tests swap in a colliding one)."""
+def fingerprints(rows: Any) -> Any:
+    """64-bit fingerprints of a batch of states (uint32 rows) for the batched stores (tests swap in a colliding one)."""
+    from checker.store import fingerprints as of_rows  # numpy is imported only by runs that use it
+
+    return of_rows(rows)
 
 
 def unsupported(model: Raft) -> str | None:
@@ -402,11 +405,10 @@ class FastExplorer:
                     return p
             return None
 
-        def admit(keys: list[Flat], par: Sequence[int], pos: Sequence[int]) -> Any:
-            """Store the new ones among ``keys`` (distinct), number and check them in order; return them as uint32 rows."""
+        def admit(rows: Any, par: Sequence[int], pos: Sequence[int]) -> Any:
+            """Store the new ones among ``rows`` (distinct states as uint32 rows), number and check them in order; return them."""
             nonlocal store, total, bad
-            rows = np.array(keys, dtype=np.uint32).reshape(len(keys), -1)
-            fps = np.fromiter(map(fingerprint, keys), dtype=np.int64, count=len(keys))
+            fps = fingerprints(rows)
             if store is None:
                 store = RunStore(exact, rows.shape[1])
             new = np.flatnonzero(store.new_mask(fps, rows))
@@ -415,11 +417,11 @@ class FastExplorer:
                 assert self.max_states is not None
                 new = new[: self.max_states - total]
             nfresh = 0
-            for j in new.tolist():
+            for j, key in zip(new.tolist(), rows[new].tolist(), strict=True):
                 parent.append(par[j])
                 pos_of.append(pos[j])
                 nfresh += 1
-                p = visit(keys[j], total)
+                p = visit(tuple(key), total)
                 total += 1
                 if p is not None:
                     bad = (p, total - 1, None)
@@ -438,7 +440,7 @@ class FastExplorer:
         try:
             inits = list(dict.fromkeys(canon(fr.encode(s0)) for s0 in model.init_states()))
             roots.extend(inits)
-            frontier = admit(inits, [-1] * len(inits), [0] * len(inits))
+            frontier = admit(np.array(inits, dtype=np.uint32), [-1] * len(inits), [0] * len(inits))
             del roots[len(frontier):]
             if self.workers > 1:
                 from checker.parallel import WorkerPool
@@ -453,7 +455,7 @@ class FastExplorer:
                     transitions += sum(fired)
                     for k, f in enumerate(fired):
                         counts[k] += f
-                    if keys:
+                    if len(keys):
                         fresh = admit(keys, cpar, cpos)
                         if len(fresh):
                             stats.depth = depth + 1
@@ -488,8 +490,11 @@ class FastExplorer:
     def _expand_level(self, frontier: Any, base: int, action_checks: list[tuple[_ActionCheck, Property[State, Action]]]
                       ) -> Iterator[Chunk]:
         """Expand a level here, CHUNK frontier states at a time (``checker.parallel`` does the same in worker processes)."""
+        import numpy as np
+
         for lo in range(0, len(frontier), CHUNK):
-            yield (lo, *self.expand_chunk(frontier[lo : lo + CHUNK].tolist(), base + lo, [c for c, _ in action_checks]))
+            cand, cpar, cpos, stop, fired = self.expand_chunk(frontier[lo : lo + CHUNK].tolist(), base + lo, [c for c, _ in action_checks])
+            yield lo, np.array(cand, dtype=np.uint32).reshape(len(cand), -1), cpar, cpos, stop, fired
 
     def expand_chunk(self, rows: list[list[int]], idx: int, action_checks: Sequence[_ActionCheck]
                      ) -> tuple[list[Flat], list[int], list[int], tuple[int, int, Flat] | None, list[int]]:

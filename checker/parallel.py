@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import queue
 import signal
 import traceback
@@ -103,6 +104,8 @@ def _translate(rows: NDArray[np.uint32], maps: dict[str, _Map], cols: dict[str, 
 def _worker(explorer: FastExplorer, tasks: Any, replies: Any) -> None:
     """A worker's loop: translate a chunk in, expand it, send back the new values and the candidates."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles ^C and stops the workers
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    main = os.getppid()
     try:
         fr = explorer.fr
         cols = _columns(fr)
@@ -110,7 +113,12 @@ def _worker(explorer: FastExplorer, tasks: Any, replies: Any) -> None:
         mine = {t: _Map(len(getattr(fr, t))) for t in TABLES}  # main code -> my code
         reported = {t: len(getattr(fr, t)) for t in TABLES}
         while True:
-            task = tasks.get()
+            try:
+                task = tasks.get(timeout=2)
+            except queue.Empty:
+                if os.getppid() != main:  # the main process is gone (killed): so is the reason to live
+                    return
+                continue
             if task is None:
                 return
             learnt, values, rows, idx = task
@@ -172,7 +180,7 @@ class WorkerPool:
         self.tasks[w].put((self.learnt[w], values, rows, idx))
         self.learnt[w] = {t: [] for t in TABLES}
 
-    def _receive(self, w: int) -> tuple[list[Flat], list[int], list[int], tuple[int, int, Flat] | None, list[int]]:
+    def _receive(self, w: int) -> tuple[NDArray[np.uint32], list[int], list[int], tuple[int, int, Flat] | None, list[int]]:
         """Worker w's next reply, read in main codes."""
         while True:
             try:
@@ -195,11 +203,10 @@ class WorkerPool:
                 known[table].set(main_code, 1)
                 learnt[table].append((main_code, code))
         rows = _translate(keys, theirs, self.cols) if len(keys) else keys
-        cand: list[Flat] = [tuple(r) for r in rows.tolist()]
         if stop is not None:
             a, idx, t = stop
             stop = (a, idx, tuple(_translate(np.array([t], dtype=np.uint32), theirs, self.cols)[0].tolist()))
-        return cand, cpar, cpos, stop, fired
+        return rows, cpar, cpos, stop, fired
 
     def level(self, frontier: NDArray[np.uint32], base: int) -> Iterator[Chunk]:
         """Expand a level (frontier states numbered from ``base``): the chunks' answers, in order."""

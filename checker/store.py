@@ -32,6 +32,25 @@ Fps = NDArray[np.int64]
 Rows = NDArray[np.uint32]
 
 
+_MIX1, _MIX2, _GOLDEN = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(h: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """The splitmix64 finaliser: a bijection of 64-bit words that spreads every input bit over the output."""
+    h = (h ^ (h >> np.uint64(30))) * _MIX1
+    h = (h ^ (h >> np.uint64(27))) * _MIX2
+    return h ^ (h >> np.uint64(31))
+
+
+def fingerprints(rows: Rows) -> Fps:
+    """64-bit fingerprints of a batch of states (rows of uint32 codes), computed column by column in numpy."""
+    h = np.full(len(rows), _GOLDEN, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for col in rows.T:
+            h = _mix(h + col.astype(np.uint64) + _GOLDEN)
+    return h.view(np.int64)
+
+
 def collision_probability(n: int) -> float:
     """The chance that some two of ``n`` distinct states share a 64-bit fingerprint, for a uniform hash: n(n-1)/2^65."""
     return n * (n - 1) / 2.0**65
@@ -55,7 +74,14 @@ class RunStore:
         return sum(a.nbytes for a in self.fps) + sum(a.nbytes for a in self.rows)
 
     def new_mask(self, fps: Fps, rows: Rows) -> NDArray[np.bool_]:
-        """Which of a batch of states (distinct from each other) are not in the store yet."""
+        """Which of a batch of states (distinct from each other) are not in the store yet.
+
+        The batch is looked up in fingerprint order: consecutive binary
+        searches then touch nearby parts of a run, several times faster on
+        runs of millions than searching in arrival order.
+        """
+        order = np.argsort(fps, kind="stable")
+        fps, rows = fps[order], rows[order]
         new = np.ones(len(fps), dtype=np.bool_)
         for r, run in enumerate(self.fps):
             lo = np.searchsorted(run, fps)
@@ -73,7 +99,9 @@ class RunStore:
                             k += 1
                         hit[c] = k < len(run) and bool(run[k] == fps[c])
             new &= ~hit
-        return new
+        out = np.empty_like(new)
+        out[order] = new
+        return out
 
     def add(self, fps: Fps, rows: Rows) -> None:
         """Add a batch of states known to be new."""

@@ -43,7 +43,7 @@ ActResult = tuple[int, tuple[tuple[int, int], ...], int] | None
 
 
 LEAST_MEMO_CAP = 1 << 18
-"""Entries kept by FastRaft.least_slots's cache of recent successors (then it starts afresh)."""
+"""Entries kept by each of FastRaft's caches of recent answers (least_slots, messages), then it starts afresh."""
 
 
 def _first(x: tuple[int, Any]) -> int:
@@ -98,6 +98,7 @@ class FastRaft:
         self.srv_tuples: dict[Flat, tuple[ServerVars, ...]] = {}
         self.slot_ranks: dict[tuple[int, int], list[int]] = {}  # (pos, slot code) -> message ranks (least_slots)
         self.least_memo: dict[Flat, Flat] = {}  # successor -> least_slots result, bounded by LEAST_MEMO_CAP
+        self.net_memo: dict[Flat, tuple[Message, ...]] = {}  # slot codes -> messages, bounded by LEAST_MEMO_CAP
         self.slot_ranks_generation = -1
 
     # ------------------------------------------------------------ interning
@@ -159,7 +160,21 @@ class FastRaft:
         return got
 
     def messages(self, s: Flat) -> tuple[Message, ...]:
-        """The network of ``s`` as the readable model stores it: a sorted tuple."""
+        """The network of ``s`` as the readable model stores it: a sorted tuple (memoised on the slot codes).
+
+        Message order is defined on values, so a memoised tuple stays right
+        when a new message re-ranks them all.
+        """
+        key = s[self.n : self.n + self.m]
+        got = self.net_memo.get(key)
+        if got is not None:
+            return got
+        if len(self.net_memo) >= LEAST_MEMO_CAP:
+            self.net_memo.clear()
+        got = self.net_memo[key] = self._messages(s)
+        return got
+
+    def _messages(self, s: Flat) -> tuple[Message, ...]:
         gen = -1
         out: list[tuple[int, Message]] = []
         while gen != self.rank_generation:  # again if a message seen for the first time re-ranked them all

@@ -131,3 +131,20 @@ def test_code_map_grows() -> None:
     import numpy as np
 
     assert m.get(np.array([2, 100, 500])).tolist() == [2, 7, -1]
+
+
+def test_sigterm_ends_a_run_as_incomplete(tmp_path: Path) -> None:
+    """`kill` (SIGTERM) stops a run as ^C does: the workers are stopped and the verdict says nothing is proved."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cmd = [sys.executable, "-m", "checker", "--servers", "3", "--max-term", "3", "--max-log", "1", "--store", "compact",
+           "--workers", "2", "--quiet", "--out", str(tmp_path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == cli.EXIT_INCOMPLETE, err
+    assert "INCOMPLETE (interrupted)" in out and "nothing is proved" in out

@@ -75,7 +75,7 @@ def test_state_cap_is_the_same_in_every_store() -> None:
 def test_colliding_fingerprints(monkeypatch: pytest.MonkeyPatch) -> None:
     """With every fingerprint equal, compact is still exact; fp stores one state per batch and says nothing is wrong."""
     want = summary(FastExplorer(Raft(2, 2, 0)).run())
-    monkeypatch.setattr(fast, "fingerprint", lambda s: 7)
+    monkeypatch.setattr(fast, "fingerprints", lambda rows: np.full(len(rows), 7, dtype=np.int64))
     assert summary(FastExplorer(Raft(2, 2, 0), store="compact").run()) == want
     lossy = FastExplorer(Raft(2, 2, 0), [], store="fp").run()
     assert lossy.status == HOLDS and lossy.stats.distinct_states < want[1]  # the cost of trusting fingerprints
