@@ -16,7 +16,10 @@ skips the readable runs that take many minutes; the table says which.
 1 (the largest log-layer configuration found to complete within 10 minutes
 here), and 3 servers, max-term 2, max-log 2, with the fast engine's stores;
 ``--large`` adds 3 servers, max-term 4, max-log 1 (the Figure 8 bounds) on
-the fp store only (hours).
+the fp store only (hours).  ``--workers N`` adds, for every fast+compact run,
+the same run with ``check --workers N`` (engine ``fast+compact/Nw``): compare
+its wall time with the one-process run's on the line above; CPU s adds up
+every process.
 """
 
 from __future__ import annotations
@@ -65,12 +68,16 @@ model = Raft(n, term, log)
 if engine == "readable":
     explorer = Explorer(model, symmetry=sym)
 else:
-    explorer = FastExplorer(model, symmetry=sym, store=engine.partition("+")[2] or "memory")
+    store, _, workers = (engine.partition("+")[2] or "memory").partition("/")
+    explorer = FastExplorer(model, symmetry=sym, store=store, workers=int(workers.rstrip("w") or 1))
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 startup = time.perf_counter() - t0
-c0 = time.process_time()
+def cpu_now():
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
+c0 = cpu_now()
 r = explorer.run()
-cpu = time.process_time() - c0
+cpu = cpu_now() - c0  # worker processes included (they are joined by the end of the run)
 st = r.stats
 print(json.dumps({"status": r.status, "states": st.distinct_states, "transitions": st.transitions, "depth": st.depth,
                   "wall": st.wall_seconds, "cpu": cpu, "peak_rss": st.peak_rss, "rss_before": rss0, "startup": startup,
@@ -151,6 +158,8 @@ def main() -> int:
     ap.add_argument("--only", action="append", metavar="N,T,L,SYM", help="only this configuration, e.g. 3,4,0,1 (repeatable)")
     ap.add_argument("--replication", action="store_true", help="also run 3 servers, max-term 3, max-log 1 and max-term 2, max-log 2 (fast engine, each store)")
     ap.add_argument("--large", action="store_true", help="also run 3 servers, max-term 4, max-log 1 on the fp store (hours)")
+    ap.add_argument("--workers", type=int, default=1, metavar="N",
+                    help="also run every fast+compact run with N worker processes (engine fast+compact/Nw)")
     args = ap.parse_args()
     engines = args.engine or list(ENGINES)
     print(f"machine: {os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}, "
@@ -164,6 +173,9 @@ def main() -> int:
         plan += [(cfg, engine) for cfg in REPLICATION for engine in engines if engine != "readable"]
     if args.large:
         plan += [(cfg, engine) for cfg in LARGE for engine in LARGE_ENGINES]
+    if args.workers > 1:
+        plan = [step for cfg, engine in plan
+                for step in ([(cfg, engine), (cfg, f"{engine}/{args.workers}w")] if engine == "fast+compact" else [(cfg, engine)])]
     pins = pinned()
     mismatches = 0
     for cfg, engine in plan:
