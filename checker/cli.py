@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 from tabulate import tabulate
 
 from checker.bfs import HOLDS, INCOMPLETE, VIOLATED, Explorer, Progress, Result
+from checker.checkpoint import CheckpointError
 from checker.model import Kind, Property
 from checker.trace import Step
 from models import render, tweaks
@@ -106,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "compact (exact, sorted numpy runs, ~60 bytes/state for 3 servers, same speed and counts), "
                         "or fp (64-bit fingerprints only, ~20 bytes/state, as TLC: a hash collision could hide a state, "
                         "so 'holds' comes with that probability)")
+    p.add_argument("--checkpoint", metavar="DIR",
+                   help="save the search into DIR at the end of a BFS level (at most once a minute), and resume from DIR "
+                        "if it holds a checkpoint of the same search, so that a run of hours can be stopped (^C, kill) and "
+                        "continued; a resumed run reports the same counts, verdict and trace, and its time adds both parts. "
+                        "Needs --store compact or fp")
     p.add_argument("--workers", type=_count(1), default=1, metavar="N",
                    help="expand states in N processes (default 1; this machine has "
                         f"{_cores()} cores). Needs --store compact or fp; counts, verdict and trace are the same as with 1")
@@ -328,14 +334,15 @@ def verdict(result: Result[State, Action]) -> tuple[str, int]:
 
 
 def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry: bool, max_states: int | None,
-              quiet: bool, engine: str = "readable", store: str = "memory", workers: int = 1) -> Result[State, Action]:
+              quiet: bool, engine: str = "readable", store: str = "memory", workers: int = 1,
+              checkpoint: Path | None = None, checkpoint_key: str = "") -> Result[State, Action]:
     bar = ProgressBar(not quiet)
     try:
         if engine == "fast":
             from checker.fast import FastExplorer
 
             return FastExplorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar, store=store,
-                                workers=workers).run()
+                                workers=workers, checkpoint=checkpoint, checkpoint_key=checkpoint_key).run()
         return Explorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar).run()
     finally:
         bar.close()
@@ -378,6 +385,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 128 + 13  # what a shell reports for a process ended by SIGPIPE
 
 
+def search_key(model: Raft, props: Sequence[Property[State, Action]], symmetry: bool, store: str, tweak_file: str | None) -> str:
+    """What a search explores and checks, and a digest of the code that defines it: a checkpoint is resumed only by a
+    search with the same key."""
+    key = (f"{model_label(model)} servers={model.n} max-term={model.max_term} max-log={model.max_log} symmetry={symmetry} "
+           f"eager-votes={model.eager_votes} pruning={model.prune_msgs} eager-appends={model.eager_appends} "
+           f"properties={','.join(p.name for p in props)} store={store}")
+    # The code that defines the states and their numbering: a checkpoint saved by other code would be misread.
+    import hashlib
+    import inspect
+
+    from models import fast_raft
+    from models import raft as raft_module
+
+    h = hashlib.sha256()
+    for module in (raft_module, fast_raft):
+        h.update(Path(str(module.__file__)).read_bytes())
+    for name, fn in sorted(vars(type(model)).items()):
+        if callable(fn) and type(model) is not Raft:
+            try:
+                h.update(name.encode() + inspect.getsource(fn).encode())
+            except (OSError, TypeError):
+                h.update(name.encode())
+    if tweak_file:
+        h.update(Path(tweak_file).read_bytes())
+    return f"{key} code-sha256={h.hexdigest()[:16]}"
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -409,6 +443,17 @@ def _check(argv: list[str]) -> int:
         if args.store == "memory":
             raise BadInput(f"--workers {args.workers} needs a batched store: add --store compact (exact) or --store fp")
         engine_note += f", {args.workers} worker processes (checker/parallel.py)"
+    checkpoint = Path(args.checkpoint) if args.checkpoint else None
+    if checkpoint is not None and args.store == "memory":
+        raise BadInput("--checkpoint needs a batched store: add --store compact (exact) or --store fp")
+    key = search_key(model, props, symmetry, args.store, args.tweak_file)
+    if checkpoint is not None:
+        from checker import checkpoint as ck
+
+        try:
+            saved = ck.describe(checkpoint)
+        except CheckpointError as e:
+            raise BadInput(str(e)) from None
     if not args.json:
         reductions = [("eager vote requests", model.eager_votes), ("message pruning", model.prune_msgs)]
         if model.max_log > 0:
@@ -420,12 +465,20 @@ def _check(argv: list[str]) -> int:
               f"symmetry={'on' if symmetry else 'off'}{extra}")
         print(f"Properties: {', '.join(p.name for p in props)}")
         print(f"Engine: {engine_note}")
+        if checkpoint is not None:
+            print(f"Checkpoint: {checkpoint} -- " + (f"resuming the saved search: {saved}" if saved else "none saved yet; saving at level ends"))
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` ends a run as ^C does: reported as incomplete
     try:
         result = run_check(model, props, symmetry=symmetry, max_states=args.max_states, quiet=args.quiet or args.json,
-                           engine=engine, store=args.store, workers=args.workers)
+                           engine=engine, store=args.store, workers=args.workers, checkpoint=checkpoint, checkpoint_key=key)
+    except CheckpointError as e:
+        raise BadInput(str(e)) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+    if checkpoint is not None and not args.json:
+        last = ck.describe(checkpoint)
+        done = "" if result.status == INCOMPLETE else " (the search is complete: the directory can be deleted)"
+        print(f"Checkpoint: {checkpoint} -- " + (f"last saved at {last}{done}" if last else "nothing saved (no level ended a minute or more after the start)"))
     files: list[Path] = []
     if result.violation is not None:
         files = list(write_counterexample(model, result, out, cmd))

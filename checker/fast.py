@@ -20,6 +20,7 @@ import time
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from checker.bfs import HOLDS, INCOMPLETE, Progress, Reporter, Result, Stats, _Capped, finish, parent_path, peak_rss_bytes
@@ -154,6 +155,9 @@ class FastExplorer:
         progress_interval: float = 1.0,
         store: str = "memory",
         workers: int = 1,
+        checkpoint: Path | None = None,
+        checkpoint_key: str = "",
+        checkpoint_interval: float = 60.0,
     ) -> None:
         if store not in STORES:
             raise ValueError(f"unknown store {store!r}; choose one of {', '.join(STORES)}")
@@ -161,6 +165,8 @@ class FastExplorer:
             raise ValueError(f"workers must be at least 1, not {workers}")
         if workers > 1 and store == "memory":
             raise ValueError("several workers need a batched store: use store 'compact' (exact) or 'fp'")
+        if checkpoint is not None and store == "memory":
+            raise ValueError("checkpoints need a batched store: use store 'compact' (exact) or 'fp'")
         if store not in STORES:
             raise ValueError(f"unknown store {store!r}; choose one of {', '.join(STORES)}")
         why = unsupported(model)
@@ -178,6 +184,11 @@ class FastExplorer:
         self.parent = array("q")
         self.store = store
         self.workers = workers
+        self.checkpoint = checkpoint  # a directory: save the search there at level ends, and resume from it
+        self.checkpoint_key = checkpoint_key  # what is searched; a checkpoint of another search is refused
+        self.checkpoint_interval = checkpoint_interval  # seconds between saves (at the first level end after that)
+        self.saved_checkpoints = 0
+        self.resumed_from: int | None = None  # the depth a resumed search started at
         self.pos = array("I")  # batched stores: position of a state in its parent's successor list
         self.roots: list[Flat] = []  # batched stores: the initial states, whose indexes come first
         self._store: Any = None  # batched stores: the checker.store.RunStore of the last run
@@ -388,7 +399,15 @@ class FastExplorer:
         witness_idx: dict[str, int] = {}
         counts = [0] * (len(fr.acts) + 1)
         stats = Stats()
-        start = time.perf_counter()
+        snap = None
+        if self.checkpoint is not None:
+            from checker import checkpoint
+
+            snap = checkpoint.load(self.checkpoint, self.checkpoint_key)
+            if snap is not None:
+                fr.restore_tables(snap.tables)
+                self.resumed_from = snap.depth
+        start = time.perf_counter() - (snap.elapsed if snap is not None else 0.0)
         report = Reporter(self.progress, self.progress_interval, start)
         status, reason = HOLDS, None
         bad: tuple[Property[State, Action], int, Flat | None] | None = None
@@ -438,15 +457,30 @@ class FastExplorer:
         # A level is kept as one array of uint32 rows (40 bytes a state for 3 servers, not a tuple's ~140).
         frontier = np.zeros((0, 0), dtype=np.uint32)
         try:
-            inits = list(dict.fromkeys(canon(fr.encode(s0)) for s0 in model.init_states()))
-            roots.extend(inits)
-            frontier = admit(np.array(inits, dtype=np.uint32), [-1] * len(inits), [0] * len(inits))
-            del roots[len(frontier):]
+            if snap is not None:
+                # Resume: the store, the level to expand, the path records and the counters as they were saved.
+                store = RunStore(snap.exact, snap.width)
+                store.fps, store.rows, store.size = snap.fps, snap.rows, snap.total
+                roots.extend(snap.roots)
+                parent.extend(snap.parent)
+                pos_of.extend(snap.pos)
+                frontier, counts, transitions, depth = snap.frontier, snap.counts, snap.transitions, snap.depth
+                idx, total, stats.depth = snap.idx, snap.total, snap.stats_depth
+                witness_idx.update(snap.witness_idx)
+                for name in snap.witness_idx:
+                    pending.pop(name, None)
+                del snap
+            else:
+                inits = list(dict.fromkeys(canon(fr.encode(s0)) for s0 in model.init_states()))
+                roots.extend(inits)
+                frontier = admit(np.array(inits, dtype=np.uint32), [-1] * len(inits), [0] * len(inits))
+                del roots[len(frontier):]
+                idx = 0
+            last_save = time.perf_counter()
             if self.workers > 1:
                 from checker.parallel import WorkerPool
 
                 pool = WorkerPool(self, self.workers)
-            idx = 0
             while len(frontier) and bad is None:
                 next_frontier: list[Any] = []
                 queued = 0
@@ -471,6 +505,17 @@ class FastExplorer:
                 frontier = np.concatenate(next_frontier) if next_frontier else np.zeros((0, 0), dtype=np.uint32)
                 del next_frontier
                 depth += 1
+                if self.checkpoint is not None and bad is None and len(frontier) and store is not None \
+                        and time.perf_counter() - last_save >= self.checkpoint_interval:
+                    from checker import checkpoint
+
+                    checkpoint.save(self.checkpoint, checkpoint.Snapshot(
+                        key=self.checkpoint_key, tables=fr.tables(), roots=list(roots), frontier=frontier, parent=parent, pos=pos_of,
+                        exact=exact, width=store.width, fps=store.fps, rows=store.rows, counts=counts, transitions=transitions,
+                        depth=depth, idx=idx, total=total, stats_depth=stats.depth, witness_idx=witness_idx,
+                        elapsed=time.perf_counter() - start))
+                    self.saved_checkpoints += 1
+                    last_save = time.perf_counter()
         except _Capped:
             status, reason = INCOMPLETE, f"state cap reached (--max-states {self.max_states})"
         except KeyboardInterrupt:

@@ -461,5 +461,25 @@ class FastRaft:
             if gen == self.rank_generation:  # no message was seen for the first time (which re-ranks them all)
                 return best
 
+    TABLES = ("srvs", "bodies", "slots", "comms")
+    """The interning tables: a code is an index into one of these."""
+
+    def tables(self) -> dict[str, list[Any]]:
+        """The interning tables (to save a search: the codes in its states mean nothing without them)."""
+        return {name: list(getattr(self, name)) for name in self.TABLES}
+
+    def restore_tables(self, tables: dict[str, list[Any]]) -> None:
+        """Take over saved interning tables; every memo is dropped (they are recomputed on demand)."""
+        ids = {"srvs": "srv_ids", "bodies": "body_ids", "slots": "slot_ids", "comms": "comm_ids"}
+        for name in self.TABLES:
+            values = list(tables[name])
+            setattr(self, name, values)
+            setattr(self, ids[name], {v: c for c, v in enumerate(values)})
+        for memo in (self.act_memo, self.handle_memo, self.prune_memo, self.add_memo, self.union_memo, self.enabled_memo,
+                     self.hslot_memo, self.canon_memo, self.perm_memo, self.slot_msgs, self.msg_rank, self.srv_tuples,
+                     self.slot_ranks, self.least_memo, self.net_memo):
+            memo.clear()
+        self.rank_generation += 1
+
     def stats(self) -> dict[str, Any]:
         return {"servers": len(self.srvs), "bodies": len(self.bodies), "slots": len(self.slots), "memo_canon": len(self.canon_memo)}
