@@ -271,10 +271,21 @@ def test_ctrl_c_ends_in_an_incomplete_report_with_partial_statistics(tmp_path: P
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     argv = [sys.executable, "-m", "checker", "--servers", "3", "--max-term", "4", "--quiet", "--engine", engine]
-    proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3)  # the complete search takes far longer than this
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    # A job started in the background inherits SIGINT ignored; the user at a terminal has it on.
+    proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # the header: the search is about to start (on a loaded machine, maybe seconds)
+        assert first.startswith("Checking"), first
+        time.sleep(2)  # the complete search takes far longer than this
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    out = first + rest
     assert proc.returncode == 3, err
     assert "INCOMPLETE (interrupted)" in out and "HOLDS" not in out
     assert "distinct states" in out

@@ -143,8 +143,17 @@ def test_sigterm_ends_a_run_as_incomplete(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "checker", "--servers", "3", "--max-term", "3", "--max-log", "1", "--store", "compact",
            "--workers", "2", "--quiet", "--out", str(tmp_path)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(4)
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # the header: the search is about to start (on a loaded machine, maybe seconds)
+        assert first.startswith("Checking"), first
+        time.sleep(3)
+        proc.send_signal(signal.SIGTERM)
+        rest, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    out = first + rest
     assert proc.returncode == cli.EXIT_INCOMPLETE, err
     assert "INCOMPLETE (interrupted)" in out and "nothing is proved" in out
