@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from checker.bfs import HOLDS, Explorer
 from models import tweaks
@@ -24,3 +25,32 @@ def reachable(n: int, t: int, log: int, *, eager: bool, prune: bool, symmetry: b
     result = ex.run()
     assert result.status == HOLDS and not result.unsatisfied, (result.status, result.unsatisfied)
     return tuple(ex.states)
+
+
+def interrupt_check(argv: list[str], sig: int, **popen: Any) -> tuple[int, str, str]:
+    """Start ``check`` (``argv`` after the interpreter), send ``sig`` once its search is under way; (exit status, stdout, stderr).
+
+    The signal goes out two seconds after the header line, not after a fixed
+    delay from the start, which a loaded machine can outlast; SIGINT is
+    restored in the child, as a job started in the background inherits it
+    ignored.
+    """
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **popen)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("Checking"), first
+        time.sleep(2)  # every search interrupted here takes far longer than this
+        proc.send_signal(sig)
+        rest, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return proc.returncode, first + rest, err

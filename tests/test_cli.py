@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import interrupt_check
 
 from checker.cli import main
 from models import tweaks
@@ -267,26 +268,11 @@ def test_list_tweaks_names_every_tweak(capsys: pytest.CaptureFixture[str]) -> No
 @pytest.mark.parametrize("engine", ["readable", "fast"])
 def test_ctrl_c_ends_in_an_incomplete_report_with_partial_statistics(tmp_path: Path, engine: str) -> None:
     import signal
-    import time
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    argv = [sys.executable, "-m", "checker", "--servers", "3", "--max-term", "4", "--quiet", "--engine", engine]
-    # A job started in the background inherits SIGINT ignored; the user at a terminal has it on.
-    proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()  # the header: the search is about to start (on a loaded machine, maybe seconds)
-        assert first.startswith("Checking"), first
-        time.sleep(2)  # the complete search takes far longer than this
-        proc.send_signal(signal.SIGINT)
-        rest, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    out = first + rest
-    assert proc.returncode == 3, err
+    argv = ["-m", "checker", "--servers", "3", "--max-term", "4", "--quiet", "--engine", engine]
+    code, out, err = interrupt_check(argv, signal.SIGINT, cwd=tmp_path, env=env)
+    assert code == 3, err
     assert "INCOMPLETE (interrupted)" in out and "HOLDS" not in out
     assert "distinct states" in out
 

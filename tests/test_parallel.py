@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import interrupt_check
 
 from checker import cli, defend, fast, parallel
 from checker.bfs import HOLDS, INCOMPLETE, VIOLATED, Result
@@ -136,24 +137,9 @@ def test_code_map_grows() -> None:
 def test_sigterm_ends_a_run_as_incomplete(tmp_path: Path) -> None:
     """`kill` (SIGTERM) stops a run as ^C does: the workers are stopped and the verdict says nothing is proved."""
     import signal
-    import subprocess
-    import sys
-    import time
 
-    cmd = [sys.executable, "-m", "checker", "--servers", "3", "--max-term", "3", "--max-log", "1", "--store", "compact",
+    cmd = ["-m", "checker", "--servers", "3", "--max-term", "3", "--max-log", "1", "--store", "compact",
            "--workers", "2", "--quiet", "--out", str(tmp_path)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()  # the header: the search is about to start (on a loaded machine, maybe seconds)
-        assert first.startswith("Checking"), first
-        time.sleep(3)
-        proc.send_signal(signal.SIGTERM)
-        rest, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    out = first + rest
-    assert proc.returncode == cli.EXIT_INCOMPLETE, err
+    code, out, err = interrupt_check(cmd, signal.SIGTERM)
+    assert code == cli.EXIT_INCOMPLETE, err
     assert "INCOMPLETE (interrupted)" in out and "nothing is proved" in out
