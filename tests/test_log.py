@@ -150,7 +150,7 @@ def test_log_tweak_verdicts(name: str) -> None:
 # appends an entry; S2 leads term 2 and appends its own; S1 leads term 3 with S3's
 # vote, replicates its term-1 entry to S3 and (tweaked) commits it; S2 then wins
 # term 4 with S3's vote, its last log term 2 beating S3's 1.  A breadth-first
-# search to this depth at these bounds is out of reach (see README, "Log
+# search to this depth at these bounds takes hours (see README, "Log
 # replication"), so the execution is written out here and replayed by the checker.
 RV, RVR, AE, AER = MType.RequestVoteRequest, MType.RequestVoteResponse, MType.AppendEntriesRequest, MType.AppendEntriesResponse
 FIGURE_8: list[tuple[object, ...]] = [
