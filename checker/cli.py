@@ -193,8 +193,9 @@ class ProgressBar:
             self.bar.close()
 
 
-OUTPUT_ONLY = {"--out": True, "--quiet": False, "--json": False}
-"""Options that change where or how results are shown, not what is found (True: takes a value)."""
+OUTPUT_ONLY = {"--out": True, "--quiet": False, "--json": False, "--checkpoint": True}
+"""Options that change where or how results are shown, or where a search is saved, not what is found (True: takes a
+value); they are not recorded in counterexample files, which name no local directory."""
 
 
 def command_line(argv: Sequence[str]) -> str:

@@ -108,3 +108,8 @@ def test_search_key_names_what_is_searched() -> None:
     assert key != cli.search_key(Raft(3, 2, 1), props[:1], True, "compact", None)
     assert key != cli.search_key(Raft(3, 2, 1, reduce=False), props, True, "compact", None)
     assert key != cli.search_key(Raft(3, 2, 1), props, False, "compact", None)
+
+
+def test_recorded_command_names_no_checkpoint_directory() -> None:
+    argv = ["--servers", "3", "--checkpoint", "/tmp/ck", "--store", "compact", "--checkpoint=/x", "--workers", "2"]
+    assert cli.command_line(argv) == "check --servers 3 --store compact --workers 2"
