@@ -51,6 +51,13 @@ if TYPE_CHECKING:
 AHEAD = 3
 """Chunks a worker may have queued beyond the one the main process waits for."""
 
+WORKER_RSS_LIMIT = 2 << 30
+"""A worker whose resident memory passes this drops its memo tables (they are refilled on demand; codes stay)."""
+
+MEMOS = ("act_memo", "handle_memo", "prune_memo", "add_memo", "union_memo", "enabled_memo", "hslot_memo", "canon_memo",
+         "perm_memo", "srv_tuples", "least_memo", "net_memo")
+"""FastRaft's memo tables: caches of answers, safe to drop at any time (unlike the interning tables)."""
+
 TABLES = ("bodies", "slots", "srvs", "comms")
 """The interning tables, in the order they are sent (a slot names bodies)."""
 
@@ -101,6 +108,23 @@ def _translate(rows: NDArray[np.uint32], maps: dict[str, _Map], cols: dict[str, 
     return out
 
 
+def _rss() -> int:
+    """This process's resident memory in bytes (0 where /proc is missing)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def drop_memos(fr: FastRaft, checks: list[_ActionCheck]) -> None:
+    """Forget every memoised answer of ``fr`` and of ``checks`` (the interning tables, which give codes their meaning, stay)."""
+    for name in MEMOS:
+        getattr(fr, name).clear()
+    for chk in checks:
+        chk.memo.clear()
+
+
 def _worker(explorer: FastExplorer, tasks: Any, replies: Any) -> None:
     """A worker's loop: translate a chunk in, expand it, send back the new values and the candidates."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles ^C and stops the workers
@@ -112,6 +136,7 @@ def _worker(explorer: FastExplorer, tasks: Any, replies: Any) -> None:
         checks = [_ActionCheck(p, fr, explorer._action_of) for p in explorer.props if p.kind is Kind.ACTION]
         mine = {t: _Map(len(getattr(fr, t))) for t in TABLES}  # main code -> my code
         reported = {t: len(getattr(fr, t)) for t in TABLES}
+        done = 0
         while True:
             try:
                 task = tasks.get(timeout=2)
@@ -138,6 +163,9 @@ def _worker(explorer: FastExplorer, tasks: Any, replies: Any) -> None:
                 reported[table] = len(tab)
             keys = np.array(cand, dtype=np.uint32).reshape(len(cand), -1)
             replies.put(("ok", new, keys, cpar, cpos, stop, fired))
+            done += 1
+            if done % 16 == 0 and _rss() > WORKER_RSS_LIMIT:  # memo tables grow without end on searches of hours
+                drop_memos(fr, checks)
     except BaseException:  # reported to the main process, which raises it
         replies.put(("error", traceback.format_exc()))
 

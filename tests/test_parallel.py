@@ -143,3 +143,27 @@ def test_sigterm_ends_a_run_as_incomplete(tmp_path: Path) -> None:
     code, out, err = interrupt_check(cmd, signal.SIGTERM)
     assert code == cli.EXIT_INCOMPLETE, err
     assert "INCOMPLETE (interrupted)" in out and "nothing is proved" in out
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_workers_that_drop_their_memos_give_the_same_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker over its memory limit forgets its memo tables (every 16 chunks here): the search must not change."""
+    monkeypatch.setattr(parallel, "WORKER_RSS_LIMIT", 0)
+    t = tweaks.BUILTIN["no-log-check"]
+    model = tweaks.apply([t])(*t.bounds)
+    want = FastExplorer(model, store="compact").run()
+    got = FastExplorer(model, store="compact", workers=2).run()
+    assert summary(got) == summary(want) and trace_of(got) == trace_of(want)
+
+
+def test_drop_memos_keeps_the_codes() -> None:
+    from models.fast_raft import FastRaft
+
+    ex = FastExplorer(Raft(2, 2, 1), store="compact")
+    ex.run()
+    fr = ex.fr
+    assert fr.canon_memo and fr.act_memo
+    tables = fr.tables()
+    parallel.drop_memos(fr, [])
+    assert not fr.canon_memo and not fr.act_memo and fr.tables() == tables
+    assert parallel._rss() > 0 and isinstance(fr, FastRaft)
