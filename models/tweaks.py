@@ -282,7 +282,7 @@ for _t in [
           {"can_commit": _commit_old_terms}, expected="LeaderCompleteness", bounds=(3, 4, 1), searched=False,
           note="a Figure-8 execution replays (tests/test_log.py; 25 steps with eager appends); the BFS to depth 25 at "
                "these bounds stores some 150-200 M orbits (53.7 M by depth 21, levels still growing 1.5x; bench/RESULTS.md): "
-               "about 2.5 hours with --workers 2 on 2 cores, so run it with --checkpoint DIR to stop and resume it; "
+               "three to four hours with --workers 2 on 2 cores, so run it with --checkpoint DIR to stop and resume it; "
                "holds at (2, 2, 1) and (2, 1, 2)"),
     # Reductions: the vote request's content and the votedFor rule are unchanged; only whom a vote goes to changes.
     Tweak("no-log-check", 'log_ok_for_vote: "the candidate\'s log is at least as up-to-date" -- the election restriction is dropped',
