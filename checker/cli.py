@@ -204,6 +204,11 @@ def command_line(argv: Sequence[str]) -> str:
     Running it again regenerates the same files (at the default --out), and
     regenerating with another --out writes byte-identical files.
     """
+    return shlex.join(["check", *without_options(argv, OUTPUT_ONLY)])
+
+
+def without_options(argv: Sequence[str], options: dict[str, bool]) -> list[str]:
+    """``argv`` without the named options (True: the option takes a value, given as the next word or after ``=``)."""
     kept: list[str] = []
     skip = False
     for a in argv:
@@ -211,11 +216,11 @@ def command_line(argv: Sequence[str]) -> str:
             skip = False
             continue
         name = a.split("=", 1)[0]
-        if name in OUTPUT_ONLY:
-            skip = OUTPUT_ONLY[name] and "=" not in a
+        if name in options:
+            skip = options[name] and "=" not in a
             continue
         kept.append(a)
-    return shlex.join(["check", *kept])
+    return kept
 
 
 def trace_table(model: Raft, trace: Sequence[Step[State, Action]]) -> str:

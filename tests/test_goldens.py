@@ -74,16 +74,7 @@ def test_golden_regenerates(golden: Path, tmp_path: Path, capsys: pytest.Capture
 
 def fast_only_options_dropped(argv: list[str]) -> list[str]:
     """``argv`` without the options only the fast engine takes (``--store``, ``--workers``): they change no result."""
-    out: list[str] = []
-    skip = False
-    for a in argv:
-        if skip:
-            skip = False
-        elif a in ("--store", "--workers"):
-            skip = True
-        elif not a.startswith(("--store=", "--workers=")):
-            out.append(a)
-    return out
+    return cli.without_options(argv, {"--store": True, "--workers": True})
 
 
 def test_fast_only_options_dropped() -> None:
