@@ -109,22 +109,36 @@ def _meta(directory: Path) -> dict[str, Any] | None:
 
 
 def load(directory: Path, key: str) -> Snapshot | None:
-    """The checkpoint in ``directory`` (None if there is none); CheckpointError if it was saved by a different search."""
+    """The checkpoint in ``directory`` without its arrays (None if there is none); CheckpointError if it was saved by a different search.
+
+    :func:`load_arrays` reads the arrays: a search forks its worker processes
+    in between, so that they do not inherit gigabytes they never use.
+    """
     meta = _meta(directory)
     if meta is None:
         return None
-    import numpy as np
-
     if meta["key"] != key:
         raise CheckpointError(f"{directory} holds a checkpoint of another search:\n  saved: {meta['key']}\n  this:  {key}\n"
                          "resume with the same model, bounds, properties and store, or use another directory")
-    saved = directory / "saved"
-    runs = meta.pop("runs")
     meta.pop("format")
-    parent: array = array("q")  # type: ignore[type-arg]
-    parent.frombytes(np.load(saved / "parent.npy").tobytes())
-    pos: array = array("I")  # type: ignore[type-arg]
-    pos.frombytes(np.load(saved / "pos.npy").astype(np.uint32).tobytes())
-    fps = [np.load(saved / f"fps{k}.npy") for k in range(runs)]
-    rows = [np.load(saved / f"rows{k}.npy") for k in range(runs)] if meta["exact"] else []
-    return Snapshot(frontier=np.load(saved / "frontier.npy"), parent=parent, pos=pos, fps=fps, rows=rows, **meta)
+    runs = meta.pop("runs")
+    return Snapshot(frontier=None, parent=array("q"), pos=array("I"), fps=[None] * runs, rows=[], **meta)
+
+
+def load_arrays(directory: Path, snap: Snapshot) -> None:
+    """Read the arrays of the checkpoint in ``directory`` into ``snap`` (as returned by :func:`load`).
+
+    The level to expand and the store's rows are mapped from the files, not
+    read: they are used a part at a time, and mapped pages can be evicted
+    (see :mod:`checker.store`).  A later save unlinks the files; the mappings
+    keep them alive until they are dropped.
+    """
+    import numpy as np
+
+    saved = directory / "saved"
+    runs = len(snap.fps)
+    snap.parent.frombytes(np.load(saved / "parent.npy").tobytes())
+    snap.pos.frombytes(np.load(saved / "pos.npy").astype(np.uint32).tobytes())
+    snap.fps = [np.load(saved / f"fps{k}.npy") for k in range(runs)]
+    snap.rows = [np.load(saved / f"rows{k}.npy", mmap_mode="r") for k in range(runs)] if snap.exact else []
+    snap.frontier = np.load(saved / "frontier.npy", mmap_mode="r")

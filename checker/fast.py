@@ -385,7 +385,7 @@ class FastExplorer:
         """
         import numpy as np
 
-        from checker.store import RunStore, collision_probability
+        from checker.store import RunStore, Spill, collision_probability
 
         fr = self.fr
         model = self.model
@@ -454,11 +454,20 @@ class FastExplorer:
         transitions = 0
         depth = 0
         pool = None
-        # A level is kept as one array of uint32 rows (40 bytes a state for 3 servers, not a tuple's ~140).
+        # A level is kept as one array of uint32 rows (40 bytes a state for 3 servers, not a tuple's ~140), mapped
+        # from a file (checker.store.spill): it is read a chunk at a time, once.
         frontier = np.zeros((0, 0), dtype=np.uint32)
         try:
+            if self.workers > 1:
+                from checker.parallel import WorkerPool
+
+                # Forked before a checkpoint's arrays are read: a child shares its parent's pages at the fork, and pins
+                # those the parent later frees or changes -- gigabytes of a resumed store that the workers never read.
+                pool = WorkerPool(self, self.workers)
             if snap is not None:
                 # Resume: the store, the level to expand, the path records and the counters as they were saved.
+                assert self.checkpoint is not None
+                checkpoint.load_arrays(self.checkpoint, snap)
                 store = RunStore(snap.exact, snap.width)
                 store.fps, store.rows, store.size = snap.fps, snap.rows, snap.total
                 roots.extend(snap.roots)
@@ -477,12 +486,8 @@ class FastExplorer:
                 del roots[len(frontier):]
                 idx = 0
             last_save = time.perf_counter()
-            if self.workers > 1:
-                from checker.parallel import WorkerPool
-
-                pool = WorkerPool(self, self.workers)
             while len(frontier) and bad is None:
-                next_frontier: list[Any] = []
+                next_frontier: Spill | None = None
                 queued = 0
                 chunks = pool.level(frontier, idx) if pool is not None else self._expand_level(frontier, idx, action_checks)
                 for lo, keys, cpar, cpos, stop, fired in chunks:
@@ -493,7 +498,9 @@ class FastExplorer:
                         fresh = admit(keys, cpar, cpos)
                         if len(fresh):
                             stats.depth = depth + 1
-                            next_frontier.append(fresh)
+                            if next_frontier is None:
+                                next_frontier = Spill(fresh.shape[1])
+                            next_frontier.add(fresh)
                             queued += len(fresh)
                     if bad is None and stop is not None:
                         bad = (action_checks[stop[0]][1], stop[1], stop[2])
@@ -502,7 +509,7 @@ class FastExplorer:
                     report(total, transitions, depth + 1, max(0, len(frontier) - lo - CHUNK) + queued)
                 idx += len(frontier)
                 del frontier, chunks
-                frontier = np.concatenate(next_frontier) if next_frontier else np.zeros((0, 0), dtype=np.uint32)
+                frontier = next_frontier.close() if next_frontier is not None else np.zeros((0, 0), dtype=np.uint32)
                 del next_frontier
                 depth += 1
                 if self.checkpoint is not None and bad is None and len(frontier) and store is not None \

@@ -52,7 +52,10 @@ AHEAD = 3
 """Chunks a worker may have queued beyond the one the main process waits for."""
 
 WORKER_RSS_LIMIT = 2 << 30
-"""A worker whose resident memory passes this drops its memo tables (they are refilled on demand; codes stay)."""
+"""A worker whose resident memory grows by more than this drops its memo tables (they are refilled on demand; codes stay).
+
+Growth is counted from the worker's start, so memory it shares with the main
+process from the fork does not count."""
 
 MEMOS = ("act_memo", "handle_memo", "prune_memo", "add_memo", "union_memo", "enabled_memo", "hslot_memo", "canon_memo",
          "perm_memo", "srv_tuples", "least_memo", "net_memo")
@@ -137,6 +140,7 @@ def _worker(explorer: FastExplorer, tasks: Any, replies: Any) -> None:
         mine = {t: _Map(len(getattr(fr, t))) for t in TABLES}  # main code -> my code
         reported = {t: len(getattr(fr, t)) for t in TABLES}
         done = 0
+        base = _rss()
         while True:
             try:
                 task = tasks.get(timeout=2)
@@ -164,7 +168,7 @@ def _worker(explorer: FastExplorer, tasks: Any, replies: Any) -> None:
             keys = np.array(cand, dtype=np.uint32).reshape(len(cand), -1)
             replies.put(("ok", new, keys, cpar, cpos, stop, fired))
             done += 1
-            if done % 16 == 0 and _rss() > WORKER_RSS_LIMIT:  # memo tables grow without end on searches of hours
+            if done % 16 == 0 and _rss() - base > WORKER_RSS_LIMIT:  # memo tables grow without end on searches of hours
                 drop_memos(fr, checks)
     except BaseException:  # reported to the main process, which raises it
         replies.put(("error", traceback.format_exc()))
@@ -242,12 +246,12 @@ class WorkerPool:
         starts = list(range(0, len(frontier), size))
         window = self.n * (1 + AHEAD)
         for j in range(min(len(starts), window)):
-            self._send(j % self.n, frontier[starts[j] : starts[j] + size], base + starts[j])
+            self._send(j % self.n, np.asarray(frontier[starts[j] : starts[j] + size]), base + starts[j])
         for j, lo in enumerate(starts):
             got = self._receive(j % self.n)
             if j + window < len(starts):
                 k = j + window
-                self._send(k % self.n, frontier[starts[k] : starts[k] + size], base + starts[k])
+                self._send(k % self.n, np.asarray(frontier[starts[k] : starts[k] + size]), base + starts[k])
             yield (lo, *got)
 
     def close(self) -> None:

@@ -18,9 +18,19 @@ binary counter as they grow, and looked up a batch at a time with
 
 A run never grows beyond :data:`MAX_RUN` entries, so the transient copy a
 merge makes stays small next to the store.
+
+Rows of runs that can never be merged again are *spilled*: written to a file
+(in the temporary directory) that is mapped read-only and unlinked at once.
+They are still looked up as arrays, but their pages are file pages the kernel
+may evict and read back, not anonymous memory: a search whose rows outgrow
+RAM slows down instead of being killed.  Only the fingerprints (8 bytes a
+state) must stay resident.  :class:`Spill` does the same for a BFS level.
 """
 
 from __future__ import annotations
+
+import os
+import tempfile
 
 import numpy as np
 from numpy.typing import NDArray
@@ -49,6 +59,42 @@ def fingerprints(rows: Rows) -> Fps:
         for col in rows.T:
             h = _mix(h + col.astype(np.uint64) + _GOLDEN)
     return h.view(np.int64)
+
+
+class Spill:
+    """Rows written to an unlinked temporary file as they come, then mapped read-only as one array.
+
+    The file disappears with the last mapping of it; until then its pages
+    count as page cache, which the kernel can write back and drop.
+    """
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.n = 0
+        fd, name = tempfile.mkstemp(prefix="raft-check-", suffix=".rows")
+        self.file = os.fdopen(fd, "w+b")
+        os.unlink(name)  # the open file (and, later, the mapping) keeps it
+
+    def add(self, rows: Rows) -> None:
+        self.file.write(np.ascontiguousarray(rows, dtype=np.uint32).tobytes())
+        self.n += len(rows)
+
+    def close(self) -> Rows:
+        """All the rows added, as one array; the spill takes no more."""
+        self.file.flush()
+        try:
+            if self.n == 0:
+                return np.zeros((0, self.width), dtype=np.uint32)
+            return np.memmap(self.file, dtype=np.uint32, mode="r", shape=(self.n, self.width))
+        finally:
+            self.file.close()
+
+
+def spill(rows: Rows) -> Rows:
+    """``rows`` as a read-only array mapped from an unlinked temporary file (see :class:`Spill`)."""
+    out = Spill(rows.shape[1])
+    out.add(rows)
+    return out.close()
 
 
 def collision_probability(n: int) -> float:
@@ -114,6 +160,12 @@ class RunStore:
         self.size += len(fps)
         while len(self.fps) > 1 and len(self.fps[-2]) <= 2 * len(self.fps[-1]) and len(self.fps[-2]) + len(self.fps[-1]) <= MAX_RUN:
             self._merge_last_two()
+        if self.exact:
+            # Only the last two runs ever merge, and a merged run only grows: a run that cannot merge with the one
+            # after it now never will.  Its rows go to disk (see the module docstring).
+            for k in range(len(self.rows) - 1):
+                if len(self.fps[k]) + len(self.fps[k + 1]) > MAX_RUN and not isinstance(self.rows[k], np.memmap):
+                    self.rows[k] = spill(self.rows[k])
 
     def _merge_last_two(self) -> None:
         b, a = self.fps.pop(), self.fps.pop()

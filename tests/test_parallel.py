@@ -148,7 +148,7 @@ def test_sigterm_ends_a_run_as_incomplete(tmp_path: Path) -> None:
 @pytest.mark.usefixtures("small_chunks")
 def test_workers_that_drop_their_memos_give_the_same_search(monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker over its memory limit forgets its memo tables (every 16 chunks here): the search must not change."""
-    monkeypatch.setattr(parallel, "WORKER_RSS_LIMIT", 0)
+    monkeypatch.setattr(parallel, "WORKER_RSS_LIMIT", -1)
     t = tweaks.BUILTIN["no-log-check"]
     model = tweaks.apply([t])(*t.bounds)
     want = FastExplorer(model, store="compact").run()

@@ -106,6 +106,20 @@ def test_run_store_merges_and_finds_everything(monkeypatch: pytest.MonkeyPatch) 
     assert len(s) == 1000 and all(len(r) <= 64 for r in s.fps) and len(s.fps) < 40
     assert all((np.diff(r) >= 0).all() for r in s.fps)
     assert s.nbytes == 1000 * (8 + 2 * 4)
+    # Runs that can no longer merge have their rows on disk (mapped); the last one, still growing, does not.
+    spilt = [isinstance(r, np.memmap) for r in s.rows]
+    assert any(spilt) and not spilt[-1]
+    assert all(len(s.fps[k]) + len(s.fps[k + 1]) > 64 for k, on_disk in enumerate(spilt) if on_disk)
+
+
+def test_spill_maps_the_rows_it_was_given() -> None:
+    parts = [np.arange(6, dtype=np.uint32).reshape(3, 2), np.zeros((0, 2), dtype=np.uint32), np.full((2, 2), 7, dtype=np.uint32)]
+    out = store.Spill(2)
+    for a in parts:
+        out.add(a)
+    got = out.close()
+    assert isinstance(got, np.memmap) and got.tolist() == np.concatenate(parts).tolist()
+    assert store.Spill(3).close().shape == (0, 3)
 
 
 def test_collision_probability() -> None:
