@@ -111,6 +111,45 @@ class _StateCheck:
         return got
 
 
+class _Invariants:
+    """The ALWAYS properties of a state, in order: the index of the first that fails, or -1.
+
+    Those that read only the server and committed codes share one memo, keyed
+    on them; the others (``full``, see :class:`_StateCheck`) run every time.
+    """
+
+    def __init__(self, checks: list[_StateCheck], n: int) -> None:
+        self.checks, self.n = checks, n
+        self.memo: dict[tuple[Flat, int], int] = {}
+        self._split()
+
+    def _split(self) -> None:
+        self.cheap = [a for a, c in enumerate(self.checks) if not c.full]
+        self.full = [a for a, c in enumerate(self.checks) if c.full]
+        self.memo.clear()
+
+    def __call__(self, s: Flat) -> int:
+        checks = self.checks
+        key = (s[: self.n], s[-1])
+        first = self.memo.get(key)
+        if first is None:
+            first = len(checks)
+            for a in self.cheap:
+                if not checks[a](s):
+                    first = a
+                    break
+            if any(checks[a].full for a in self.cheap):  # one was seen to read messages: it joins the others
+                self._split()
+                return self(s)
+            self.memo[key] = first
+        for a in self.full:
+            if a > first:
+                break
+            if not checks[a](s):
+                return a
+        return first if first < len(checks) else -1
+
+
 class _ActionCheck:
     """One ACTION property, memoised on the server and committed codes of both states while it ignores messages and the action."""
 
@@ -192,6 +231,7 @@ class FastExplorer:
         self.pos = array("I")  # batched stores: position of a state in its parent's successor list
         self.roots: list[Flat] = []  # batched stores: the initial states, whose indexes come first
         self._store: Any = None  # batched stores: the checker.store.RunStore of the last run
+        self.pair_ok: dict[tuple[Flat, Flat, int, int], int] = {}  # expand_chunk's memo of the action properties
 
     def canon(self, s: Flat) -> Flat:
         return self.fr.canon(s) if self.symmetry else s
@@ -414,15 +454,15 @@ class FastExplorer:
         store: RunStore | None = None
         total = 0
 
+        first_failing = _Invariants([chk for chk, _ in invariants], fr.n)
+
         def visit(s: Flat, idx: int) -> Property[State, Action] | None:
             if pending:
                 for name in [nm for nm, chk in pending.items() if chk(s)]:
                     witness_idx[name] = idx
                     del pending[name]
-            for chk, p in invariants:
-                if not chk(s):
-                    return p
-            return None
+            a = first_failing(s)
+            return invariants[a][1] if a >= 0 else None
 
         def admit(rows: Any, par: Sequence[int], pos: Sequence[int]) -> Any:
             """Store the new ones among ``rows`` (distinct states as uint32 rows), number and check them in order; return them."""
@@ -560,27 +600,51 @@ class FastExplorer:
         """
         fr = self.fr
         n = fr.n
-        successors, canon = fr.successors, self.canon
+        successors = fr.successors
         fired = [0] * (len(fr.acts) + 1)
         cand: dict[Flat, int] = {}
         cpar: list[int] = []
         cpos: list[int] = []
+        # The action properties all at once: while none reads more than the server and committed codes (each
+        # _ActionCheck finds that out itself), one memo maps those codes of both states to the first that fails.
+        pair_ok = self.pair_ok
+        slow = any(chk.full for chk in action_checks)
+        # FastRaft.canon, inlined: the canonical servers are memoised on the server codes.
+        symmetry = self.symmetry
+        canon_memo, canon_servers, least_slots = fr.canon_memo, fr.canon_servers, fr.least_slots
         for row in rows:
             s = tuple(row)
             ss, sc = s[:n], s[-1]
             for k_pos, (k, t) in enumerate(successors(s)):
                 fired[k] += 1
-                for a, chk in enumerate(action_checks):
-                    ok = None if chk.full else chk.memo.get((ss, t[:n], sc, t[-1]))
-                    if ok is None:
-                        ok = chk(s, t, k)
-                    if not ok:
-                        return list(cand), cpar, cpos, (a, idx, t), fired
+                tn = t[:n]
+                if action_checks:
+                    key = (ss, tn, sc, t[-1])
+                    failed = None if slow else pair_ok.get(key)
+                    if failed is None:
+                        failed = -1
+                        for a, chk in enumerate(action_checks):
+                            if not chk(s, t, k):
+                                failed = a
+                                break
+                        if not slow:
+                            slow = any(chk.full for chk in action_checks)
+                            if slow:
+                                pair_ok.clear()
+                            else:
+                                pair_ok[key] = failed
+                    if failed >= 0:
+                        return list(cand), cpar, cpos, (failed, idx, t), fired
                 if t == s:
                     continue
-                c = canon(t)
-                if c not in cand:
-                    cand[c] = len(cpar)
+                if symmetry:
+                    got = canon_memo.get(tn)
+                    cs, getters = got if got is not None else canon_servers(tn)
+                    c = cs + (getters[0](t) if len(getters) == 1 else least_slots(cs, getters, t))
+                else:
+                    c = t
+                size = len(cpar)
+                if cand.setdefault(c, size) == size:  # c is new: earlier ones have smaller numbers
                     cpar.append(idx)
                     cpos.append(k_pos)
             idx += 1

@@ -120,10 +120,11 @@ def _rss() -> int:
         return 0
 
 
-def drop_memos(fr: FastRaft, checks: list[_ActionCheck]) -> None:
-    """Forget every memoised answer of ``fr`` and of ``checks`` (the interning tables, which give codes their meaning, stay)."""
+def drop_memos(explorer: FastExplorer, checks: list[_ActionCheck]) -> None:
+    """Forget every memoised answer of ``explorer`` and of ``checks`` (the interning tables, which give codes their meaning, stay)."""
     for name in MEMOS:
-        getattr(fr, name).clear()
+        getattr(explorer.fr, name).clear()
+    explorer.pair_ok.clear()
     for chk in checks:
         chk.memo.clear()
 
@@ -169,7 +170,7 @@ def _worker(explorer: FastExplorer, tasks: Any, replies: Any) -> None:
             replies.put(("ok", new, keys, cpar, cpos, stop, fired))
             done += 1
             if done % 16 == 0 and _rss() - base > WORKER_RSS_LIMIT:  # memo tables grow without end on searches of hours
-                drop_memos(fr, checks)
+                drop_memos(explorer, checks)
     except BaseException:  # reported to the main process, which raises it
         replies.put(("error", traceback.format_exc()))
 

@@ -162,8 +162,8 @@ def test_drop_memos_keeps_the_codes() -> None:
     ex = FastExplorer(Raft(2, 2, 1), store="compact")
     ex.run()
     fr = ex.fr
-    assert fr.canon_memo and fr.act_memo
+    assert fr.canon_memo and fr.act_memo and ex.pair_ok
     tables = fr.tables()
-    parallel.drop_memos(fr, [])
-    assert not fr.canon_memo and not fr.act_memo and fr.tables() == tables
+    parallel.drop_memos(ex, [])
+    assert not fr.canon_memo and not fr.act_memo and not ex.pair_ok and fr.tables() == tables
     assert parallel._rss() > 0 and isinstance(fr, FastRaft)
