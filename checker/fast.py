@@ -586,7 +586,7 @@ class FastExplorer:
 
         for lo in range(0, len(frontier), CHUNK):
             cand, cpar, cpos, stop, fired = self.expand_chunk(frontier[lo : lo + CHUNK].tolist(), base + lo, [c for c, _ in action_checks])
-            yield lo, np.array(cand, dtype=np.uint32).reshape(len(cand), -1), cpar, cpos, stop, fired
+            yield lo, np.array(cand, dtype=np.uint32).reshape(len(cand), self.fr.width), cpar, cpos, stop, fired
 
     def expand_chunk(self, rows: list[list[int]], idx: int, action_checks: Sequence[_ActionCheck]
                      ) -> tuple[list[Flat], list[int], list[int], tuple[int, int, Flat] | None, list[int]]:
@@ -612,27 +612,44 @@ class FastExplorer:
         # FastRaft.canon, inlined: the canonical servers are memoised on the server codes.
         symmetry = self.symmetry
         canon_memo, canon_servers, least_slots = fr.canon_memo, fr.canon_servers, fr.least_slots
+        def first_failing(s: Flat, t: Flat, k: int, key: tuple[Flat, Flat, int, int]) -> int:
+            """The index of the first action property that fails on s -> t by action k, or -1 (memoised)."""
+            nonlocal slow
+            failed = None if slow else pair_ok.get(key)
+            if failed is None:
+                failed = -1
+                for a, chk in enumerate(action_checks):
+                    if not chk(s, t, k):
+                        failed = a
+                        break
+                if not slow:
+                    slow = any(chk.full for chk in action_checks)
+                    if slow:
+                        pair_ok.clear()
+                    else:
+                        pair_ok[key] = failed
+            return failed
+
         for row in rows:
             s = tuple(row)
             ss, sc = s[:n], s[-1]
+            stutter = -2  # first_failing on a step that changes nothing (FastRaft.successors returns s itself)
             for k_pos, (k, t) in enumerate(successors(s)):
                 fired[k] += 1
+                if t is s:
+                    if action_checks:
+                        # Memoised, the answer is the same for every such step of s; a property that reads messages
+                        # or the action is asked each time.
+                        failed = stutter if stutter > -2 and not slow else first_failing(s, t, k, (ss, ss, sc, sc))
+                        stutter = failed
+                        if failed >= 0:
+                            return list(cand), cpar, cpos, (failed, idx, t), fired
+                    continue
                 tn = t[:n]
                 if action_checks:
-                    key = (ss, tn, sc, t[-1])
-                    failed = None if slow else pair_ok.get(key)
-                    if failed is None:
-                        failed = -1
-                        for a, chk in enumerate(action_checks):
-                            if not chk(s, t, k):
-                                failed = a
-                                break
-                        if not slow:
-                            slow = any(chk.full for chk in action_checks)
-                            if slow:
-                                pair_ok.clear()
-                            else:
-                                pair_ok[key] = failed
+                    failed = pair_ok.get((ss, tn, sc, t[-1]), -2) if not slow else -2
+                    if failed == -2:
+                        failed = first_failing(s, t, k, (ss, tn, sc, t[-1]))
                     if failed >= 0:
                         return list(cand), cpar, cpos, (failed, idx, t), fired
                 if t == s:

@@ -166,7 +166,7 @@ def _worker(explorer: FastExplorer, tasks: Any, replies: Any) -> None:
                 tab = getattr(fr, table)
                 new[table] = list(enumerate(tab[reported[table] :], reported[table]))
                 reported[table] = len(tab)
-            keys = np.array(cand, dtype=np.uint32).reshape(len(cand), -1)
+            keys = np.array(cand, dtype=np.uint32).reshape(len(cand), fr.width)
             replies.put(("ok", new, keys, cpar, cpos, stop, fired))
             done += 1
             if done % 16 == 0 and _rss() - base > WORKER_RSS_LIMIT:  # memo tables grow without end on searches of hours

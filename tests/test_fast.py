@@ -130,6 +130,29 @@ def test_action_property_violation_replays() -> None:
     replay(model, b.violation.trace, b.violation.prop)
 
 
+@pytest.mark.parametrize("memoisable", [True, False])
+def test_action_property_on_steps_that_change_nothing(memoisable: bool) -> None:
+    """A step that changes nothing is checked too: the fast engine asks once per state while it may memoise."""
+    from checker.model import action_property
+
+    @action_property("EveryStepChanges", "every step changes the servers, the ghost (or, if not memoisable, the network)")
+    def changes(s: State, a: object, t: State) -> bool:
+        if memoisable:
+            return s.servers != t.servers or s.committed != t.committed
+        return s != t
+
+    model = Raft(2, 1, 1)
+    a = Explorer(model, [changes]).run()
+    b = FastExplorer(model, [changes], store="compact").run()
+    assert a.violation is not None and b.violation is not None
+    assert [st.action for st in b.violation.trace] == [st.action for st in a.violation.trace]
+    before, after = b.violation.trace[-2].state, b.violation.trace[-1].state
+    assert before == after  # here the first such step in BFS order is a stutter, for both properties
+    c = FastExplorer(model, [changes], store="compact", workers=2).run()
+    assert c.violation is not None and [st.action for st in c.violation.trace] == [st.action for st in a.violation.trace]
+    replay(model, b.violation.trace, b.violation.prop)
+
+
 def test_state_cap_and_engine_choice() -> None:
     r = FastExplorer(Raft(3, 2, 0), max_states=100).run()
     assert r.status == "incomplete" and r.stats.distinct_states == 100
