@@ -124,27 +124,35 @@ class RunStore:
 
         The batch is looked up in fingerprint order: consecutive binary
         searches then touch nearby parts of a run, several times faster on
-        runs of millions than searching in arrival order.
+        runs of millions than searching in arrival order.  Runs are searched
+        newest first, each for the states no newer run holds: a breadth-first
+        search mostly meets again the states of the last levels, so the old,
+        large runs are searched for few.
         """
         order = np.argsort(fps, kind="stable")
         fps, rows = fps[order], rows[order]
         new = np.ones(len(fps), dtype=np.bool_)
-        for r, run in enumerate(self.fps):
-            lo = np.searchsorted(run, fps)
+        left = np.arange(len(fps))  # positions (in fingerprint order) not found yet
+        for r in range(len(self.fps) - 1, -1, -1):
+            if not len(left):
+                break
+            run, want = self.fps[r], fps[left]
+            lo = np.searchsorted(run, want)
             inside = lo < len(run)
-            hit = np.zeros(len(fps), dtype=np.bool_)
-            hit[inside] = run[lo[inside]] == fps[inside]
+            hit = np.zeros(len(want), dtype=np.bool_)
+            hit[inside] = run[lo[inside]] == want[inside]
             if self.exact:
                 idx = np.flatnonzero(hit)
                 if len(idx):
                     rrows = self.rows[r]
-                    same = (rrows[lo[idx]] == rows[idx]).all(axis=1)
+                    same = (rrows[lo[idx]] == rows[left[idx]]).all(axis=1)
                     for c in idx[~same]:  # equal fingerprints, different rows: look at the rest of the equal range
                         k = int(lo[c]) + 1
-                        while k < len(run) and run[k] == fps[c] and not (rrows[k] == rows[c]).all():
+                        while k < len(run) and run[k] == want[c] and not (rrows[k] == rows[left[c]]).all():
                             k += 1
-                        hit[c] = k < len(run) and bool(run[k] == fps[c])
-            new &= ~hit
+                        hit[c] = k < len(run) and bool(run[k] == want[c])
+            new[left[hit]] = False
+            left = left[~hit]
         out = np.empty_like(new)
         out[order] = new
         return out

@@ -92,6 +92,17 @@ def test_run_store_exact_and_fp() -> None:
         assert got == ([False, True, True] if exact else [False, False, True])
 
 
+def test_run_store_searches_every_run_for_a_shared_fingerprint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs are searched newest first: a fingerprint that a newer run holds for another row is looked for in older runs too."""
+    monkeypatch.setattr(store, "MAX_RUN", 2)  # two runs that do not merge
+    s = RunStore(True, 2)
+    s.add(np.array([5, 8], dtype=np.int64), np.array([[1, 2], [3, 3]], dtype=np.uint32))
+    s.add(np.array([5], dtype=np.int64), np.array([[1, 3]], dtype=np.uint32))
+    assert len(s.fps) == 2
+    probe = np.array([[1, 2], [1, 3], [1, 4], [3, 3]], dtype=np.uint32)
+    assert s.new_mask(np.array([5, 5, 5, 8], dtype=np.int64), probe).tolist() == [False, False, True, False]
+
+
 def test_run_store_merges_and_finds_everything(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store, "MAX_RUN", 64)
     rng = np.random.default_rng(1)
