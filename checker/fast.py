@@ -476,16 +476,17 @@ class FastExplorer:
                 assert self.max_states is not None
                 new = new[: self.max_states - total]
             nfresh = 0
-            for j, key in zip(new.tolist(), rows[new].tolist(), strict=True):
-                parent.append(par[j])
-                pos_of.append(pos[j])
+            for key in rows[new].tolist():
+                p = visit(tuple(key), total + nfresh)
                 nfresh += 1
-                p = visit(tuple(key), total)
-                total += 1
                 if p is not None:
-                    bad = (p, total - 1, None)
+                    bad = (p, total + nfresh - 1, None)
                     break
             kept = new[:nfresh]
+            took = kept.tolist()
+            parent.extend([par[j] for j in took])
+            pos_of.extend([pos[j] for j in took])
+            total += nfresh
             store.add(fps[kept], rows[kept])
             if capped and bad is None:
                 raise _Capped()
