@@ -68,6 +68,16 @@ def _count(lo: int) -> Any:
     return parse
 
 
+def _minutes(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of minutes, got {text!r}") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of minutes, got {text!r}")
+    return v
+
+
 def add_model_args(p: argparse.ArgumentParser, defaults: bool = True) -> None:
     """Bounds and model options shared by ``check`` and ``check defend``."""
     g = p.add_argument_group("bounds")
@@ -108,10 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "or fp (64-bit fingerprints only, ~20 bytes/state, as TLC: a hash collision could hide a state, "
                         "so 'holds' comes with that probability)")
     p.add_argument("--checkpoint", metavar="DIR",
-                   help="save the search into DIR at the end of a BFS level (at most once a minute), and resume from DIR "
+                   help="save the search into DIR at the end of a BFS level (at most once a minute, see "
+                        "--checkpoint-every), and resume from DIR "
                         "if it holds a checkpoint of the same search, so that a run of hours can be stopped (^C, kill) and "
                         "continued; a resumed run reports the same counts, verdict and trace, and its time adds both parts. "
                         "Needs --store compact or fp")
+    p.add_argument("--checkpoint-every", type=_minutes, default=1.0, metavar="MIN",
+                   help="with --checkpoint, save at the first level end at least MIN minutes after the last save "
+                        "(default 1); a save of a deep level writes gigabytes, so a long search may save less often")
     p.add_argument("--workers", type=_count(1), default=1, metavar="N",
                    help="expand states in N processes (default 1; this machine has "
                         f"{_cores()} cores). Needs --store compact or fp; counts, verdict and trace are the same as with 1")
@@ -193,7 +207,7 @@ class ProgressBar:
             self.bar.close()
 
 
-OUTPUT_ONLY = {"--out": True, "--quiet": False, "--json": False, "--checkpoint": True}
+OUTPUT_ONLY = {"--out": True, "--quiet": False, "--json": False, "--checkpoint": True, "--checkpoint-every": True}
 """Options that change where or how results are shown, or where a search is saved, not what is found (True: takes a
 value); they are not recorded in counterexample files, which name no local directory."""
 
@@ -341,14 +355,16 @@ def verdict(result: Result[State, Action]) -> tuple[str, int]:
 
 def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry: bool, max_states: int | None,
               quiet: bool, engine: str = "readable", store: str = "memory", workers: int = 1,
-              checkpoint: Path | None = None, checkpoint_key: str = "") -> Result[State, Action]:
+              checkpoint: Path | None = None, checkpoint_key: str = "", checkpoint_every: float = 1.0
+              ) -> Result[State, Action]:
     bar = ProgressBar(not quiet)
     try:
         if engine == "fast":
             from checker.fast import FastExplorer
 
             return FastExplorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar, store=store,
-                                workers=workers, checkpoint=checkpoint, checkpoint_key=checkpoint_key).run()
+                                workers=workers, checkpoint=checkpoint, checkpoint_key=checkpoint_key,
+                                checkpoint_interval=60.0 * checkpoint_every).run()
         return Explorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar).run()
     finally:
         bar.close()
@@ -452,6 +468,8 @@ def _check(argv: list[str]) -> int:
     checkpoint = Path(args.checkpoint) if args.checkpoint else None
     if checkpoint is not None and args.store == "memory":
         raise BadInput("--checkpoint needs a batched store: add --store compact (exact) or --store fp")
+    if checkpoint is None and args.checkpoint_every != 1.0:
+        raise BadInput("--checkpoint-every needs --checkpoint DIR")
     key = search_key(model, props, symmetry, args.store, args.tweak_file)
     if checkpoint is not None:
         from checker import checkpoint as ck
@@ -476,7 +494,8 @@ def _check(argv: list[str]) -> int:
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` ends a run as ^C does: reported as incomplete
     try:
         result = run_check(model, props, symmetry=symmetry, max_states=args.max_states, quiet=args.quiet or args.json,
-                           engine=engine, store=args.store, workers=args.workers, checkpoint=checkpoint, checkpoint_key=key)
+                           engine=engine, store=args.store, workers=args.workers, checkpoint=checkpoint, checkpoint_key=key,
+                           checkpoint_every=args.checkpoint_every)
     except CheckpointError as e:
         raise BadInput(str(e)) from None
     finally:

@@ -101,6 +101,19 @@ def test_cli_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "holds a checkpoint of another search" in capsys.readouterr().err
 
 
+def test_cli_checkpoint_every(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["--servers", "2", "--max-term", "2", "--quiet", "--store", "compact", "--out", str(tmp_path / "out")]
+    assert cli.main([*base, "--checkpoint-every", "5"]) == cli.EXIT_BAD_INPUT
+    assert "--checkpoint-every needs --checkpoint DIR" in capsys.readouterr().err
+    for bad in ("0", "-1", "soon", "inf"):
+        assert cli.main([*base, "--checkpoint", str(tmp_path / "ck"), "--checkpoint-every", bad]) == cli.EXIT_BAD_INPUT
+        assert "argument --checkpoint-every" in capsys.readouterr().err
+    # A tiny interval saves at the first level end; the default (a minute) saves nothing in a run of a second.
+    assert cli.main([*base, "--checkpoint", str(tmp_path / "ck"), "--checkpoint-every", "0.00001"]) == cli.EXIT_HOLDS
+    assert "last saved at depth" in capsys.readouterr().out
+    assert cli.command_line(["--checkpoint", "ck", "--checkpoint-every", "30", "--servers", "3"]) == "check --servers 3"
+
+
 def test_search_key_names_what_is_searched() -> None:
     props = list(Raft(3, 2, 1).properties())
     key = cli.search_key(Raft(3, 2, 1), props, True, "compact", None)
