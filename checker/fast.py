@@ -25,8 +25,8 @@ from typing import Any
 
 from checker.bfs import HOLDS, INCOMPLETE, Progress, Reporter, Result, Stats, _Capped, finish, parent_path, peak_rss_bytes
 from checker.model import Kind, Property
-from models.fast_raft import FastRaft, Flat
-from models.raft import Action, Raft, State
+from models.fast_raft import LEAST_MEMO_CAP, FastRaft, Flat
+from models.raft import Action, EachMessage, Raft, State
 
 STORES = ("memory", "compact", "fp")
 """Visited-state stores: a dict of states; exact sorted runs (checker/store.py); fingerprints only."""
@@ -93,9 +93,38 @@ class _StateCheck:
         self.prop, self.fr = prop, fr
         self.memo: dict[tuple[Flat, int], bool] = {}
         self.full = False  # True once the property was seen to read messages
+        # A conjunction over messages (models.raft.EachMessage) is checked slot by slot: the answer for a slot
+        # depends only on its messages and their sender, so it is memoised on (slot position, slot code, sender code).
+        self.per_message = prop.check.per_message if isinstance(prop.check, EachMessage) else None
+        self.slot_memo: dict[tuple[int, int, int], bool] = {}
+
+    @property
+    def memoisable(self) -> bool:
+        """Whether the answer depends on the server and committed codes alone (as far as seen so far)."""
+        return not self.full and self.per_message is None
+
+    def _each_slot(self, s: Flat) -> bool:
+        fr, memo = self.fr, self.slot_memo
+        src_of = fr.src_of
+        for q in range(fr.n, fr.n + fr.m):
+            code = s[q]
+            if code:
+                key = (q, code, s[src_of[q]])
+                ok = memo.get(key)
+                if ok is None:
+                    if len(memo) >= LEAST_MEMO_CAP:
+                        memo.clear()
+                    sender, each = fr.srvs[key[2]], self.per_message
+                    assert each is not None
+                    ok = memo[key] = all(each(sender, msg) for _, msg in fr.messages_at(q, code))
+                if not ok:
+                    return False
+        return True
 
     def __call__(self, s: Flat) -> bool:
         fr = self.fr
+        if self.per_message is not None:
+            return self._each_slot(s)
         if self.full:
             return bool(self.prop.check(fr.decode(s)))
         key = (s[: fr.n], s[-1])
@@ -124,8 +153,8 @@ class _Invariants:
         self._split()
 
     def _split(self) -> None:
-        self.cheap = [a for a, c in enumerate(self.checks) if not c.full]
-        self.full = [a for a, c in enumerate(self.checks) if c.full]
+        self.cheap = [a for a, c in enumerate(self.checks) if c.memoisable]
+        self.full = [a for a, c in enumerate(self.checks) if not c.memoisable]
         self.memo.clear()
 
     def __call__(self, s: Flat) -> int:
@@ -138,7 +167,7 @@ class _Invariants:
                 if not checks[a](s):
                     first = a
                     break
-            if any(checks[a].full for a in self.cheap):  # one was seen to read messages: it joins the others
+            if any(not checks[a].memoisable for a in self.cheap):  # one was seen to read messages: it joins the others
                 self._split()
                 return self(s)
             self.memo[key] = first

@@ -144,6 +144,27 @@ def _put(seq: tuple[Any, ...], i: int, x: Any) -> tuple[Any, ...]:
     return (*seq[:i], x, *seq[i + 1 :])
 
 
+class EachMessage:
+    """A state predicate: ``per_message(sender's variables, m)`` holds for every message m in flight.
+
+    Written this way, a property says that it is a conjunction over messages,
+    and the fast engine checks it one network slot at a time, memoising each
+    slot's answer (``checker/fast.py``).
+    """
+
+    def __init__(self, per_message: Callable[[ServerVars, Message], bool]) -> None:
+        self.per_message = per_message
+
+    def __call__(self, s: State) -> bool:
+        ok = self.per_message
+        return all(ok(s.servers[m.msource], m) for m in s.messages)
+
+
+def term_within_senders(sender: ServerVars, m: Message) -> bool:
+    """MessageTermBound for one message: ``m.mterm <= currentTerm[m.msource]``."""
+    return m.mterm <= sender.currentTerm
+
+
 class Raft:
     """The Raft model for ``n`` servers, terms up to ``max_term`` and logs up to ``max_log`` entries.
 
@@ -753,9 +774,8 @@ class Raft:
         def term_monotonic(s: State, a: Action, t: State) -> bool:
             return all(u.currentTerm >= v.currentTerm for v, u in zip(s.servers, t.servers, strict=True))
 
-        @always("MessageTermBound", "no message in flight carries a term above its sender's currentTerm", group="structure")
-        def message_term_bound(s: State) -> bool:
-            return all(m.mterm <= s.servers[m.msource].currentTerm for m in s.messages)
+        message_term_bound = always("MessageTermBound", "no message in flight carries a term above its sender's currentTerm",
+                                    group="structure")(EachMessage(term_within_senders))
 
         @always("SelfVote", "a candidate or leader has voted for itself in its current term", group="structure")
         def self_vote(s: State) -> bool:

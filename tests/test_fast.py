@@ -153,6 +153,28 @@ def test_action_property_on_steps_that_change_nothing(memoisable: bool) -> None:
     replay(model, b.violation.trace, b.violation.prop)
 
 
+def test_per_message_invariant_is_checked_slot_by_slot() -> None:
+    """MessageTermBound is an EachMessage: the fast engine's slot-by-slot check agrees with the property on every state
+    reached by a variant that breaks it, and finds the same first violation as the readable engine."""
+    from checker.fast import _StateCheck
+    from models.raft import EachMessage
+
+    model = tweaks.apply([tweaks.BUILTIN["term-not-persisted"]])(3, 1, 0)
+    prop = next(p for p in model.properties() if p.name == "MessageTermBound")
+    assert isinstance(prop.check, EachMessage)
+    ex = FastExplorer(model, [])
+    ex.run()
+    chk = _StateCheck(prop, ex.fr)
+    verdicts = [chk(s) for s in ex.states]
+    assert verdicts == [prop.check(ex.fr.decode(s)) for s in ex.states]
+    assert chk.slot_memo and True in verdicts and False in verdicts and not chk.memoisable
+    a = Explorer(model, [prop]).run()
+    for store in ("memory", "compact"):
+        b = FastExplorer(model, [prop], store=store).run()
+        assert b.violation is not None and a.violation is not None
+        assert [st.action for st in b.violation.trace] == [st.action for st in a.violation.trace]
+
+
 def test_state_cap_and_engine_choice() -> None:
     r = FastExplorer(Raft(3, 2, 0), max_states=100).run()
     assert r.status == "incomplete" and r.stats.distinct_states == 100
