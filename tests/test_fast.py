@@ -159,7 +159,7 @@ def test_per_message_invariant_is_checked_slot_by_slot() -> None:
     from checker.fast import _StateCheck
     from models.raft import EachMessage
 
-    model = tweaks.apply([tweaks.BUILTIN["term-not-persisted"]])(3, 1, 0)
+    model = tweaks.apply([tweaks.BUILTIN["term-not-persisted"]])(2, 1, 0)
     prop = next(p for p in model.properties() if p.name == "MessageTermBound")
     assert isinstance(prop.check, EachMessage)
     ex = FastExplorer(model, [])
