@@ -87,7 +87,8 @@ _WIRE = _Tripwire()
 
 
 class _StateCheck:
-    """One ALWAYS or SOMETIMES property, memoised on (server codes, committed code) while it ignores messages."""
+    """One ALWAYS or SOMETIMES property, memoised on (server codes, committed code) while it ignores messages,
+    or slot by slot when it is a conjunction over messages (``EachMessage``)."""
 
     def __init__(self, prop: Property[State, Action], fr: FastRaft) -> None:
         self.prop, self.fr = prop, fr
@@ -115,7 +116,7 @@ class _StateCheck:
                     if len(memo) >= LEAST_MEMO_CAP:
                         memo.clear()
                     sender, each = fr.srvs[key[2]], self.per_message
-                    assert each is not None
+                    assert each is not None  # only called when the property is an EachMessage
                     ok = memo[key] = all(each(sender, msg) for _, msg in fr.messages_at(q, code))
                 if not ok:
                     return False

@@ -282,7 +282,7 @@ for _t in [
           {"can_commit": _commit_old_terms}, expected="LeaderCompleteness", bounds=(3, 4, 1),
           search_time="about 3.5 hours (323 M orbits to depth 25, --workers 2 on 2 cores; run it with --checkpoint DIR)",
           note="the paper's Figure 8: the shortest trace has 25 steps (counterexamples/commit-old-terms/"
-               "; a hand-written Figure 8 run is replayed in tests/test_log.py); holds at (2, 2, 1) and (2, 1, 2)"),
+               "LeaderCompleteness_s3_t4_l1.txt; a hand-written Figure 8 run is replayed in tests/test_log.py); holds at (2, 2, 1) and (2, 1, 2)"),
     # Reductions: the vote request's content and the votedFor rule are unchanged; only whom a vote goes to changes.
     Tweak("no-log-check", 'log_ok_for_vote: "the candidate\'s log is at least as up-to-date" -- the election restriction is dropped',
           {"log_ok_for_vote": _no_log_check}, expected="LeaderCompleteness", bounds=(3, 2, 1),

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from checker.bfs import Explorer
-from checker.fast import FastExplorer, pick_engine, unsupported
+from checker.fast import FastExplorer, _StateCheck, pick_engine, unsupported
 from checker.trace import replay
 from models import tweaks
 from models.fast_raft import FastRaft
-from models.raft import Action, Raft, State
+from models.raft import Action, EachMessage, Raft, State
 
 # (servers, max-term, max-log)
 TWEAK_CAP = 2500
@@ -156,9 +156,6 @@ def test_action_property_on_steps_that_change_nothing(memoisable: bool) -> None:
 def test_per_message_invariant_is_checked_slot_by_slot() -> None:
     """MessageTermBound is an EachMessage: the fast engine's slot-by-slot check agrees with the property on every state
     reached by a variant that breaks it, and finds the same first violation as the readable engine."""
-    from checker.fast import _StateCheck
-    from models.raft import EachMessage
-
     model = tweaks.apply([tweaks.BUILTIN["term-not-persisted"]])(2, 1, 0)
     prop = next(p for p in model.properties() if p.name == "MessageTermBound")
     assert isinstance(prop.check, EachMessage)
