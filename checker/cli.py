@@ -23,7 +23,7 @@ from checker.bfs import HOLDS, INCOMPLETE, VIOLATED, Explorer, Progress, Result
 from checker.checkpoint import CheckpointError
 from checker.model import Kind, Property
 from checker.trace import Step
-from models import render, tweaks
+from models import render, tweaks, viewer
 from models.raft import Action, Raft, State
 
 EXIT_HOLDS, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
@@ -41,6 +41,8 @@ examples:
   check --invariant ElectionSafety --no-symmetry
   check --list-properties
   check defend                            every built-in tweak, with verdicts
+  check view TRACE.itf.json               the trace viewer (HTML) of a saved trace
+  check explore --servers 3 --max-term 1  drive a cluster by hand in the browser
 
 exit codes: 0 holds, 1 violation, 2 bad input, 3 incomplete.
 Counterexamples go to counterexamples/<model>/ as a text table and ITF JSON."""
@@ -295,7 +297,7 @@ def itf_json(model: Raft, result: Result[State, Action], cmd: str) -> dict[str, 
     }
 
 
-def write_counterexample(model: Raft, result: Result[State, Action], out: Path, cmd: str) -> tuple[Path, Path]:
+def write_counterexample(model: Raft, result: Result[State, Action], out: Path, cmd: str) -> tuple[Path, Path, Path]:
     v = result.violation
     assert v is not None
     stem = f"{v.prop.name}_s{model.n}_t{model.max_term}" + (f"_l{model.max_log}" if model.max_log else "")
@@ -304,7 +306,9 @@ def write_counterexample(model: Raft, result: Result[State, Action], out: Path, 
     txt, itf = folder / f"{stem}.txt", folder / f"{stem}.itf.json"
     txt.write_text(violation_text(model, result, cmd))
     itf.write_text(json.dumps(itf_json(model, result, cmd), indent=1) + "\n")
-    return txt, itf
+    page = folder / f"{stem}.html"  # the trace viewer (models/viewer.py); `check view` rebuilds it from the ITF file
+    page.write_text(viewer.counterexample_html(model, v.trace, v.prop, cmd))
+    return txt, itf, page
 
 
 def check_out_dir(out: str) -> Path:
@@ -397,6 +401,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from checker import defend
 
             return defend.main(argv[1:])
+        if argv and argv[0] in ("view", "explore"):
+            from checker import explore, view
+
+            return (view.main if argv[0] == "view" else explore.main)(argv[1:])
         return _check(argv)
     except BadInput as e:
         print(f"check: error: {e}", file=sys.stderr)
@@ -514,7 +522,7 @@ def _check(argv: list[str]) -> int:
     if result.violation is not None:
         print()
         print(violation_text(model, result, cmd).split("\n", 1)[1])
-        print(f"Counterexample written to {files[0]} and {files[1]}")
+        print(f"Counterexample written to {files[0]} and {files[1]}; open {files[2]} in a browser to step through it")
     print()
     print(stats_table(result))
     print()
