@@ -5,7 +5,7 @@ of ``models/tweaks.py`` at the bounds the tweak declares, checking the
 SAFETY-group properties only (structural invariants such as SelfVote are
 consequences of the rules, not the rules' purpose, so they are no part of a
 tweak's verdict).  Each counterexample is written to ``<out>/<tweak>/`` as text
-and ITF; the first line of the text file is the ``check`` command that
+and ITF, with its viewer (HTML), and a full run writes the gallery ``<out>/index.html``; the first line of the text file is the ``check`` command that
 regenerates exactly that file.  Exit 1 if any verdict differs from the
 expected one, 0 otherwise, 2 on bad input.
 """
@@ -189,8 +189,12 @@ def main(argv: Sequence[str]) -> int:
     if written:
         print()
         for r in written:
-            print(f"{r.name}: {r.files[0]} and {r.files[1]}")
+            print(f"{r.name}: {r.files[0]} and {r.files[1]}" + (f"; viewer {r.files[2]}" if len(r.files) > 2 else ""))
     bad = [r.name for r in rows if not r.ok]
+    if not args.tweak and args.servers is None and args.max_term is None:  # the gallery of every rule at its own bounds
+        from checker import gallery
+
+        print(f"\nGallery: {gallery.write_index(out, rows, not_run)}")
     print()
     for t in not_run:
         if t.searched:

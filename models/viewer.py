@@ -107,7 +107,7 @@ def violation(model: Raft, prop: Property[State, Action], trace: Sequence[Step[S
             if lost:
                 c = lost[0]
                 holders = [j for j, u in enumerate(s.servers) if len(u.log) >= c.index and u.log[c.index - 1] == c.term]
-                servers = [i, *holders]
+                servers = [i]  # the leader that lacks it; the committed entry is outlined where it is held
                 entries = [(j, c.index) for j in holders] + ([(i, c.index)] if len(v.log) >= c.index else [])
                 has = f"has an entry of term {v.log[c.index - 1]} there" if len(v.log) >= c.index else "has no entry there"
                 why = (f"the entry at index {c.index} (term {c.term}) was committed in term {c.commitTerm}, but {names(i)}, "
