@@ -146,7 +146,7 @@ def test_json_violation(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     doc = json.loads(out)
     assert doc["verdict"] == "violated" and doc["violated"] == "ElectionSafety" and doc["trace_length"] == 9
     assert doc["properties"] == ["ElectionSafety"]
-    assert len(doc["counterexample_files"]) == 2 and all(Path(f).exists() for f in doc["counterexample_files"])
+    assert len(doc["counterexample_files"]) == 3 and all(Path(f).exists() for f in doc["counterexample_files"])
 
 
 def test_vacuous_exit_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -70,6 +70,7 @@ def test_golden_regenerates(golden: Path, tmp_path: Path, capsys: pytest.Capture
     itf_new = new.with_name(new.name.removesuffix(".txt") + ".itf.json")
     assert json.loads(itf_new.read_text()) == json.loads(itf_old.read_text())
     assert itf_new.read_text() == itf_old.read_text()
+    assert new.with_suffix(".html").read_text() == golden.with_suffix(".html").read_text()  # the viewer (models/viewer.py)
 
 
 def fast_only_options_dropped(argv: list[str]) -> list[str]:
