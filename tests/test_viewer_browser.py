@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import browser
 import pytest
 
-import browser
 from models import viewer
 
 pytestmark = pytest.mark.skipif(bool(browser.missing()), reason=browser.missing() or "browser present")
@@ -139,7 +139,7 @@ def explore_url() -> Iterator[str]:
         proc.communicate(timeout=30)
 
 
-def test_explore_drives_the_cluster_into_the_vote_not_persisted_violation(driver: Any, explore_url: str) -> None:
+def test_explore_drives_the_cluster_into_the_vote_not_persisted_violation(driver: Any, explore_url: str, tmp_path: Path) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
     states = json.loads(VOTE.with_suffix(".itf.json").read_text())["states"]
@@ -149,7 +149,8 @@ def test_explore_drives_the_cluster_into_the_vote_not_persisted_violation(driver
     assert driver.find_element("css selector", "#props li[data-prop='ElectionSafety']").get_attribute("data-value") == "holds"
     for k, st in enumerate(states[1:], start=1):
         action = st["#meta"]["action"]
-        button = driver.execute_script("return [...document.querySelectorAll('#actions button.action')].find(b => b.dataset.action === arguments[0]) || null", action)
+        button = driver.execute_script(
+            "return [...document.querySelectorAll('#actions button.action')].find(b => b.dataset.action === arguments[0]) || null", action)
         assert button is not None, f"step {k}: {action} is not offered"
         button.click()
         wait.until(lambda d, k=k: shown_step(d) == k)
@@ -166,11 +167,7 @@ def test_explore_drives_the_cluster_into_the_vote_not_persisted_violation(driver
     with urllib.request.urlopen(explore_url + "api/itf", timeout=10) as r:
         saved = json.loads(r.read())
     assert [s["#meta"]["action"] for s in saved["states"]] == [s["#meta"]["action"] for s in states]
-    tmp = ROOT / ".pytest-explore.itf.json"
-    try:
-        tmp.write_text(json.dumps(saved))
-        back = viewer.read_itf(tmp)
-    finally:
-        tmp.unlink()
-    assert len(back.trace) == len(states)
+    (tmp_path / "explored.itf.json").write_text(json.dumps(saved))
+    back = viewer.read_itf(tmp_path / "explored.itf.json")
+    assert len(back.trace) == len(states) and back.violated is None
     assert severe(driver) == []
