@@ -25,8 +25,10 @@ counterexample of `check`, or a path saved from `check explore`."""
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="check view", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("trace", metavar="TRACE.itf.json", help="an ITF trace written by check or check explore")
-    p.add_argument("-o", "--output", metavar="FILE.html", help="where to write the page (default: next to the trace, .itf.json replaced by .html)")
+    p.add_argument("traces", nargs="+", metavar="TRACE.itf.json",
+                   help="an ITF trace written by check or check explore (several: one page each, e.g. counterexamples/*/*.itf.json)")
+    p.add_argument("-o", "--output", metavar="FILE.html",
+                   help="where to write the page, for one trace (default: next to the trace, .itf.json replaced by .html)")
     return p
 
 
@@ -38,16 +40,22 @@ def default_output(trace: Path) -> Path:
 
 def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(list(argv))
-    src = Path(args.trace)
-    out = Path(args.output) if args.output else default_output(src)
-    try:
-        t = viewer.read_itf(src)
-    except viewer.TraceFileError as e:
-        raise BadInput(str(e)) from None
-    try:
-        out.write_text(viewer.html_for_itf(t))
-    except OSError as e:
-        print(f"check: error: cannot write {out}: {e.strerror}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    print(f"Wrote {out} ({len(t.trace) - 1} steps); open it in a browser")
+    if args.output and len(args.traces) > 1:
+        raise BadInput(f"-o names one page, and {len(args.traces)} traces were given; drop -o to write each next to its trace")
+    # Read every trace before writing anything: a bad file among several changes no page.
+    pages = []
+    for name in args.traces:
+        src = Path(name)
+        try:
+            t = viewer.read_itf(src)
+        except viewer.TraceFileError as e:
+            raise BadInput(str(e)) from None
+        pages.append((Path(args.output) if args.output else default_output(src), t))
+    for out, t in pages:
+        try:
+            out.write_text(viewer.html_for_itf(t))
+        except OSError as e:
+            print(f"check: error: cannot write {out}: {e.strerror}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        print(f"Wrote {out} ({len(t.trace) - 1} steps); open it in a browser")
     return 0

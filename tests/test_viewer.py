@@ -41,6 +41,7 @@ def test_view_reproduces_the_committed_viewer(itf: Path, tmp_path: Path, capsys:
     """Every counterexample has its viewer, and `check view` of the ITF file alone writes exactly that page."""
     committed = page_of(itf)
     assert committed.exists(), f"{committed.name} is missing: run `python -m checker view {itf.relative_to(ROOT)}`"
+    # (after a change to the viewer or the trace text: `python -m checker view counterexamples/*/*.itf.json`)
     out = tmp_path / "v.html"
     assert cli.main(["view", str(itf), "-o", str(out)]) == 0
     assert "Wrote" in capsys.readouterr().out
@@ -116,6 +117,13 @@ def test_view_refuses_what_is_not_a_trace_of_this_model(tmp_path: Path, capsys: 
     badcmd["#meta"]["description"] = good["#meta"]["description"].replace("vote-not-persisted", "no-such-tweak")
     assert "not valid" in view_error(write(tmp_path, badcmd), capsys)
     assert not list(tmp_path.glob("*.html"))
+    good_copy = write(tmp_path, good, "good.itf.json")
+    assert cli.main(["view", str(good_copy), str(write(tmp_path, "[]", "bad.itf.json"))]) == cli.EXIT_BAD_INPUT
+    assert "bad.itf.json: not an ITF trace" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.html"))  # a bad file among several changes no page
+    assert cli.main(["view", str(good_copy), str(good_copy), "-o", str(tmp_path / "x.html")]) == cli.EXIT_BAD_INPUT
+    assert "-o names one page" in capsys.readouterr().err
+    assert cli.main(["view", str(good_copy)]) == 0 and (tmp_path / "good.html").exists()
 
 
 def test_check_writes_the_viewer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
