@@ -297,7 +297,7 @@ def itf_json(model: Raft, result: Result[State, Action], cmd: str) -> dict[str, 
     }
 
 
-def write_counterexample(model: Raft, result: Result[State, Action], out: Path, cmd: str) -> tuple[Path, Path, Path]:
+def write_counterexample(model: Raft, result: Result[State, Action], out: Path, cmd: str) -> tuple[Path, ...]:
     v = result.violation
     assert v is not None
     stem = f"{v.prop.name}_s{model.n}_t{model.max_term}" + (f"_l{model.max_log}" if model.max_log else "")
@@ -306,9 +306,8 @@ def write_counterexample(model: Raft, result: Result[State, Action], out: Path, 
     txt, itf = folder / f"{stem}.txt", folder / f"{stem}.itf.json"
     txt.write_text(violation_text(model, result, cmd))
     itf.write_text(json.dumps(itf_json(model, result, cmd), indent=1) + "\n")
-    page = folder / f"{stem}.html"  # the trace viewer (models/viewer.py); `check view` rebuilds it from the ITF file
-    page.write_text(viewer.counterexample_html(model, v.trace, v.prop, cmd))
-    return txt, itf, page
+    # The trace viewer (models/viewer.py; `check view` rebuilds it from the ITF file), last: the trace is already saved.
+    return txt, itf, *viewer.write_counterexample_page(model, v.trace, v.prop, cmd, folder / f"{stem}.html")
 
 
 def check_out_dir(out: str) -> Path:
@@ -522,7 +521,7 @@ def _check(argv: list[str]) -> int:
     if result.violation is not None:
         print()
         print(violation_text(model, result, cmd).split("\n", 1)[1])
-        print(f"Counterexample written to {files[0]} and {files[1]}; open {files[2]} in a browser to step through it")
+        print(f"Counterexample written to {files[0]} and {files[1]}" + (f"; open {files[2]} in a browser to step through it" if len(files) > 2 else ""))
     print()
     print(stats_table(result))
     print()

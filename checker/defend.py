@@ -5,8 +5,9 @@ of ``models/tweaks.py`` at the bounds the tweak declares, checking the
 SAFETY-group properties only (structural invariants such as SelfVote are
 consequences of the rules, not the rules' purpose, so they are no part of a
 tweak's verdict).  Each counterexample is written to ``<out>/<tweak>/`` as text
-and ITF, with its viewer (HTML), and a full run writes the gallery ``<out>/index.html``; the first line of the text file is the ``check`` command that
-regenerates exactly that file.  Exit 1 if any verdict differs from the
+and ITF, with its viewer (HTML); the first line of the text file is the
+``check`` command that regenerates exactly that file.  A run of every tweak at
+its own bounds also writes the gallery ``<out>/index.html``.  Exit 1 if any verdict differs from the
 expected one, 0 otherwise, 2 on bad input.
 """
 

@@ -253,6 +253,23 @@ def counterexample_html(model: Raft, trace: Sequence[Step[State, Action]], prop:
     return page(trace_data(model, trace, [prop], title=title, command=command))
 
 
+def write_counterexample_page(model: Raft, trace: Sequence[Step[State, Action]], prop: Property[State, Action], command: str,
+                              path: Path) -> list[Path]:
+    """Write the viewer of a counterexample; ``[path]``, or ``[]`` with a warning on stderr if it could not be written.
+
+    Called after the text and ITF files are written: a failure here must not turn a found violation into a crash.
+    """
+    try:
+        path.write_text(counterexample_html(model, trace, prop, command))
+    except Exception as e:  # the trace itself is safe in the .txt and .itf.json files
+        import sys
+
+        print(f"check: warning: the trace viewer {path} could not be written ({type(e).__name__}: {e}); "
+              f"the trace is in the .txt and .itf.json files next to it", file=sys.stderr)
+        return []
+    return [path]
+
+
 # ------------------------------------------------------------------ ITF back in
 
 class TraceFileError(ValueError):

@@ -213,3 +213,16 @@ def test_gallery_rows(tmp_path: Path) -> None:
     html = gallery.write_index(tmp_path, rows, []).read_text()
     assert 'href="vote-twice/ElectionSafety_s2_t1.html"' in html and ">8<" in html
     assert 'class="mismatch"' in html and "(expected ElectionSafety)" in html
+
+
+def test_a_viewer_failure_loses_no_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken_page(*args: Any) -> str:
+        raise RuntimeError("template missing")
+
+    monkeypatch.setattr(viewer, "counterexample_html", broken_page)
+    argv = ["--servers", "2", "--max-term", "1", "--tweak", "half-quorum", "--invariant", "ElectionSafety"]
+    assert cli.main([*argv, "--out", str(tmp_path), "--quiet"]) == cli.EXIT_VIOLATION
+    out, err = capsys.readouterr()
+    assert "could not be written (RuntimeError: template missing)" in err and "VIOLATED: ElectionSafety" in out
+    folder = tmp_path / "half-quorum"
+    assert sorted(p.name for p in folder.iterdir()) == ["ElectionSafety_s2_t1.itf.json", "ElectionSafety_s2_t1.txt"]
