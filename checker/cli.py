@@ -41,6 +41,7 @@ examples:
   check --invariant ElectionSafety --no-symmetry
   check --list-properties
   check defend                            every built-in tweak, with verdicts
+  check graph --servers 2 --max-term 1 -o g.dot   the reachable state graph (see check graph --help)
 
 exit codes: 0 holds, 1 violation, 2 bad input, 3 incomplete.
 Counterexamples go to counterexamples/<model>/ as a text table and ITF JSON."""
@@ -413,6 +414,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from checker import defend
 
             return defend.main(argv[1:])
+        if argv and argv[0] == "graph":
+            from checker import graph_cmd
+
+            return graph_cmd.main(argv[1:])
         return _check(argv)
     except BadInput as e:
         print(f"check: error: {e}", file=sys.stderr)
