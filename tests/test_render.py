@@ -18,7 +18,7 @@ import pytest
 from checker import cli
 from checker.trace import Step
 from models import render, tweaks
-from models.raft import Action, Message, MType, Raft, Role, ServerVars, State
+from models.raft import NIL, Action, Message, MType, Raft, Role, ServerVars, State
 
 ROOT = Path(__file__).resolve().parent.parent
 RV, RVR = MType.RequestVoteRequest, MType.RequestVoteResponse
@@ -172,3 +172,52 @@ def test_portable_paths_forms() -> None:
     assert cli.portable_paths(["--tweak-file=/a/b/c.py", "--servers", "2"], cwd="/a") == ["--tweak-file=b/c.py", "--servers", "2"]
     assert cli.portable_paths(["--tweak-file", "/x/c.py"], cwd="/a/b") == ["--tweak-file", "../../x/c.py"]
     assert cli.portable_paths(["--tweak-file", "c.py"], cwd="/a") == ["--tweak-file", "c.py"]
+
+
+# ------------------------------------------------ every reachable step
+
+def _every_step(model: Raft) -> list[tuple[State, Action, State]]:
+    from checker.bfs import Explorer
+
+    ex = Explorer(model, [], symmetry=False)
+    ex.run()
+    return [(s, a, t) for s in ex.states for a in model.actions(s) if (t := model.next_state(s, a)) is not None]
+
+
+def _told_right(model: Raft, s: State, a: Action, t: State) -> str | None:
+    """What is wrong with the sentence for step (s, a, t), judged against what changed; None if nothing."""
+    text = render.story(model, s, a, t)
+    if not text.endswith(".") or "(also:" in text:
+        return text
+    if a.name in ("Restart", "Timeout"):
+        i = a.args[0]
+        v0, v1 = s.servers[i], t.servers[i]
+        if a.name == "Timeout" and ("starts a new election" in text) != (v0.role == Role.Candidate):
+            return text
+        if a.name == "Restart":
+            if ("restarts as follower" in text) != (v1.role == Role.Follower):
+                return text
+            if v0.votedFor == v1.votedFor != NIL and f"vote for {'itself' if v1.votedFor == i else f'S{v1.votedFor + 1}'}" not in text:
+                return text
+            if model.max_log and v0.log == v1.log and f"log {list(v1.log)}" not in text:
+                return text
+    return None
+
+
+@pytest.mark.parametrize("bounds", [(2, 2, 1), (3, 1, 0)], ids=["s2-t2-l1", "s3-t1"])
+def test_every_step_of_the_unmodified_model_is_told_from_what_changed(bounds: tuple[int, int, int]) -> None:
+    """Every step of every reachable state: the sentence accounts for each variable that changed, a candidate that
+    times out starts a new election, and a restart names the vote and log it kept."""
+    model = Raft(*bounds)
+    steps = _every_step(model)
+    assert len(steps) > 1000
+    wrong = [text for text in (_told_right(model, *step) for step in steps) if text]
+    assert not wrong, wrong[:3]
+
+
+@pytest.mark.parametrize("name", list(tweaks.BUILTIN))
+def test_every_step_under_every_builtin_tweak_is_told_from_what_changed(name: str) -> None:
+    tweak = tweaks.BUILTIN[name]
+    model = tweaks.apply([tweak])(2, 1, min(tweak.bounds[2], 1))  # the tweak's layer (term-not-persisted's log layer is vast)
+    wrong = [text for text in (_told_right(model, *step) for step in _every_step(model)) if text]
+    assert not wrong, wrong[:3]
