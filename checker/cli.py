@@ -43,6 +43,7 @@ examples:
   check defend                            every built-in tweak, with verdicts
   check view TRACE.itf.json               the trace viewer (HTML) of a saved trace
   check explore --servers 3 --max-term 1  drive a cluster by hand in the browser
+  check graph --servers 2 --max-term 1 -o g.dot   the reachable state graph (see check graph --help)
 
 exit codes: 0 holds, 1 violation, 2 bad input, 3 incomplete.
 Counterexamples go to counterexamples/<model>/ as a text table and ITF JSON."""
@@ -220,7 +221,23 @@ def command_line(argv: Sequence[str]) -> str:
     Running it again regenerates the same files (at the default --out), and
     regenerating with another --out writes byte-identical files.
     """
-    return shlex.join(["check", *without_options(argv, OUTPUT_ONLY)])
+    return shlex.join(["check", *portable_paths(without_options(argv, OUTPUT_ONLY))])
+
+
+def portable_paths(argv: Sequence[str], cwd: str | None = None) -> list[str]:
+    """``argv`` with an absolute ``--tweak-file`` path made relative to the current directory (a relative one is kept
+    as given), so that a counterexample file names no machine's folders and its command runs from the same place."""
+    out: list[str] = []
+    take = False
+    for a in argv:
+        if take:
+            a, take = os.path.relpath(a, cwd) if os.path.isabs(a) else a, False
+        elif a == "--tweak-file":
+            take = True
+        elif a.startswith("--tweak-file=") and os.path.isabs(a.split("=", 1)[1]):
+            a = "--tweak-file=" + os.path.relpath(a.split("=", 1)[1], cwd)
+        out.append(a)
+    return out
 
 
 def without_options(argv: Sequence[str], options: dict[str, bool]) -> list[str]:
@@ -248,11 +265,11 @@ def trace_table(model: Raft, trace: Sequence[Step[State, Action]]) -> str:
     for k, step in enumerate(trace):
         cells = []
         for i, v in enumerate(step.state.servers):
-            c = render.server_cell(v, with_log)
+            c = render.server_cell(v, with_log, i)
             changed = prev is not None and prev.servers[i] != v
             cells.append(("* " if changed else "  ") + c)
-        sent = render.network_change(prev, step.state) if prev is not None else ""
-        rows.append([k, render.action_text(step.action), *cells, sent])
+        sent = render.network_change(prev, step.state, model) if prev is not None else ""
+        rows.append([k, render.action_text(step.action, model), *cells, sent])
         prev = step.state
     return tabulate(rows, headers=headers, maxcolwidths=[None, 44, *([30] * model.n), 46])
 
@@ -404,6 +421,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from checker import explore, view
 
             return (view.main if argv[0] == "view" else explore.main)(argv[1:])
+        if argv and argv[0] == "graph":
+            from checker import graph_cmd
+
+            return graph_cmd.main(argv[1:])
         return _check(argv)
     except BadInput as e:
         print(f"check: error: {e}", file=sys.stderr)

@@ -345,8 +345,18 @@ class Raft:
 
     @staticmethod
     def is_folded(m: Message) -> bool:
-        """A folded request (:meth:`fold`): the only messages of term 0."""
-        return m.mterm == 0
+        """``m`` has the form of a folded request (:meth:`fold`): a request of term 0 with its other fields at defaults.
+
+        In a model that folds (:attr:`folding`) these are the folded requests
+        (real requests there carry terms of 1 and more); in any other model a
+        message of term 0 is a real one, as under a tweak that elects in term 0.
+        """
+        return m.mtype in (MType.RequestVoteRequest, MType.AppendEntriesRequest) and m == Raft.fold(m)
+
+    @property
+    def folding(self) -> bool:
+        """Whether :meth:`prune` folds notify-only requests: in the log layer, with pruning on."""
+        return self.prune_msgs and self.max_log > 0
 
     def dead(self, servers: tuple[ServerVars, ...], m: Message) -> bool:
         """Dead(m): delivering ``m`` now or at any later time changes nothing.
