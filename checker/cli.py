@@ -1,8 +1,9 @@
 """The ``check`` command: explore a bounded Raft cluster and report a verdict.
 
 Exit codes: 0 every property holds after a complete search; 1 a property is
-violated (or a reachability check was never satisfied); 2 bad input; 3 the
-search was incomplete (state cap or Ctrl-C).
+violated (or a reachability check was never satisfied: vacuous); 2 bad input;
+3 the search was incomplete (state cap or Ctrl-C); 4 the run itself failed
+(see checker/failure.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tabulate import tabulate
 
 from checker.bfs import HOLDS, INCOMPLETE, VIOLATED, Explorer, Progress, Result
 from checker.checkpoint import CheckpointError
+from checker.failure import EXIT_FAILED
 from checker.model import Kind, Property
 from checker.trace import Step
 from models import render, tweaks
@@ -42,7 +44,8 @@ examples:
   check --list-properties
   check defend                            every built-in tweak, with verdicts
 
-exit codes: 0 holds, 1 violation, 2 bad input, 3 incomplete.
+exit codes: 0 holds (after a complete search), 1 violation or vacuous, 2 bad input,
+            3 incomplete (state cap, ^C), 4 the run itself failed (one line, and a report file).
 Counterexamples go to counterexamples/<model>/ as a text table and ITF JSON."""
 
 
@@ -302,8 +305,10 @@ def write_counterexample(model: Raft, result: Result[State, Action], out: Path, 
     folder = out / model_label(model)
     folder.mkdir(parents=True, exist_ok=True)
     txt, itf = folder / f"{stem}.txt", folder / f"{stem}.itf.json"
-    txt.write_text(violation_text(model, result, cmd))
-    itf.write_text(json.dumps(itf_json(model, result, cmd), indent=1) + "\n")
+    from checker.failure import atomic_write
+
+    atomic_write(txt, violation_text(model, result, cmd))
+    atomic_write(itf, json.dumps(itf_json(model, result, cmd), indent=1) + "\n")
     return txt, itf
 
 
@@ -319,6 +324,14 @@ def check_out_dir(out: str) -> Path:
         raise BadInput(f"--out {out}: {probe} is not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise BadInput(f"--out {out}: cannot write in {probe}")
+    if probe.is_dir():  # root passes os.access everywhere: try a file (removed at once), as the end of the run will
+        import tempfile
+
+        try:
+            with tempfile.TemporaryFile(dir=probe):
+                pass
+        except OSError as e:
+            raise BadInput(f"--out {out}: cannot write in {probe} ({e.strerror or e})") from None
     return p
 
 
@@ -391,7 +404,10 @@ def summary_json(model: Raft, result: Result[State, Action], symmetry: bool, fil
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from checker import failure
+
     argv = list(sys.argv[1:] if argv is None else argv)
+    as_json = failure.wants_json(argv)
     try:
         if argv and argv[0] == "defend":
             from checker import defend
@@ -399,12 +415,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             return defend.main(argv[1:])
         return _check(argv)
     except BadInput as e:
+        if as_json:
+            print(json.dumps(failure.error_json("bad input", str(e), EXIT_BAD_INPUT)))
         print(f"check: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:
         # The reader went away (e.g. `check ... | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + 13  # what a shell reports for a process ended by SIGPIPE
+    except Exception as e:  # a failure of the run, never a verdict (exit 4)
+        line, report = failure.describe(e, argv)
+        if as_json:
+            print(json.dumps(failure.error_json("failed", line, EXIT_FAILED, report)))
+        print(f"check: failed: {line}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def search_key(model: Raft, props: Sequence[Property[State, Action]], symmetry: bool, store: str, tweak_file: str | None) -> str:
@@ -449,6 +473,15 @@ def _check(argv: list[str]) -> int:
         return 0
     props = select_properties(model, args.invariant)
     out = check_out_dir(args.out)
+    if args.tweak_file and not args.no_symmetry:
+        from checker import failure, symcheck
+
+        try:
+            odd = symcheck.asymmetry(model)
+        except tweaks.TweakError as e:
+            raise BadInput(str(e)) from None
+        if odd is not None:
+            raise BadInput(f"{failure.ASYMMETRIC} ({args.tweak_file}: {odd})")
     cmd = command_line(argv)
     symmetry = not args.no_symmetry
     from checker.fast import pick_engine
@@ -475,6 +508,7 @@ def _check(argv: list[str]) -> int:
         from checker import checkpoint as ck
 
         try:
+            ck.check_folder(checkpoint)  # up front: not after minutes of search, at the first save
             saved = ck.describe(checkpoint)
         except CheckpointError as e:
             raise BadInput(str(e)) from None
@@ -498,6 +532,12 @@ def _check(argv: list[str]) -> int:
                            checkpoint_every=args.checkpoint_every)
     except CheckpointError as e:
         raise BadInput(str(e)) from None
+    except tweaks.TweakError as e:  # a tweak file's hook broke its contract (e.g. returned the wrong type)
+        raise BadInput(str(e)) from None
+    except SystemExit as e:  # a tweak hook called sys.exit: a failure of the run, not its end
+        from checker.failure import Exited
+
+        raise Exited(e.code) from e
     finally:
         signal.signal(signal.SIGTERM, previous)
     if checkpoint is not None and not args.json:
@@ -505,15 +545,26 @@ def _check(argv: list[str]) -> int:
         done = "" if result.status == INCOMPLETE else " (the search is complete: the directory can be deleted)"
         print(f"Checkpoint: {checkpoint} -- " + (f"last saved at {last}{done}" if last else "nothing saved (no level ended a minute or more after the start)"))
     files: list[Path] = []
+    write_error = None
+    if result.violation is not None and not args.json:
+        print()
+        print(violation_text(model, result, cmd).split("\n", 1)[1], flush=True)  # shown before any file is written
     if result.violation is not None:
-        files = list(write_counterexample(model, result, out, cmd))
+        try:
+            files = list(write_counterexample(model, result, out, cmd))
+        except OSError as e:  # the violation stands (exit 1); its trace is printed, or in the JSON
+            write_error = f"could not write the counterexample under {out}: {e.strerror or e}" + (
+                f" ({e.filename})" if e.filename else "")
+            print(f"check: {write_error}; " + ("its trace is in the JSON summary" if args.json else "its trace is printed above"),
+                  file=sys.stderr)
     text, code = verdict(result)
     if args.json:
-        print(json.dumps({**summary_json(model, result, symmetry, files), "engine": engine}, indent=1))
+        summary = {**summary_json(model, result, symmetry, files), "engine": engine}
+        if write_error is not None:
+            summary.update(write_error=write_error, counterexample_text=violation_text(model, result, cmd))
+        print(json.dumps(summary, indent=1))
         return code
-    if result.violation is not None:
-        print()
-        print(violation_text(model, result, cmd).split("\n", 1)[1])
+    if files:
         print(f"Counterexample written to {files[0]} and {files[1]}")
     print()
     print(stats_table(result))
