@@ -480,6 +480,8 @@ def _check(argv: list[str]) -> int:
             odd = symcheck.asymmetry(model)
         except tweaks.TweakError as e:
             raise BadInput(str(e)) from None
+        except SystemExit as e:  # a tweak hook called sys.exit: a failure of the run, not its end
+            raise failure.Exited(e.code) from e
         if odd is not None:
             raise BadInput(f"{failure.ASYMMETRIC} ({args.tweak_file}: {odd})")
     cmd = command_line(argv)
