@@ -37,6 +37,9 @@ check its safety properties.  Prints "holds" only after a complete search;
 otherwise the shortest counterexample, or INCOMPLETE."""
 
 EPILOG = """\
+subcommands:
+{subcommands}
+
 examples:
   check                                   3 servers, terms up to 4
   check --servers 3 --max-term 2 --tweak vote-not-persisted
@@ -47,6 +50,33 @@ examples:
 exit codes: 0 holds (after a complete search), 1 violation or vacuous, 2 bad input,
             3 incomplete (state cap, ^C), 4 the run itself failed (one line, and a report file).
 Counterexamples go to counterexamples/<model>/ as a text table and ITF JSON."""
+
+
+SUBCOMMANDS = {
+    "defend": "check the unmodified protocol and every built-in tweak against their expected verdicts",
+    "help": "show this help, or a subcommand's (check help defend)",
+}
+"""The subcommands (``check NAME ...``), for the usage line and ``check help``; a new subcommand adds a line."""
+
+USAGE = "\n".join(["%(prog)s [options]", *(f"       %(prog)s {name} [options]" if name != "help" else
+                                             "       %(prog)s help [SUBCOMMAND]" for name in SUBCOMMANDS)])
+
+
+def version() -> str:
+    """The installed package's version (or pyproject's, when run from a source tree that is not installed)."""
+    try:
+        import tomllib
+
+        text = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+        return str(tomllib.loads(text)["project"]["version"])
+    except (OSError, KeyError, ValueError):
+        from importlib.metadata import PackageNotFoundError
+        from importlib.metadata import version as installed
+
+        try:
+            return installed("raft-check")
+        except PackageNotFoundError:
+            return "unknown"
 
 
 class BadInput(Exception):
@@ -107,7 +137,9 @@ def add_model_args(p: argparse.ArgumentParser, defaults: bool = True) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="check", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    epilog = EPILOG.replace("{subcommands}", "\n".join(f"  {name:<8}{text}" for name, text in SUBCOMMANDS.items()))
+    p = _Parser(prog="check", usage=USAGE, description=DESCRIPTION, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"%(prog)s (raft-check) {version()}")
     add_model_args(p)
     p.add_argument("--invariant", action="append", default=[], metavar="NAME", help="check only this property (repeatable; see --list-properties)")
     p.add_argument("--list-properties", action="store_true", help="name each property with its meaning, and exit")
@@ -146,9 +178,11 @@ def make_model(args: argparse.Namespace) -> Raft:
         if args.tweak_file:
             chosen.append(tweaks.load_file(args.tweak_file))
         cls = tweaks.apply(chosen)
-        return cls(args.servers, args.max_term, args.max_log, reduce=not args.unreduced)
+        model = cls(args.servers, args.max_term, args.max_log, reduce=not args.unreduced)
     except (tweaks.TweakError, ValueError) as e:
         raise BadInput(str(e)) from None
+    check_tweak_acts(model, chosen)
+    return model
 
 
 def model_label(model: Raft) -> str:
@@ -162,8 +196,45 @@ def select_properties(model: Raft, names: Sequence[str]) -> list[Property[State,
     by_name = {p.name: p for p in props}
     unknown = [n for n in names if n not in by_name]
     if unknown:
+        if model.max_log == 0 and unknown[0] in {p.name for p in Raft(model.n, model.max_term, 1).properties()}:
+            raise BadInput(f"property {unknown[0]!r} is about logs, which max-log 0 leaves out: add --max-log 1 (or more)")
         raise BadInput(f"unknown property {unknown[0]!r}; valid properties: {', '.join(by_name)} (see --list-properties)")
     return [by_name[n] for n in dict.fromkeys(names)]
+
+
+LOG_HOOKS = frozenset({"log_ok_for_vote", "log_ok_for_append", "merge_entries", "new_commit_index", "can_commit"})
+"""Hooks that decide about logs.  With max-log 0 every log is empty, and the built-in tweaks of these hooks (declared at
+max-log 1 or more) then decide exactly as the unmodified rule: they cannot act."""
+
+
+def check_tweak_acts(model: Raft, chosen: Sequence[tweaks.Tweak]) -> None:
+    """A built-in log tweak at max-log 0 is an error: it would report the unmodified protocol's verdict as its own."""
+    if model.max_log > 0:
+        return
+    for t in chosen:
+        if t.name in tweaks.BUILTIN and t.bounds[2] > 0 and set(t.overrides) <= LOG_HOOKS:
+            raise BadInput(f"tweak {t.name!r} changes only the log layer ({', '.join(sorted(t.overrides))}), and max-log 0 "
+                           "leaves logs empty, so it could change nothing: add --max-log 1")
+
+
+def list_properties_json(model: Raft) -> list[dict[str, str]]:
+    return [{"name": p.name, "kind": p.kind.value, "group": p.group, "description": p.description} for p in model.properties()]
+
+
+def tweak_command(t: tweaks.Tweak) -> str:
+    """The ``check`` command that reproduces a built-in tweak's declared verdict exactly (the search ``check defend`` runs)."""
+    from checker import defend
+
+    model = tweaks.apply([t])(*t.bounds)
+    props = [*defend.safety_properties(model), *(p for p in model.properties() if p.kind is Kind.SOMETIMES)]
+    return shlex.join(["check", *defend.check_argv(t.name, t.bounds, props)])
+
+
+def list_tweaks_json() -> list[dict[str, Any]]:
+    return [{"name": t.name, "rule": t.rule, "expected": t.expected,
+             "bounds": {"servers": t.bounds[0], "max_term": t.bounds[1], "max_log": t.bounds[2]},
+             "searched": t.searched, "search_time": t.search_time or None, "note": t.note, "command": tweak_command(t)}
+            for t in tweaks.BUILTIN.values()]
 
 
 def list_properties(model: Raft) -> str:
@@ -177,7 +248,18 @@ def list_tweaks() -> str:
              + (f" --max-log {t.bounds[2]}" if t.bounds[2] else "") + ("" if t.searched else " (from a replayed execution; not yet searched)")
              + (f" (search: {t.search_time})" if t.search_time else ""))
             for t in tweaks.BUILTIN.values()]
-    return tabulate(rows, headers=["tweak", "rule it changes (from spec/Raft.tla)", "expected verdict"], maxcolwidths=[None, 60, 60])
+    table = tabulate(rows, headers=["tweak", "rule it changes (from spec/Raft.tla)", "expected verdict"], maxcolwidths=[None, 60, 60])
+    commands = "\n".join(f"  {tweak_command(t)}" for t in tweaks.BUILTIN.values())
+    return (f"{table}\n\nEach verdict, reproduced exactly (the safety properties, and the reachability checks that guard a "
+            f"'holds' against vacuity; plain `check --tweak NAME` also checks structural invariants, which may fail first):\n"
+            f"{commands}")
+
+
+def _isatty(f: Any) -> bool:
+    try:
+        return bool(f.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def fmt_bytes(n: float) -> str:
@@ -189,14 +271,32 @@ def fmt_bytes(n: float) -> str:
 
 
 class ProgressBar:
-    """Live progress on stderr through tqdm, refreshed at most every second."""
+    """Live progress on stderr: through tqdm, refreshed at most every second, on a terminal; otherwise (a log file, a
+    pipe) a plain line about every PLAIN_EVERY seconds, never a bar redrawn with carriage returns."""
+
+    PLAIN_EVERY = 10.0
 
     def __init__(self, enabled: bool) -> None:
         self.bar: Any = None
         self.enabled = enabled
+        self.plain = not _isatty(sys.stderr)
+        self.last_plain = -self.PLAIN_EVERY
+
+    def start(self) -> None:
+        """Say at once that the search has started (the first states of a large model can take seconds each)."""
+        if self.enabled:
+            print("progress: search started" + (f" (a line about every {self.PLAIN_EVERY:.0f} s)" if self.plain else ""),
+                  file=sys.stderr, flush=True)
 
     def __call__(self, p: Progress) -> None:
         if not self.enabled:
+            return
+        if self.plain:
+            if p.elapsed - self.last_plain >= self.PLAIN_EVERY:
+                self.last_plain = p.elapsed
+                rate = p.states / p.elapsed if p.elapsed > 0 else 0.0
+                print(f"progress: {p.states:,} states, depth {p.depth}, queue {p.queue:,}, {p.transitions:,} transitions, "
+                      f"{rate:,.0f} states/s, memory {fmt_bytes(p.rss)}, {p.elapsed:.0f} s", file=sys.stderr, flush=True)
             return
         if self.bar is None:
             from tqdm import tqdm
@@ -360,6 +460,10 @@ def verdict(result: Result[State, Action]) -> tuple[str, int]:
     if result.unsatisfied:
         return f"VACUOUS: never satisfied: {', '.join(result.unsatisfied)}", EXIT_VIOLATION
     names = ", ".join(p.name for p in result.checked if p.kind is not Kind.SOMETIMES)
+    if not names:  # only reachability checks were selected: each was satisfied by some reachable state
+        reached = ", ".join(p.name for p in result.checked)
+        return (f"SATISFIED after a complete search: {reached} (each is reached by some state; no always or action "
+                "property was selected)"), EXIT_HOLDS
     if result.stats.store == "fp":
         return (f"HOLDS after a complete search: {names} (fingerprint store: the chance that a fingerprint collision "
                 f"hid a state is about {result.stats.collision_probability:.1e}; --store compact is exact)"), EXIT_HOLDS
@@ -371,6 +475,7 @@ def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry
               checkpoint: Path | None = None, checkpoint_key: str = "", checkpoint_every: float = 1.0
               ) -> Result[State, Action]:
     bar = ProgressBar(not quiet)
+    bar.start()
     try:
         if engine == "fast":
             from checker.fast import FastExplorer
@@ -413,6 +518,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from checker import defend
 
             return defend.main(argv[1:])
+        if argv and argv[0] == "help":
+            return _help(argv[1:])
         return _check(argv)
     except BadInput as e:
         if as_json:
@@ -429,6 +536,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(failure.error_json("failed", line, EXIT_FAILED, report)))
         print(f"check: failed: {line}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _help(names: Sequence[str]) -> int:
+    """``check help [SUBCOMMAND]``: the help of ``check`` or of one subcommand."""
+    if len(names) > 1:
+        raise BadInput(f"check help takes at most one subcommand, got {' '.join(names)}")
+    if not names or names[0] in ("check", "help"):
+        build_parser().print_help()
+        return EXIT_HOLDS
+    if names[0] == "defend":
+        from checker import defend
+
+        defend.build_parser().print_help()
+        return EXIT_HOLDS
+    raise BadInput(f"no subcommand {names[0]!r}; subcommands: {', '.join(SUBCOMMANDS)}")
 
 
 def search_key(model: Raft, props: Sequence[Property[State, Action]], symmetry: bool, store: str, tweak_file: str | None) -> str:
@@ -465,11 +587,11 @@ def _interrupt(signum: int, frame: object) -> None:
 def _check(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.list_tweaks:
-        print(list_tweaks())
+        print(json.dumps(list_tweaks_json(), indent=1) if args.json else list_tweaks())
         return 0
     model = make_model(args)
     if args.list_properties:
-        print(list_properties(model))
+        print(json.dumps(list_properties_json(model), indent=1) if args.json else list_properties(model))
         return 0
     props = select_properties(model, args.invariant)
     out = check_out_dir(args.out)
