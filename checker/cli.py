@@ -392,10 +392,21 @@ def itf_json(model: Raft, result: Result[State, Action], cmd: str) -> dict[str, 
             "description": f"Shortest counterexample to {v.prop.name}, produced by: {cmd}",
             "varTypes": {},
         },
-        "params": ["Server", "MaxTerm", "MaxLog"],
+        "params": list(ITF_PARAMS),
         "vars": render.ITF_VARS,
-        "states": [render.itf_state(model, st.state, k, st.action) for k, st in enumerate(v.trace)],
+        "states": [render.itf_state(model, st.state, k, st.action) | (itf_params(model) if k == 0 else {})
+                   for k, st in enumerate(v.trace)],
     }
+
+
+ITF_PARAMS = ("Server", "MaxTerm", "MaxLog")
+"""The constants of spec/Raft.tla, as ITF trace parameters: ADR-015 says they are set in the initial state."""
+
+
+def itf_params(model: Raft) -> dict[str, Any]:
+    """The values of ITF_PARAMS for ``model``, as the initial state of its ITF trace sets them."""
+    return {"Server": {"#set": [render.server_name(i) for i in model.server_ids]},
+            "MaxTerm": {"#bigint": str(model.max_term)}, "MaxLog": {"#bigint": str(model.max_log)}}
 
 
 def write_counterexample(model: Raft, result: Result[State, Action], out: Path, cmd: str) -> tuple[Path, Path]:
