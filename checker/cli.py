@@ -26,7 +26,7 @@ from checker.failure import EXIT_FAILED
 from checker.model import Kind, Property
 from checker.trace import Step
 from models import render, tweaks
-from models.raft import Action, Raft, State
+from models.raft import Action, Raft, State, server_name
 
 EXIT_HOLDS, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -405,7 +405,7 @@ ITF_PARAMS = ("Server", "MaxTerm", "MaxLog")
 
 def itf_params(model: Raft) -> dict[str, Any]:
     """The values of ITF_PARAMS for ``model``, as the initial state of its ITF trace sets them."""
-    return {"Server": {"#set": [render.server_name(i) for i in model.server_ids]},
+    return {"Server": {"#set": [server_name(i) for i in model.server_ids]},
             "MaxTerm": {"#bigint": str(model.max_term)}, "MaxLog": {"#bigint": str(model.max_log)}}
 
 
