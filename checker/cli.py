@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shlex
 import signal
@@ -161,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=_minutes, default=1.0, metavar="MIN",
                    help="with --checkpoint, save at the first level end at least MIN minutes after the last save "
                         "(default 1); a save of a deep level writes gigabytes, so a long search may save less often")
+    p.add_argument("--force", action="store_true",
+                   help="run a search even if its estimated size (from the bounds, printed when refused) is beyond any machine")
     p.add_argument("--workers", type=_count(1), default=1, metavar="N",
                    help="expand states in N processes (default 1; this machine has "
                         f"{_cores()} cores). Needs --store compact or fp; counts, verdict and trace are the same as with 1")
@@ -606,7 +609,19 @@ def _check(argv: list[str]) -> int:
         return 0
     props = select_properties(model, args.invariant)
     out = check_out_dir(args.out)
-    if args.tweak_file and not args.no_symmetry:
+    from checker import sizing
+
+    symmetry = not args.no_symmetry
+    symmetry_note = ""
+    if symmetry and model.n > sizing.SYMMETRY_MAX_SERVERS:
+        symmetry = False
+        symmetry_note = (f" (symmetry is off above {sizing.SYMMETRY_MAX_SERVERS} servers: a state's canonical form would try "
+                         f"up to {model.n}! = {math.factorial(model.n):,} renamings)")
+    est = sizing.estimate(model.n, model.max_term, model.max_log, symmetry=symmetry, reduced=model.reduce, store=args.store)
+    refusal, warning = sizing.advice(est, args.store, capped=args.max_states is not None, force=args.force)
+    if refusal is not None:
+        raise BadInput(refusal)
+    if args.tweak_file and symmetry:
         from checker import failure, symcheck
 
         try:
@@ -618,7 +633,6 @@ def _check(argv: list[str]) -> int:
         if odd is not None:
             raise BadInput(f"{failure.ASYMMETRIC} ({args.tweak_file}: {odd})")
     cmd = command_line(argv)
-    symmetry = not args.no_symmetry
     from checker.fast import pick_engine
 
     try:
@@ -655,11 +669,13 @@ def _check(argv: list[str]) -> int:
         why = "--unreduced" if args.unreduced else "the tweak changes a rule their soundness argument rests on"
         extra = f" (reductions off: {', '.join(off)}; {why})" if off else ""
         print(f"Checking {model_label(model)}: servers={model.n} max-term={model.max_term} max-log={model.max_log} "
-              f"symmetry={'on' if symmetry else 'off'}{extra}")
+              f"symmetry={'on' if symmetry else 'off'}{extra}{symmetry_note}")
         print(f"Properties: {', '.join(p.name for p in props)}")
         print(f"Engine: {engine_note}")
         if checkpoint is not None:
             print(f"Checkpoint: {checkpoint} -- " + (f"resuming the saved search: {saved}" if saved else "none saved yet; saving at level ends"))
+    if warning is not None:
+        print(warning, file=sys.stderr)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` ends a run as ^C does: reported as incomplete
     try:
         result = run_check(model, props, symmetry=symmetry, max_states=args.max_states, quiet=args.quiet or args.json,
