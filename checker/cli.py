@@ -544,6 +544,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (e.g. `check ... | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + 13  # what a shell reports for a process ended by SIGPIPE
+    except KeyboardInterrupt:  # ^C outside the search (which reports itself as incomplete), e.g. while tracing
+        print("check: interrupted", file=sys.stderr)
+        return EXIT_INCOMPLETE
     except Exception as e:  # a failure of the run, never a verdict (exit 4)
         line, report = failure.describe(e, argv)
         if as_json:
