@@ -58,6 +58,9 @@ def cause(exc: BaseException, tb_text: str, tweak_file: str | None = None, symme
     where = _tweak_frame(tb_text + "\n" + msg, tweak_file)
     if isinstance(exc, ReplayError) and symmetry and tweaked:
         return f"{ASYMMETRIC} (the counterexample does not replay: {first})"
+    if isinstance(exc, AssertionError) and symmetry and tweaked and not where:
+        # e.g. the fast engine's trace rebuilding finds no step: the same symptom, one layer down
+        return f"{type(exc).__name__}: {first} (if the tweak treats servers differently, run with --no-symmetry)"
     if isinstance(exc, MemoryError):
         return "out of memory (MemoryError): lower the bounds, or use --store compact or --store fp, or --max-states"
     if isinstance(exc, OSError):

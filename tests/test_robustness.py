@@ -194,6 +194,8 @@ def test_a_replay_failure_under_symmetry_names_the_asymmetry() -> None:
     e = ReplayError("no transition from step 5 reaches the next state of the path")
     assert failure.cause(e, "", None, symmetry=True, tweaked=True).startswith(failure.ASYMMETRIC)
     assert not failure.cause(e, "", None, symmetry=False, tweaked=True).startswith(failure.ASYMMETRIC)
+    other = AssertionError("no HandleRPC step matches the transition")
+    assert "run with --no-symmetry" in failure.cause(other, "", None, symmetry=True, tweaked=True)
 
 
 def test_a_dead_worker_is_a_failed_run(tmp_path: Path, capsys: CAPTURE) -> None:
