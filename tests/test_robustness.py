@@ -133,6 +133,27 @@ def test_checkpoint_folder_is_checked_before_the_search(tmp_path: Path, capsys: 
     assert code == cli.EXIT_BAD_INPUT and "left on its device" in err
 
 
+def test_a_failed_save_keeps_the_previous_checkpoint(saved_checkpoint: Path, tmp_path: Path, capsys: CAPTURE,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A save that fails (here: the disk fills while it is flushed) fails the run, exit 4; the checkpoint saved before it
+    is untouched and still resumes."""
+    import os
+
+    ck = copy(saved_checkpoint, tmp_path)
+    before = sorted((p.name, p.read_bytes()) for p in (ck / "saved").iterdir())
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    code, out, err = resume(capsys, ck, "--checkpoint-every", "0.00001")
+    assert code == failure.EXIT_FAILED and "No space left on device" in err and "HOLDS" not in out
+    monkeypatch.undo()
+    assert sorted((p.name, p.read_bytes()) for p in (ck / "saved").iterdir()) == before
+    code, out, _ = resume(capsys, ck, "--json")
+    assert code == cli.EXIT_HOLDS and json.loads(out)["distinct_states"] == FULL_COUNT
+
+
 # ------------------------------------------------------- 2. a crash is exit 4, never 1
 
 SMALL = ["--servers", "2", "--max-term", "2", "--quiet"]
