@@ -27,7 +27,7 @@ from checker.failure import EXIT_FAILED
 from checker.model import Kind, Property
 from checker.trace import Step
 from models import render, tweaks
-from models.raft import Action, Raft, State, server_name
+from models.raft import HOOKS, Action, Raft, State, server_name
 
 EXIT_HOLDS, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -555,6 +555,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+def check_tweak_file_ran(args: argparse.Namespace, model: Raft, result: Result[State, Action]) -> None:
+    """A "holds" of a tweak file whose hooks never ran is the unmodified protocol's verdict: refuse it (exit 2) with the
+    bound that would let them run.  (Hooks called in --workers processes are not seen here: not checked then.)"""
+    if not args.tweak_file or args.workers > 1 or result.status != HOLDS:
+        return
+    ours = [name for name, f in type(model).__dict__.items() if name in HOOKS and hasattr(f, "__wrapped__")]
+    if not ours or tweaks.CALLED & set(ours):
+        return
+    fix = " (with --max-log 0 logs are empty and entries are never committed: add --max-log 1)" \
+        if model.max_log == 0 and set(ours) <= LOG_HOOKS else " (loosen the bounds so that they are reached)"
+    raise BadInput(f"tweak file {args.tweak_file}: its hooks ({', '.join(sorted(ours))}) never ran in this search, so its "
+                   f"verdict would be the unmodified protocol's{fix}")
+
+
 def _help(names: Sequence[str]) -> int:
     """``check help [SUBCOMMAND]``: the help of ``check`` or of one subcommand."""
     if len(names) > 1:
@@ -680,6 +694,7 @@ def _check(argv: list[str]) -> int:
     if warning is not None:
         print(warning, file=sys.stderr)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` ends a run as ^C does: reported as incomplete
+    tweaks.CALLED.clear()
     try:
         result = run_check(model, props, symmetry=symmetry, max_states=args.max_states, quiet=args.quiet or args.json,
                            engine=engine, store=args.store, workers=args.workers, checkpoint=checkpoint, checkpoint_key=key,
@@ -698,6 +713,7 @@ def _check(argv: list[str]) -> int:
         last = ck.describe(checkpoint)
         done = "" if result.status == INCOMPLETE else " (the search is complete: the directory can be deleted)"
         print(f"Checkpoint: {checkpoint} -- " + (f"last saved at {last}{done}" if last else "nothing saved (no level ended a minute or more after the start)"))
+    check_tweak_file_ran(args, model, result)
     files: list[Path] = []
     write_error = None
     if result.violation is not None and not args.json:

@@ -161,6 +161,11 @@ def _returns(name: str) -> tuple[str, Callable[[Any], bool]]:
     return str(declared), lambda v: True
 
 
+CALLED: set[str] = set()
+"""The hooks of tweak files called in this process (since the caller last cleared it): ``check`` refuses a "holds" of a
+tweak file none of whose hooks ever ran, which would be the unmodified protocol's verdict."""
+
+
 def _type_checked(name: str, f: Callable[..., Any], path: str) -> Callable[..., Any]:
     """``f`` (a tweak file's override of hook ``name``), with its return value checked against the hook's declared type:
     a wrong one (None, an int for a bool, ...) is a TweakError naming the hook and the function's file:line, raised at the
@@ -169,6 +174,7 @@ def _type_checked(name: str, f: Callable[..., Any], path: str) -> Callable[..., 
     line = getattr(getattr(f, "__code__", None), "co_firstlineno", "?")
 
     def hook(*args: Any, **kwargs: Any) -> Any:
+        CALLED.add(name)
         v = f(*args, **kwargs)
         if not ok(v):
             raise TweakError(f"{path}:{line}: hook {name} returned {v!r} ({type(v).__name__}); it must return {want}")

@@ -42,6 +42,17 @@ def test_a_log_tweak_at_max_log_0_is_an_error_with_the_fix(tmp_path: Path, capsy
     assert code == cli.EXIT_BAD_INPUT and "--max-log 1" in err and "HOLDS" not in out
 
 
+def test_a_tweak_file_whose_hooks_never_run_is_an_error(tmp_path: Path, capsys: CAPTURE) -> None:
+    path = tmp_path / "commit_any.py"
+    path.write_text("from models.tweaks import override\n\n@override('can_commit')\ndef can_commit(self, srv, i, index):\n"
+                    "    return True\n")
+    base = ["--tweak-file", str(path), "--servers", "2", "--max-term", "1", "--quiet", "--out", str(tmp_path)]
+    code, out, err = run(capsys, *base)
+    assert code == cli.EXIT_BAD_INPUT and "never ran" in err and "--max-log 1" in err and "HOLDS" not in out
+    code, out, _ = run(capsys, *base, "--max-log", "1")
+    assert code == cli.EXIT_HOLDS and "HOLDS" in out  # it runs there (and is safe at these bounds)
+
+
 def test_a_log_property_at_max_log_0_names_the_bound_it_needs(tmp_path: Path, capsys: CAPTURE) -> None:
     code, _, err = run(capsys, "--invariant", "LogMatching", "--servers", "2", "--max-term", "1", "--out", str(tmp_path))
     assert code == cli.EXIT_BAD_INPUT and "--max-log 1" in err and "unknown property" not in err
