@@ -9,26 +9,41 @@ they are recomputed on demand.  A resumed search is the same search as one
 that was never stopped -- same states, numbering, counts and trace -- and its
 time counts both parts.
 
-Files in DIR: ``meta.pickle`` (tables, counters, the search's key) and one
-``.npy`` file per array, written into ``DIR/partial`` and then renamed to
-``DIR/saved``, so a checkpoint is either complete or absent.
+Files in DIR/saved: ``meta.pickle`` (tables, counters, the search's key), one
+``.npy`` file per array, and ``manifest.json``, which records the format and
+the size and SHA-256 of every other file (and a digest of itself).  A save is
+written into ``DIR/partial``, flushed to disk, and renamed to ``DIR/saved``,
+so a checkpoint is either complete or absent.
+
+Resuming verifies the manifest and every file's size and checksum before it
+reads anything else (and before anything is unpickled), and then checks that
+the arrays agree with the counters.  A damaged checkpoint is refused with a
+:class:`CheckpointError` that names the file and says what to do; it is never
+resumed, so damage cannot turn into a wrong verdict.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import pickle
 import shutil
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-FORMAT = 1
+FORMAT = 2
 """Bumped whenever the layout changes; an older checkpoint is refused, not misread."""
+
+MANIFEST = "manifest.json"
+MIN_FREE_BYTES = 64 << 20
+"""``--checkpoint`` is refused up front when its device has less room than this."""
 
 
 class CheckpointError(ValueError):
-    """A checkpoint that cannot be resumed by this search."""
+    """A checkpoint that cannot be resumed by this search (or a folder a checkpoint cannot be saved in)."""
 
 
 @dataclass
@@ -58,6 +73,41 @@ class Snapshot:
 ARRAYS = ("frontier", "parent", "pos")
 
 
+class _Hashing:
+    """A write-only file that hashes what passes through it (np.save writes through ``write``)."""
+
+    def __init__(self, f: IO[bytes]) -> None:
+        self.f, self.h, self.n = f, hashlib.sha256(), 0
+
+    def write(self, b: Any) -> int:
+        mv = memoryview(b).cast("B")
+        self.h.update(mv)
+        self.n += len(mv)
+        return self.f.write(mv)
+
+
+def _digest(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def check_folder(directory: Path) -> None:
+    """Fail early (CheckpointError) if checkpoints could not be saved in ``directory``: not a folder, not writable, or
+    a device with less than MIN_FREE_BYTES left.  Creates the folder if it is missing (it is needed anyway)."""
+    if directory.exists() and not directory.is_dir():
+        raise CheckpointError(f"--checkpoint {directory}: not a folder; name a folder (it is created if missing)")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / ".write-probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise CheckpointError(f"--checkpoint {directory}: cannot write there ({e.strerror or e}); name a writable folder") from None
+    free = shutil.disk_usage(directory).free
+    if free < MIN_FREE_BYTES:
+        raise CheckpointError(f"--checkpoint {directory}: only {free >> 20} MiB left on its device (a save needs at least "
+                              f"{MIN_FREE_BYTES >> 20} MiB, and gigabytes on long runs); free some room or name a folder on another disk")
+
+
 def save(directory: Path, snap: Snapshot) -> None:
     """Write ``snap`` into ``directory``, replacing any earlier checkpoint there only once it is complete."""
     import numpy as np
@@ -67,28 +117,136 @@ def save(directory: Path, snap: Snapshot) -> None:
     if partial.exists():
         shutil.rmtree(partial)
     partial.mkdir()
-    np.save(partial / "frontier.npy", snap.frontier)
-    np.save(partial / "parent.npy", np.frombuffer(snap.parent, dtype=np.int64) if len(snap.parent) else np.zeros(0, np.int64))
-    np.save(partial / "pos.npy", np.frombuffer(snap.pos, dtype=np.uint32) if len(snap.pos) else np.zeros(0, np.uint32))
+    files: dict[str, dict[str, Any]] = {}
+
+    def write(name: str, fill: Any) -> None:
+        with open(partial / name, "wb") as raw:
+            out = _Hashing(raw)
+            fill(out)
+            raw.flush()
+            os.fsync(raw.fileno())
+        files[name] = {"bytes": out.n, "sha256": out.h.hexdigest()}
+
+    def save_array(name: str, a: Any) -> None:
+        write(name, lambda f: np.save(f, a))
+
+    save_array("frontier.npy", snap.frontier)
+    save_array("parent.npy", np.frombuffer(snap.parent, dtype=np.int64) if len(snap.parent) else np.zeros(0, np.int64))
+    save_array("pos.npy", np.frombuffer(snap.pos, dtype=np.uint32) if len(snap.pos) else np.zeros(0, np.uint32))
     for k, a in enumerate(snap.fps):
-        np.save(partial / f"fps{k}.npy", a)
+        save_array(f"fps{k}.npy", a)
     for k, a in enumerate(snap.rows):
-        np.save(partial / f"rows{k}.npy", a)
+        save_array(f"rows{k}.npy", a)
     meta = {name: getattr(snap, name) for name in Snapshot.__dataclass_fields__ if name not in (*ARRAYS, "fps", "rows")}
     meta["runs"] = len(snap.fps)
     meta["format"] = FORMAT
-    with open(partial / "meta.pickle", "wb") as f:
-        pickle.dump(meta, f, protocol=pickle.HIGHEST_PROTOCOL)
+    write("meta.pickle", lambda f: f.write(pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL)))
+    body = {"format": FORMAT, "key": snap.key, "runs": len(snap.fps), "exact": snap.exact, "files": files}
+    with open(partial / MANIFEST, "w") as mf:
+        json.dump({**body, "digest": _digest(body)}, mf, indent=1, sort_keys=True)
+        mf.flush()
+        os.fsync(mf.fileno())
     saved, old = directory / "saved", directory / "old"
+    if old.exists() and saved.exists():
+        shutil.rmtree(old)
     if saved.exists():
         saved.rename(old)
     partial.rename(saved)
     if old.exists():
         shutil.rmtree(old)
+    try:  # make the renames durable
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+    _verified[str(saved)] = _stamp(saved, sorted(files))  # hashed as written: describing it now reads nothing again
+
+
+def _damaged(directory: Path, what: str) -> CheckpointError:
+    return CheckpointError(f"checkpoint {directory} is damaged: {what}; it cannot be resumed. Delete {directory} "
+                           "(or name another --checkpoint folder) to start the search afresh")
+
+
+_verified: dict[str, tuple[tuple[str, int, int], ...]] = {}
+"""Folders whose checksums were verified, with each file's (name, size, mtime): a file changed since is verified again."""
+
+
+def _stamp(saved: Path, names: list[str]) -> tuple[tuple[str, int, int], ...]:
+    out = []
+    for name in names:
+        st = (saved / name).stat()
+        out.append((name, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def _saved_dir(directory: Path) -> Path | None:
+    saved, old = directory / "saved", directory / "old"
+    if not saved.exists() and old.exists():
+        # A save stopped between its two renames: the previous checkpoint is complete, in "old".
+        old.rename(saved)
+    return saved if saved.exists() else None
+
+
+def verify(directory: Path) -> dict[str, Any] | None:
+    """The manifest of the checkpoint in ``directory`` after checking every file against it (None if there is none).
+
+    Raises CheckpointError, naming the file, for a damaged checkpoint or one of another format.
+    """
+    saved = _saved_dir(directory)
+    if saved is None:
+        return None
+    try:
+        manifest = json.loads((saved / MANIFEST).read_bytes())
+    except FileNotFoundError:
+        if (saved / "meta.pickle").exists():
+            raise CheckpointError(f"{directory} holds a checkpoint in another format (this checker writes {FORMAT}, with a "
+                                  f"{MANIFEST}); delete it or use another directory") from None
+        raise _damaged(directory, f"saved/{MANIFEST} is missing") from None
+    except (OSError, ValueError) as e:
+        raise _damaged(directory, f"saved/{MANIFEST} is unreadable ({e})") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise _damaged(directory, f"saved/{MANIFEST} is not a checkpoint manifest")
+    body = {k: v for k, v in manifest.items() if k != "digest"}
+    if manifest.get("digest") != _digest(body):
+        raise _damaged(directory, f"saved/{MANIFEST} does not match its own digest")
+    if manifest.get("format") != FORMAT:
+        raise CheckpointError(f"{directory} holds a checkpoint in another format ({manifest.get('format')}, this checker writes "
+                              f"{FORMAT}); delete it or use another directory")
+    files: dict[str, Any] = manifest["files"]
+    runs = manifest.get("runs")
+    if not isinstance(runs, int):
+        raise _damaged(directory, f"saved/{MANIFEST} has no run count")
+    expected = {"frontier.npy", "parent.npy", "pos.npy", "meta.pickle", *(f"fps{k}.npy" for k in range(runs)),
+                *(f"rows{k}.npy" for k in range(runs) if manifest.get("exact"))}
+    if set(files) != expected:
+        raise _damaged(directory, f"saved/{MANIFEST} lists {sorted(files)}, expected {sorted(expected)}")
+    names = sorted(files)
+    for name in names:
+        if not (saved / name).is_file():
+            raise _damaged(directory, f"saved/{name} is missing")
+    stamp = _stamp(saved, names)
+    if _verified.get(str(saved)) == stamp:
+        return manifest
+    for name in names:
+        want = files[name]
+        size = (saved / name).stat().st_size
+        if size != want.get("bytes"):
+            raise _damaged(directory, f"saved/{name} has {size:,} bytes, {want.get('bytes')} were saved")
+        h = hashlib.sha256()
+        with open(saved / name, "rb") as f:
+            while chunk := f.read(1 << 22):
+                h.update(chunk)
+        if h.hexdigest() != want.get("sha256"):
+            raise _damaged(directory, f"saved/{name} does not match its SHA-256 checksum")
+    _verified[str(saved)] = stamp
+    return manifest
 
 
 def describe(directory: Path) -> str | None:
-    """A line about the checkpoint in ``directory`` (None if there is none)."""
+    """A line about the checkpoint in ``directory`` (None if there is none); CheckpointError if it is damaged."""
     meta = _meta(directory)
     if meta is None:
         return None
@@ -97,19 +255,22 @@ def describe(directory: Path) -> str | None:
 
 
 def _meta(directory: Path) -> dict[str, Any] | None:
-    path = directory / "saved" / "meta.pickle"
-    if not path.exists():
+    if verify(directory) is None:
         return None
-    with open(path, "rb") as f:
-        meta: dict[str, Any] = pickle.load(f)  # our own file, in a directory the user named
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{directory} holds a checkpoint in another format ({meta.get('format')}, this checker writes {FORMAT}); "
-                         "delete it or use another directory")
+    path = directory / "saved" / "meta.pickle"
+    try:
+        with open(path, "rb") as f:
+            meta: dict[str, Any] = pickle.load(f)  # checksum-verified above: the bytes this checker saved
+    except Exception as e:  # verified bytes that do not unpickle: written by other code
+        raise _damaged(directory, f"saved/meta.pickle cannot be read ({type(e).__name__}: {e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{directory} holds a checkpoint in another format; delete it or use another directory")
     return meta
 
 
 def load(directory: Path, key: str) -> Snapshot | None:
-    """The checkpoint in ``directory`` without its arrays (None if there is none); CheckpointError if it was saved by a different search.
+    """The checkpoint in ``directory`` without its arrays (None if there is none); CheckpointError if it was saved by a
+    different search or is damaged.
 
     :func:`load_arrays` reads the arrays: a search forks its worker processes
     in between, so that they do not inherit gigabytes they never use.
@@ -128,6 +289,8 @@ def load(directory: Path, key: str) -> Snapshot | None:
 def load_arrays(directory: Path, snap: Snapshot) -> None:
     """Read the arrays of the checkpoint in ``directory`` into ``snap`` (as returned by :func:`load`).
 
+    The files are verified again (a no-op when unchanged since :func:`load`),
+    and the arrays are checked against the counters: lengths, widths, dtypes.
     The level to expand and the store's rows are mapped from the files, not
     read: they are used a part at a time, and mapped pages can be evicted
     (see :mod:`checker.store`).  A later save unlinks the files; the mappings
@@ -135,10 +298,35 @@ def load_arrays(directory: Path, snap: Snapshot) -> None:
     """
     import numpy as np
 
+    if verify(directory) is None:
+        raise _damaged(directory, "the saved folder disappeared while resuming")
     saved = directory / "saved"
     runs = len(snap.fps)
-    snap.parent.frombytes(np.load(saved / "parent.npy").tobytes())
-    snap.pos.frombytes(np.load(saved / "pos.npy").astype(np.uint32).tobytes())
-    snap.fps = [np.load(saved / f"fps{k}.npy") for k in range(runs)]
-    snap.rows = [np.load(saved / f"rows{k}.npy", mmap_mode="r") for k in range(runs)] if snap.exact else []
-    snap.frontier = np.load(saved / "frontier.npy", mmap_mode="r")
+
+    def arr(name: str, **kw: Any) -> Any:
+        try:
+            return np.load(saved / name, allow_pickle=False, **kw)
+        except (OSError, ValueError) as e:
+            raise _damaged(directory, f"saved/{name} cannot be read ({e})") from None
+
+    parent, pos = arr("parent.npy"), arr("pos.npy")
+    fps = [arr(f"fps{k}.npy") for k in range(runs)]
+    rows = [arr(f"rows{k}.npy", mmap_mode="r") for k in range(runs)] if snap.exact else []
+    frontier = arr("frontier.npy", mmap_mode="r")
+    sizes = [len(a) for a in fps]
+    problems = []
+    if parent.dtype != np.int64 or len(parent) != snap.total or len(pos) != snap.total:
+        problems.append("the path records do not match the state count")
+    if sum(sizes) != snap.total or any(a.dtype.kind not in "iu" or a.dtype.itemsize != 8 for a in fps):
+        problems.append("the store's fingerprints do not match the state count")
+    if snap.exact and ([len(r) for r in rows] != sizes or any(r.ndim != 2 or r.shape[1] != snap.width for r in rows)):
+        problems.append("the store's rows do not match its fingerprints")
+    if frontier.ndim != 2 or (len(frontier) and frontier.shape[1] != snap.width) or snap.idx + len(frontier) != snap.total:
+        problems.append("the level to expand does not match the store")
+    if problems:
+        raise _damaged(directory, "; ".join(problems))
+    snap.parent.frombytes(parent.tobytes())
+    snap.pos.frombytes(pos.astype(np.uint32).tobytes())
+    snap.fps = fps
+    snap.rows = rows
+    snap.frontier = frontier

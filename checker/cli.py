@@ -1,14 +1,16 @@
 """The ``check`` command: explore a bounded Raft cluster and report a verdict.
 
 Exit codes: 0 every property holds after a complete search; 1 a property is
-violated (or a reachability check was never satisfied); 2 bad input; 3 the
-search was incomplete (state cap or Ctrl-C).
+violated (or a reachability check was never satisfied: vacuous); 2 bad input;
+3 the search was incomplete (state cap or Ctrl-C); 4 the run itself failed
+(see checker/failure.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shlex
 import signal
@@ -21,10 +23,11 @@ from tabulate import tabulate
 
 from checker.bfs import HOLDS, INCOMPLETE, VIOLATED, Explorer, Progress, Result
 from checker.checkpoint import CheckpointError
+from checker.failure import EXIT_FAILED
 from checker.model import Kind, Property
 from checker.trace import Step
 from models import render, tweaks, viewer
-from models.raft import Action, Raft, State
+from models.raft import HOOKS, Action, Raft, State, server_name
 
 EXIT_HOLDS, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -35,6 +38,9 @@ check its safety properties.  Prints "holds" only after a complete search;
 otherwise the shortest counterexample, or INCOMPLETE."""
 
 EPILOG = """\
+subcommands:
+{subcommands}
+
 examples:
   check                                   3 servers, terms up to 4
   check --servers 3 --max-term 2 --tweak vote-not-persisted
@@ -45,8 +51,36 @@ examples:
   check explore --servers 3 --max-term 1  drive a cluster by hand in the browser
   check graph --servers 2 --max-term 1 -o g.dot   the reachable state graph (see check graph --help)
 
-exit codes: 0 holds, 1 violation, 2 bad input, 3 incomplete.
+exit codes: 0 holds (after a complete search), 1 violation or vacuous, 2 bad input,
+            3 incomplete (state cap, ^C), 4 the run itself failed (one line, and a report file).
 Counterexamples go to counterexamples/<model>/ as a text table and ITF JSON."""
+
+
+SUBCOMMANDS = {
+    "defend": "check the unmodified protocol and every built-in tweak against their expected verdicts",
+    "help": "show this help, or a subcommand's (check help defend)",
+}
+"""The subcommands (``check NAME ...``), for the usage line and ``check help``; a new subcommand adds a line."""
+
+USAGE = "\n".join(["%(prog)s [options]", *(f"       %(prog)s {name} [options]" if name != "help" else
+                                             "       %(prog)s help [SUBCOMMAND]" for name in SUBCOMMANDS)])
+
+
+def version() -> str:
+    """The installed package's version (or pyproject's, when run from a source tree that is not installed)."""
+    try:
+        import tomllib
+
+        text = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+        return str(tomllib.loads(text)["project"]["version"])
+    except (OSError, KeyError, ValueError):
+        from importlib.metadata import PackageNotFoundError
+        from importlib.metadata import version as installed
+
+        try:
+            return installed("raft-check")
+        except PackageNotFoundError:
+            return "unknown"
 
 
 class BadInput(Exception):
@@ -107,7 +141,9 @@ def add_model_args(p: argparse.ArgumentParser, defaults: bool = True) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="check", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    epilog = EPILOG.replace("{subcommands}", "\n".join(f"  {name:<8}{text}" for name, text in SUBCOMMANDS.items()))
+    p = _Parser(prog="check", usage=USAGE, description=DESCRIPTION, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"%(prog)s (raft-check) {version()}")
     add_model_args(p)
     p.add_argument("--invariant", action="append", default=[], metavar="NAME", help="check only this property (repeatable; see --list-properties)")
     p.add_argument("--list-properties", action="store_true", help="name each property with its meaning, and exit")
@@ -129,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=_minutes, default=1.0, metavar="MIN",
                    help="with --checkpoint, save at the first level end at least MIN minutes after the last save "
                         "(default 1); a save of a deep level writes gigabytes, so a long search may save less often")
+    p.add_argument("--force", action="store_true",
+                   help="run a search even if its estimated size (from the bounds, printed when refused) is beyond any machine")
     p.add_argument("--workers", type=_count(1), default=1, metavar="N",
                    help="expand states in N processes (default 1; this machine has "
                         f"{_cores()} cores). Needs --store compact or fp; counts, verdict and trace are the same as with 1")
@@ -146,9 +184,11 @@ def make_model(args: argparse.Namespace) -> Raft:
         if args.tweak_file:
             chosen.append(tweaks.load_file(args.tweak_file))
         cls = tweaks.apply(chosen)
-        return cls(args.servers, args.max_term, args.max_log, reduce=not args.unreduced)
+        model = cls(args.servers, args.max_term, args.max_log, reduce=not args.unreduced)
     except (tweaks.TweakError, ValueError) as e:
         raise BadInput(str(e)) from None
+    check_tweak_acts(model, chosen)
+    return model
 
 
 def model_label(model: Raft) -> str:
@@ -162,8 +202,45 @@ def select_properties(model: Raft, names: Sequence[str]) -> list[Property[State,
     by_name = {p.name: p for p in props}
     unknown = [n for n in names if n not in by_name]
     if unknown:
+        if model.max_log == 0 and unknown[0] in {p.name for p in Raft(model.n, model.max_term, 1).properties()}:
+            raise BadInput(f"property {unknown[0]!r} is about logs, which max-log 0 leaves out: add --max-log 1 (or more)")
         raise BadInput(f"unknown property {unknown[0]!r}; valid properties: {', '.join(by_name)} (see --list-properties)")
     return [by_name[n] for n in dict.fromkeys(names)]
+
+
+LOG_HOOKS = frozenset({"log_ok_for_vote", "log_ok_for_append", "merge_entries", "new_commit_index", "can_commit"})
+"""Hooks that decide about logs.  With max-log 0 every log is empty, and the built-in tweaks of these hooks (declared at
+max-log 1 or more) then decide exactly as the unmodified rule: they cannot act."""
+
+
+def check_tweak_acts(model: Raft, chosen: Sequence[tweaks.Tweak]) -> None:
+    """A built-in log tweak at max-log 0 is an error: it would report the unmodified protocol's verdict as its own."""
+    if model.max_log > 0:
+        return
+    for t in chosen:
+        if t.name in tweaks.BUILTIN and t.bounds[2] > 0 and set(t.overrides) <= LOG_HOOKS:
+            raise BadInput(f"tweak {t.name!r} changes only the log layer ({', '.join(sorted(t.overrides))}), and max-log 0 "
+                           "leaves logs empty, so it could change nothing: add --max-log 1")
+
+
+def list_properties_json(model: Raft) -> list[dict[str, str]]:
+    return [{"name": p.name, "kind": p.kind.value, "group": p.group, "description": p.description} for p in model.properties()]
+
+
+def tweak_command(t: tweaks.Tweak) -> str:
+    """The ``check`` command that reproduces a built-in tweak's declared verdict exactly (the search ``check defend`` runs)."""
+    from checker import defend
+
+    model = tweaks.apply([t])(*t.bounds)
+    props = [*defend.safety_properties(model), *(p for p in model.properties() if p.kind is Kind.SOMETIMES)]
+    return shlex.join(["check", *defend.check_argv(t.name, t.bounds, props)])
+
+
+def list_tweaks_json() -> list[dict[str, Any]]:
+    return [{"name": t.name, "rule": t.rule, "expected": t.expected,
+             "bounds": {"servers": t.bounds[0], "max_term": t.bounds[1], "max_log": t.bounds[2]},
+             "searched": t.searched, "search_time": t.search_time or None, "note": t.note, "command": tweak_command(t)}
+            for t in tweaks.BUILTIN.values()]
 
 
 def list_properties(model: Raft) -> str:
@@ -177,7 +254,18 @@ def list_tweaks() -> str:
              + (f" --max-log {t.bounds[2]}" if t.bounds[2] else "") + ("" if t.searched else " (from a replayed execution; not yet searched)")
              + (f" (search: {t.search_time})" if t.search_time else ""))
             for t in tweaks.BUILTIN.values()]
-    return tabulate(rows, headers=["tweak", "rule it changes (from spec/Raft.tla)", "expected verdict"], maxcolwidths=[None, 60, 60])
+    table = tabulate(rows, headers=["tweak", "rule it changes (from spec/Raft.tla)", "expected verdict"], maxcolwidths=[None, 60, 60])
+    commands = "\n".join(f"  {tweak_command(t)}" for t in tweaks.BUILTIN.values())
+    return (f"{table}\n\nEach verdict, reproduced exactly (the safety properties, and the reachability checks that guard a "
+            f"'holds' against vacuity; plain `check --tweak NAME` also checks structural invariants, which may fail first):\n"
+            f"{commands}")
+
+
+def _isatty(f: Any) -> bool:
+    try:
+        return bool(f.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def fmt_bytes(n: float) -> str:
@@ -189,14 +277,32 @@ def fmt_bytes(n: float) -> str:
 
 
 class ProgressBar:
-    """Live progress on stderr through tqdm, refreshed at most every second."""
+    """Live progress on stderr: through tqdm, refreshed at most every second, on a terminal; otherwise (a log file, a
+    pipe) a plain line about every PLAIN_EVERY seconds, never a bar redrawn with carriage returns."""
+
+    PLAIN_EVERY = 10.0
 
     def __init__(self, enabled: bool) -> None:
         self.bar: Any = None
         self.enabled = enabled
+        self.plain = not _isatty(sys.stderr)
+        self.last_plain = -self.PLAIN_EVERY
+
+    def start(self) -> None:
+        """Say at once that the search has started (the first states of a large model can take seconds each)."""
+        if self.enabled:
+            print("progress: search started" + (f" (a line about every {self.PLAIN_EVERY:.0f} s)" if self.plain else ""),
+                  file=sys.stderr, flush=True)
 
     def __call__(self, p: Progress) -> None:
         if not self.enabled:
+            return
+        if self.plain:
+            if p.elapsed - self.last_plain >= self.PLAIN_EVERY:
+                self.last_plain = p.elapsed
+                rate = p.states / p.elapsed if p.elapsed > 0 else 0.0
+                print(f"progress: {p.states:,} states, depth {p.depth}, queue {p.queue:,}, {p.transitions:,} transitions, "
+                      f"{rate:,.0f} states/s, memory {fmt_bytes(p.rss)}, {p.elapsed:.0f} s", file=sys.stderr, flush=True)
             return
         if self.bar is None:
             from tqdm import tqdm
@@ -308,10 +414,21 @@ def itf_json(model: Raft, result: Result[State, Action], cmd: str) -> dict[str, 
             "description": f"Shortest counterexample to {v.prop.name}, produced by: {cmd}",
             "varTypes": {},
         },
-        "params": ["Server", "MaxTerm", "MaxLog"],
+        "params": list(ITF_PARAMS),
         "vars": render.ITF_VARS,
-        "states": [render.itf_state(model, st.state, k, st.action) for k, st in enumerate(v.trace)],
+        "states": [render.itf_state(model, st.state, k, st.action) | (itf_params(model) if k == 0 else {})
+                   for k, st in enumerate(v.trace)],
     }
+
+
+ITF_PARAMS = ("Server", "MaxTerm", "MaxLog")
+"""The constants of spec/Raft.tla, as ITF trace parameters: ADR-015 says they are set in the initial state."""
+
+
+def itf_params(model: Raft) -> dict[str, Any]:
+    """The values of ITF_PARAMS for ``model``, as the initial state of its ITF trace sets them."""
+    return {"Server": {"#set": [server_name(i) for i in model.server_ids]},
+            "MaxTerm": {"#bigint": str(model.max_term)}, "MaxLog": {"#bigint": str(model.max_log)}}
 
 
 def write_counterexample(model: Raft, result: Result[State, Action], out: Path, cmd: str) -> tuple[Path, ...]:
@@ -321,8 +438,10 @@ def write_counterexample(model: Raft, result: Result[State, Action], out: Path, 
     folder = out / model_label(model)
     folder.mkdir(parents=True, exist_ok=True)
     txt, itf = folder / f"{stem}.txt", folder / f"{stem}.itf.json"
-    txt.write_text(violation_text(model, result, cmd))
-    itf.write_text(json.dumps(itf_json(model, result, cmd), indent=1) + "\n")
+    from checker.failure import atomic_write
+
+    atomic_write(txt, violation_text(model, result, cmd))
+    atomic_write(itf, json.dumps(itf_json(model, result, cmd), indent=1) + "\n")
     # The trace viewer (models/viewer.py; `check view` rebuilds it from the ITF file), last: the trace is already saved.
     return txt, itf, *viewer.write_counterexample_page(model, v.trace, v.prop, cmd, folder / f"{stem}.html")
 
@@ -339,6 +458,14 @@ def check_out_dir(out: str) -> Path:
         raise BadInput(f"--out {out}: {probe} is not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise BadInput(f"--out {out}: cannot write in {probe}")
+    if probe.is_dir():  # root passes os.access everywhere: try a file (removed at once), as the end of the run will
+        import tempfile
+
+        try:
+            with tempfile.TemporaryFile(dir=probe):
+                pass
+        except OSError as e:
+            raise BadInput(f"--out {out}: cannot write in {probe} ({e.strerror or e})") from None
     return p
 
 
@@ -367,6 +494,10 @@ def verdict(result: Result[State, Action]) -> tuple[str, int]:
     if result.unsatisfied:
         return f"VACUOUS: never satisfied: {', '.join(result.unsatisfied)}", EXIT_VIOLATION
     names = ", ".join(p.name for p in result.checked if p.kind is not Kind.SOMETIMES)
+    if not names:  # only reachability checks were selected: each was satisfied by some reachable state
+        reached = ", ".join(p.name for p in result.checked)
+        return (f"SATISFIED after a complete search: {reached} (each is reached by some state; no always or action "
+                "property was selected)"), EXIT_HOLDS
     if result.stats.store == "fp":
         return (f"HOLDS after a complete search: {names} (fingerprint store: the chance that a fingerprint collision "
                 f"hid a state is about {result.stats.collision_probability:.1e}; --store compact is exact)"), EXIT_HOLDS
@@ -378,6 +509,7 @@ def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry
               checkpoint: Path | None = None, checkpoint_key: str = "", checkpoint_every: float = 1.0
               ) -> Result[State, Action]:
     bar = ProgressBar(not quiet)
+    bar.start()
     try:
         if engine == "fast":
             from checker.fast import FastExplorer
@@ -411,7 +543,10 @@ def summary_json(model: Raft, result: Result[State, Action], symmetry: bool, fil
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from checker import failure
+
     argv = list(sys.argv[1:] if argv is None else argv)
+    as_json = failure.wants_json(argv)
     try:
         if argv and argv[0] == "defend":
             from checker import defend
@@ -425,14 +560,56 @@ def main(argv: Sequence[str] | None = None) -> int:
             from checker import graph_cmd
 
             return graph_cmd.main(argv[1:])
+        if argv and argv[0] == "help":
+            return _help(argv[1:])
         return _check(argv)
     except BadInput as e:
+        if as_json:
+            print(json.dumps(failure.error_json("bad input", str(e), EXIT_BAD_INPUT)))
         print(f"check: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:
         # The reader went away (e.g. `check ... | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + 13  # what a shell reports for a process ended by SIGPIPE
+    except KeyboardInterrupt:  # ^C outside the search (which reports itself as incomplete), e.g. while tracing
+        print("check: interrupted", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    except Exception as e:  # a failure of the run, never a verdict (exit 4)
+        line, report = failure.describe(e, argv)
+        if as_json:
+            print(json.dumps(failure.error_json("failed", line, EXIT_FAILED, report)))
+        print(f"check: failed: {line}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def check_tweak_file_ran(args: argparse.Namespace, model: Raft, result: Result[State, Action]) -> None:
+    """A "holds" of a tweak file whose hooks never ran is the unmodified protocol's verdict: refuse it (exit 2) with the
+    bound that would let them run.  (Hooks called in --workers processes are not seen here: not checked then.)"""
+    if not args.tweak_file or args.workers > 1 or result.status != HOLDS:
+        return
+    ours = [name for name, f in type(model).__dict__.items() if name in HOOKS and hasattr(f, "__wrapped__")]
+    if not ours or tweaks.CALLED & set(ours):
+        return
+    fix = " (with --max-log 0 logs are empty and entries are never committed: add --max-log 1)" \
+        if model.max_log == 0 and set(ours) <= LOG_HOOKS else " (loosen the bounds so that they are reached)"
+    raise BadInput(f"tweak file {args.tweak_file}: its hooks ({', '.join(sorted(ours))}) never ran in this search, so its "
+                   f"verdict would be the unmodified protocol's{fix}")
+
+
+def _help(names: Sequence[str]) -> int:
+    """``check help [SUBCOMMAND]``: the help of ``check`` or of one subcommand."""
+    if len(names) > 1:
+        raise BadInput(f"check help takes at most one subcommand, got {' '.join(names)}")
+    if not names or names[0] in ("check", "help"):
+        build_parser().print_help()
+        return EXIT_HOLDS
+    if names[0] == "defend":
+        from checker import defend
+
+        defend.build_parser().print_help()
+        return EXIT_HOLDS
+    raise BadInput(f"no subcommand {names[0]!r}; subcommands: {', '.join(SUBCOMMANDS)}")
 
 
 def search_key(model: Raft, props: Sequence[Property[State, Action]], symmetry: bool, store: str, tweak_file: str | None) -> str:
@@ -469,16 +646,38 @@ def _interrupt(signum: int, frame: object) -> None:
 def _check(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.list_tweaks:
-        print(list_tweaks())
+        print(json.dumps(list_tweaks_json(), indent=1) if args.json else list_tweaks())
         return 0
     model = make_model(args)
     if args.list_properties:
-        print(list_properties(model))
+        print(json.dumps(list_properties_json(model), indent=1) if args.json else list_properties(model))
         return 0
     props = select_properties(model, args.invariant)
     out = check_out_dir(args.out)
-    cmd = command_line(argv)
+    from checker import sizing
+
     symmetry = not args.no_symmetry
+    symmetry_note = ""
+    if symmetry and model.n > sizing.SYMMETRY_MAX_SERVERS:
+        symmetry = False
+        symmetry_note = (f" (symmetry is off above {sizing.SYMMETRY_MAX_SERVERS} servers: a state's canonical form would try "
+                         f"up to {model.n}! = {math.factorial(model.n):,} renamings)")
+    est = sizing.estimate(model.n, model.max_term, model.max_log, symmetry=symmetry, reduced=model.reduce, store=args.store)
+    refusal, warning = sizing.advice(est, args.store, capped=args.max_states is not None, force=args.force)
+    if refusal is not None:
+        raise BadInput(refusal)
+    if args.tweak_file and symmetry:
+        from checker import failure, symcheck
+
+        try:
+            odd = symcheck.asymmetry(model)
+        except tweaks.TweakError as e:
+            raise BadInput(str(e)) from None
+        except SystemExit as e:  # a tweak hook called sys.exit: a failure of the run, not its end
+            raise failure.Exited(e.code) from e
+        if odd is not None:
+            raise BadInput(f"{failure.ASYMMETRIC} ({args.tweak_file}: {odd})")
+    cmd = command_line(argv)
     from checker.fast import pick_engine
 
     try:
@@ -503,6 +702,7 @@ def _check(argv: list[str]) -> int:
         from checker import checkpoint as ck
 
         try:
+            ck.check_folder(checkpoint)  # up front: not after minutes of search, at the first save
             saved = ck.describe(checkpoint)
         except CheckpointError as e:
             raise BadInput(str(e)) from None
@@ -514,34 +714,55 @@ def _check(argv: list[str]) -> int:
         why = "--unreduced" if args.unreduced else "the tweak changes a rule their soundness argument rests on"
         extra = f" (reductions off: {', '.join(off)}; {why})" if off else ""
         print(f"Checking {model_label(model)}: servers={model.n} max-term={model.max_term} max-log={model.max_log} "
-              f"symmetry={'on' if symmetry else 'off'}{extra}")
+              f"symmetry={'on' if symmetry else 'off'}{extra}{symmetry_note}")
         print(f"Properties: {', '.join(p.name for p in props)}")
         print(f"Engine: {engine_note}")
         if checkpoint is not None:
             print(f"Checkpoint: {checkpoint} -- " + (f"resuming the saved search: {saved}" if saved else "none saved yet; saving at level ends"))
+    if warning is not None:
+        print(warning, file=sys.stderr)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` ends a run as ^C does: reported as incomplete
+    tweaks.CALLED.clear()
     try:
         result = run_check(model, props, symmetry=symmetry, max_states=args.max_states, quiet=args.quiet or args.json,
                            engine=engine, store=args.store, workers=args.workers, checkpoint=checkpoint, checkpoint_key=key,
                            checkpoint_every=args.checkpoint_every)
     except CheckpointError as e:
         raise BadInput(str(e)) from None
+    except tweaks.TweakError as e:  # a tweak file's hook broke its contract (e.g. returned the wrong type)
+        raise BadInput(str(e)) from None
+    except SystemExit as e:  # a tweak hook called sys.exit: a failure of the run, not its end
+        from checker.failure import Exited
+
+        raise Exited(e.code) from e
     finally:
         signal.signal(signal.SIGTERM, previous)
     if checkpoint is not None and not args.json:
         last = ck.describe(checkpoint)
         done = "" if result.status == INCOMPLETE else " (the search is complete: the directory can be deleted)"
         print(f"Checkpoint: {checkpoint} -- " + (f"last saved at {last}{done}" if last else "nothing saved (no level ended a minute or more after the start)"))
+    check_tweak_file_ran(args, model, result)
     files: list[Path] = []
+    write_error = None
+    if result.violation is not None and not args.json:
+        print()
+        print(violation_text(model, result, cmd).split("\n", 1)[1], flush=True)  # shown before any file is written
     if result.violation is not None:
-        files = list(write_counterexample(model, result, out, cmd))
+        try:
+            files = list(write_counterexample(model, result, out, cmd))
+        except OSError as e:  # the violation stands (exit 1); its trace is printed, or in the JSON
+            write_error = f"could not write the counterexample under {out}: {e.strerror or e}" + (
+                f" ({e.filename})" if e.filename else "")
+            print(f"check: {write_error}; " + ("its trace is in the JSON summary" if args.json else "its trace is printed above"),
+                  file=sys.stderr)
     text, code = verdict(result)
     if args.json:
-        print(json.dumps({**summary_json(model, result, symmetry, files), "engine": engine}, indent=1))
+        summary = {**summary_json(model, result, symmetry, files), "engine": engine}
+        if write_error is not None:
+            summary.update(write_error=write_error, counterexample_text=violation_text(model, result, cmd))
+        print(json.dumps(summary, indent=1))
         return code
-    if result.violation is not None:
-        print()
-        print(violation_text(model, result, cmd).split("\n", 1)[1])
+    if files:
         print(f"Counterexample written to {files[0]} and {files[1]}" + (f"; open {files[2]} in a browser to step through it" if len(files) > 2 else ""))
     print()
     print(stats_table(result))

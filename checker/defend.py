@@ -35,6 +35,7 @@ from models.raft import Action, Raft, State
 UNMODIFIED = "raft"
 UNMODIFIED_BOUNDS = (3, 3, 0)
 UNKNOWN = "?"
+NOT_COMPARED = "not compared"
 
 DESCRIPTION = """\
 Check the unmodified protocol and every built-in protocol tweak (see
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run every selected check with max-term T instead of its own bound")
     p.add_argument("--out", metavar="DIR", default="counterexamples", help="counterexamples go to DIR/<tweak>/ (default counterexamples/)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument("--json", action="store_true", help="print one JSON object (every row, and the outcome) instead of the table")
     return p
 
 
@@ -71,6 +73,11 @@ class Row:
     @property
     def ok(self) -> bool:
         return self.expected == UNKNOWN or self.expected == self.actual
+
+    @property
+    def compared(self) -> bool:
+        """False when the tweak declares no verdict at these bounds (e.g. another server count): nothing was compared."""
+        return self.expected != UNKNOWN
 
 
 def safety_properties(model: Raft) -> list[Property[State, Action]]:
@@ -149,7 +156,7 @@ def short_bounds(b: tuple[int, int, int]) -> str:
 
 def table(rows: Sequence[Row]) -> str:
     body = [
-        (r.name, r.rule, short_bounds(r.bounds), r.expected,
+        (r.name, r.rule, short_bounds(r.bounds), r.expected if r.compared else NOT_COMPARED,
          r.actual if r.ok else f"{r.actual}  << MISMATCH",
          "" if r.trace_length is None else r.trace_length, f"{r.states:,}", f"{r.seconds:.1f} s")
         for r in rows
@@ -175,6 +182,7 @@ def main(argv: Sequence[str]) -> int:
     plan = [(name, t, (args.servers or b[0], b[1] if args.max_term is None else args.max_term, b[2])) for name, t, b in plan]
 
     rows: list[Row] = []
+    out_json = args.json
     for k, (name, t, b) in enumerate(plan, start=1):
         if not args.quiet:
             print(f"defend [{k}/{len(plan)}] {name} at {bounds_text(b)} ...", end="", file=sys.stderr, flush=True)
@@ -183,7 +191,26 @@ def main(argv: Sequence[str]) -> int:
         if not args.quiet:
             length = f", {row.trace_length} steps" if row.trace_length is not None else ""
             mark = "" if row.ok else f"  MISMATCH: expected {row.expected}"
+            if not row.compared:
+                mark = f"  ({NOT_COMPARED}: no declared verdict at these bounds)"
             print(f" {row.actual}{length}, {row.states:,} states, {row.seconds:.1f} s{mark}", file=sys.stderr, flush=True)
+
+    bad = [r.name for r in rows if not r.ok]
+    compared = [r for r in rows if r.compared]
+    uncompared = [r.name for r in rows if not r.compared]
+    if out_json:
+        outcome = "failed" if bad else "nothing compared" if not compared else "ok"
+        print(json.dumps({
+            "outcome": outcome, "exit_code": EXIT_VIOLATION if bad else EXIT_HOLDS,
+            "rows": [{"tweak": r.name, "rule": r.rule, "servers": r.bounds[0], "max_term": r.bounds[1], "max_log": r.bounds[2],
+                      "expected": r.expected if r.compared else None, "actual": r.actual, "compared": r.compared, "ok": r.ok,
+                      "trace_length": r.trace_length, "distinct_states": r.states, "seconds": round(r.seconds, 3),
+                      "counterexample_files": [str(f) for f in r.files]} for r in rows],
+            "mismatches": bad, "not_compared": uncompared,
+            "not_run": [{"tweak": t.name, "expected": t.expected, "bounds": list(t.bounds), "searched": t.searched,
+                         "search_time": t.search_time or None} for t in not_run],
+        }, indent=1))
+        return EXIT_VIOLATION if bad else EXIT_HOLDS
 
     print(table(rows))
     written = [r for r in rows if r.files]
@@ -191,7 +218,6 @@ def main(argv: Sequence[str]) -> int:
         print()
         for r in written:
             print(f"{r.name}: {r.files[0]} and {r.files[1]}" + (f"; viewer {r.files[2]}" if len(r.files) > 2 else ""))
-    bad = [r.name for r in rows if not r.ok]
     if not args.tweak and args.servers is None and args.max_term is None:  # the gallery of every rule at its own bounds
         from checker import gallery
 
@@ -208,5 +234,14 @@ def main(argv: Sequence[str]) -> int:
     if bad:
         print(f"FAILED: {len(bad)} verdict(s) differ from the expected: {', '.join(bad)}")
         return EXIT_VIOLATION
-    print(f"OK: all {len(rows)} verdicts as expected" + (f" ({len(not_run)} not run, see above)" if not_run else ""))
+    skipped = f" ({len(not_run)} not run, see above)" if not_run else ""
+    if not compared:
+        print(f"NOTHING COMPARED: none of the {len(rows)} verdicts has an expected value at these bounds (each tweak declares "
+              f"its verdict at its own bounds; see check --list-tweaks){skipped}")
+        return EXIT_HOLDS  # nothing differs from what was expected; the line says that nothing was
+    if uncompared:
+        print(f"OK: {len(compared)} verdict(s) as expected; {len(uncompared)} {NOT_COMPARED} (no declared verdict at these "
+              f"bounds: {', '.join(uncompared)}){skipped}")
+        return EXIT_HOLDS
+    print(f"OK: all {len(rows)} verdicts as expected{skipped}")
     return EXIT_HOLDS

@@ -217,7 +217,7 @@ class WorkerPool:
         """Worker w's next reply, read in main codes."""
         while True:
             try:
-                msg = self.replies[w].get(timeout=10)
+                msg = self.replies[w].get(timeout=1)
                 break
             except queue.Empty:
                 if not self.procs[w].is_alive():

@@ -215,8 +215,13 @@ class Raft:
         self.eager_appends = eager and max_log > 0
         self.reduce = self.eager_votes and self.prune_msgs
         self.server_ids = tuple(range(n))
-        self.perms = list(itertools.permutations(self.server_ids))
         self.props = self._properties()
+
+    @property
+    def perms(self) -> list[tuple[int, ...]]:
+        """Every renaming of the servers (n! of them: made only on demand, by tests of small models; the search never
+        lists them, see :meth:`representative`)."""
+        return list(itertools.permutations(self.server_ids))
 
     # ------------------------------------------------------------------ helpers
 

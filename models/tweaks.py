@@ -129,6 +129,10 @@ def load_file(path: str) -> Tweak:
     except TweakError as e:
         line = _line_in(p, sys.exc_info()[2])
         raise TweakError(f"{path}:{line}: {e}") from None
+    except SystemExit as e:  # a tweak file changes the protocol; it does not end the run (with exit 0 and no output)
+        line = _line_in(p, sys.exc_info()[2])
+        raise TweakError(f"{path}:{line}: the tweak file calls exit (SystemExit({e.code!r})); a tweak file only defines "
+                         "@override functions") from None
     except Exception as e:
         line = _line_in(p, sys.exc_info()[2])
         raise TweakError(f"{path}:{line}: {type(e).__name__}: {e}") from None
@@ -136,8 +140,49 @@ def load_file(path: str) -> Tweak:
         _collecting.pop()
     if not col.overrides:
         raise TweakError(f"{path}: defines no overrides; decorate a function with @override('<hook>'), hooks: {', '.join(sorted(HOOKS))}")
-    return Tweak(p.stem, f"user tweak file {path}", dict(col.overrides), expected="?",
+    checked = {name: _type_checked(name, f, path) for name, f in col.overrides.items()}
+    return Tweak(p.stem, f"user tweak file {path}", checked, expected="?",
                  keeps_eager_votes=col.keeps_reductions, keeps_pruning=col.keeps_reductions)
+
+
+def _returns(name: str) -> tuple[str, Callable[[Any], bool]]:
+    """What hook ``name`` must return (as declared on ``Raft``): a description and a test."""
+    import typing
+
+    declared = typing.get_type_hints(getattr(Raft, name)).get("return")
+    if declared is bool:
+        return "a bool (True or False)", lambda v: type(v) is bool
+    if declared is int:
+        return "an int", lambda v: type(v) is int
+    if declared is ServerVars:
+        return "a ServerVars (e.g. srv._replace(...))", lambda v: isinstance(v, ServerVars) and len(v) == len(ServerVars._fields)
+    if typing.get_origin(declared) is tuple:
+        return "a tuple of ints (a log)", lambda v: type(v) is tuple and all(type(x) is int for x in v)
+    return str(declared), lambda v: True
+
+
+CALLED: set[str] = set()
+"""The hooks of tweak files called in this process (since the caller last cleared it): ``check`` refuses a "holds" of a
+tweak file none of whose hooks ever ran, which would be the unmodified protocol's verdict."""
+
+
+def _type_checked(name: str, f: Callable[..., Any], path: str) -> Callable[..., Any]:
+    """``f`` (a tweak file's override of hook ``name``), with its return value checked against the hook's declared type:
+    a wrong one (None, an int for a bool, ...) is a TweakError naming the hook and the function's file:line, raised at the
+    first call that returns it, instead of being taken silently as true, false or a state."""
+    want, ok = _returns(name)
+    line = getattr(getattr(f, "__code__", None), "co_firstlineno", "?")
+
+    def hook(*args: Any, **kwargs: Any) -> Any:
+        CALLED.add(name)
+        v = f(*args, **kwargs)
+        if not ok(v):
+            raise TweakError(f"{path}:{line}: hook {name} returned {v!r} ({type(v).__name__}); it must return {want}")
+        return v
+
+    hook.__name__ = hook.__qualname__ = getattr(f, "__name__", name)
+    hook.__wrapped__ = f  # type: ignore[attr-defined]
+    return hook
 
 
 def _line_in(p: Path, tb: Any) -> int | str:

@@ -259,8 +259,10 @@ def write_counterexample_page(model: Raft, trace: Sequence[Step[State, Action]],
 
     Called after the text and ITF files are written: a failure here must not turn a found violation into a crash.
     """
+    from checker.failure import atomic_write
+
     try:
-        path.write_text(counterexample_html(model, trace, prop, command))
+        atomic_write(path, counterexample_html(model, trace, prop, command))
     except Exception as e:  # the trace itself is safe in the .txt and .itf.json files
         import sys
 

@@ -8,7 +8,7 @@ reports: counts, per-action counts, depth, verdict, trace and witnesses.
 
 from __future__ import annotations
 
-import pickle
+import json
 from pathlib import Path
 
 import pytest
@@ -72,9 +72,10 @@ def test_a_checkpoint_of_another_search_is_refused(tmp_path: Path) -> None:
     assert checkpoint.describe(tmp_path) is not None
     with pytest.raises(CheckpointError, match="another search"):
         FastExplorer(Raft(2, 2, 0), store="compact", checkpoint=tmp_path, checkpoint_key="b").run()
-    meta = tmp_path / "saved" / "meta.pickle"
-    data = pickle.loads(meta.read_bytes())
-    meta.write_bytes(pickle.dumps({**data, "format": -1}))
+    manifest = tmp_path / "saved" / checkpoint.MANIFEST
+    body = {k: v for k, v in json.loads(manifest.read_text()).items() if k != "digest"}
+    body["format"] = -1
+    manifest.write_text(json.dumps({**body, "digest": checkpoint._digest(body)}))
     with pytest.raises(CheckpointError, match="another format"):
         checkpoint.describe(tmp_path)
 
