@@ -272,7 +272,7 @@ def violation_text(model: Raft, result: Result[State, Action], cmd: str) -> str:
         cmd,
         f"Violation of {kind} {v.prop.name}: {v.prop.description}.",
         f"Model: {model_label(model)}, servers S1..S{model.n}, max-term {model.max_term}, max-log {model.max_log}. "
-        f"Shortest trace: {len(v.trace) - 1} steps (every step replays as a real transition).",
+        + (v.found_by or f"Shortest trace: {len(v.trace) - 1} steps") + " (every step replays as a real transition).",
         "",
     ]
     return "\n".join(head) + trace_table(model, v.trace) + "\n\nWhat happens:\n" + trace_story(model, v.trace) + "\n"
@@ -286,7 +286,8 @@ def itf_json(model: Raft, result: Result[State, Action], cmd: str) -> dict[str, 
             "format": "ITF",
             "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
             "source": "spec/Raft.tla",
-            "description": f"Shortest counterexample to {v.prop.name}, produced by: {cmd}",
+            "description": (f"Counterexample to {v.prop.name} ({v.found_by})" if v.found_by else f"Shortest counterexample to {v.prop.name}")
+                           + f", produced by: {cmd}",
             "varTypes": {},
         },
         "params": ["Server", "MaxTerm", "MaxLog"],
@@ -397,6 +398,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from checker import defend
 
             return defend.main(argv[1:])
+        if argv and argv[0] == "simulate":
+            from checker import simulate
+
+            return simulate.main(argv[1:])
         return _check(argv)
     except BadInput as e:
         print(f"check: error: {e}", file=sys.stderr)
