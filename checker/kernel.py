@@ -41,7 +41,7 @@ from typing import Protocol
 from checker.fast import _ActionCheck, _Invariants, _StateCheck
 from checker.model import Kind, Property
 from models.fast_raft import FastRaft, Flat
-from models.raft import Action, EachMessage, Raft, State
+from models.raft import Action, EachMessage, MType, Raft, State
 
 Move = tuple[int, int, int, Flat]
 """A transition: (action index, slot position or -1, message body code or -1, successor)."""
@@ -53,6 +53,7 @@ class Kernel(Protocol):
     n: int
     names: Sequence[str]  # action index -> action name ("HandleRPC" for a delivery)
     handle_index: int  # the action index of HandleRPC
+    message_kinds: int  # deliveries are of kinds 0 .. message_kinds - 1 (swarm walks lose each kind at its own rate)
     props: Sequence[Property[State, Action]]  # the checked properties; the check methods return indexes into it
 
     def initial(self) -> list[Flat]: ...
@@ -60,6 +61,7 @@ class Kernel(Protocol):
     def action(self, mv: Move) -> Action: ...
     def apply(self, s: Flat, a: Action) -> Move | None: ...
     def decode(self, s: Flat) -> State: ...
+    def message_kind(self, mv: Move) -> int: ...
     def digest(self, s: Flat) -> int: ...
     def canon(self, s: Flat) -> Flat: ...
     def bad_step(self, s: Flat, mv: Move) -> int: ...
@@ -179,6 +181,12 @@ class FastKernel:
 
     def decode(self, s: Flat) -> State:
         return self.fr.decode(s)
+
+    message_kinds = len(MType)
+
+    def message_kind(self, mv: Move) -> int:
+        """The type of the message a delivery move delivers (``MType``: vote or append, request or response)."""
+        return int(self.fr.bodies[mv[2]].mtype)
 
     def canon(self, s: Flat) -> Flat:
         return self.fr.canon(s)

@@ -185,8 +185,10 @@ class HyperLogLog:
         self.reg = bytearray(self.m)
 
     def add(self, h: int) -> None:
-        h = (h * 0x9E3779B97F4A7C15) & 0xFFFF_FFFF_FFFF_FFFF  # spread the bits (Fibonacci hashing)
-        h ^= h >> 29
+        mask = 0xFFFF_FFFF_FFFF_FFFF  # spread the bits: the splitmix64 finaliser
+        h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & mask
+        h ^= h >> 31
         idx = h & (self.m - 1)
         rest = h >> self.P
         rank = 64 - self.P - rest.bit_length() + 1
@@ -216,29 +218,50 @@ class HyperLogLog:
 
 @dataclass
 class Weights:
-    """One walk's distribution over steps: a weight per class of :data:`CLASSES`, and the chance a message is lost."""
+    """One walk's distribution over steps: a weight per class of :data:`CLASSES`, and per kind of message
+    (``Kernel.message_kind``) the chance that a message of that kind is lost."""
 
     classes: list[float]
-    loss: float
+    loss: list[float]
+    delay: float = 0.0  # the chance that a message (not lost) is held back when it is sent ...
+    hold: int = 1  # ... for up to this many steps (its delivery is not a candidate until then)
 
     def text(self) -> str:
-        w = ", ".join(f"{c} {x:.2f}" for c, x in zip(CLASSES, self.classes, strict=True) if x)
-        return f"{w}; loss {self.loss:.2f}"
+        w = ", ".join(f"{c} {x:.2g}" for c, x in zip(CLASSES, self.classes, strict=True) if x)
+        return f"{w}; loss {', '.join(f'{x:.2f}' for x in self.loss)}; delay {self.delay:.2f} for up to {self.hold} steps"
 
 
-def draw_weights(rng: random.Random) -> Weights:
-    """Swarm weights: each class is switched off with probability 1/4 (never first deliveries or BecomeLeader,
-    without which nothing happens), else weighted by a square of a uniform draw (so a few classes dominate);
-    messages are lost with probability 0 in half the walks, else up to 0.3."""
+def _log_uniform(rng: random.Random, lo: float, hi: float) -> float:
+    return float(10 ** rng.uniform(lo, hi))
+
+
+def draw_weights(rng: random.Random, kinds: int = 4) -> Weights:
+    """Swarm weights, relative to first deliveries (weight 1).
+
+    Each weight is log-uniform, so that a class is ten or a hundred times
+    rarer in one walk than in another: leadership, client requests and commits
+    from 0.1 to 10 (they are what a bug needs to happen, and they are enabled
+    rarely); timeouts from 0.01 to 1 (each one uses up a term of the bound);
+    restarts, duplicate deliveries and the separate send actions (with
+    reductions off) are switched off in half the walks, else from 0.01 to 1.
+    Each kind of message is lost with chance 0 in half the walks, else up to
+    one half (so some walks lose most appends but no votes).  In half the
+    walks, a message that is not lost is held back with some chance, for up to
+    30 steps, so that it arrives late, after messages sent after it.
+    """
     ws = []
     for c in CLASSES:
-        if c in ("Deliver", "BecomeLeader"):
-            ws.append(0.05 + rng.random() ** 2)
+        if c == "Deliver":
+            ws.append(1.0)
+        elif c in ("BecomeLeader", "ClientRequest", "AdvanceCommitIndex"):
+            ws.append(_log_uniform(rng, -1, 1))
+        elif c == "Timeout":
+            ws.append(_log_uniform(rng, -2, 0))
         else:
-            off = rng.random() < 0.25
-            ws.append(0.0 if off else 0.05 + rng.random() ** 2)
-    loss = 0.0 if rng.random() < 0.5 else 0.3 * rng.random()
-    return Weights(ws, loss)
+            ws.append(0.0 if rng.random() < 0.5 else _log_uniform(rng, -2, 0))
+    loss = [0.0 if rng.random() < 0.5 else 0.5 * rng.random() for _ in range(kinds)]
+    delay = 0.0 if rng.random() < 0.5 else rng.random()
+    return Weights(ws, loss, delay, 1 + rng.randrange(30))
 
 
 @dataclass
@@ -267,7 +290,7 @@ class Walker:
 
     def walk(self, index: int) -> WalkResult:
         k, rng = self.k, walk_rng(self.seed, index)
-        weights = draw_weights(rng) if self.mode == "swarm" else None
+        weights = draw_weights(rng, k.message_kinds) if self.mode == "swarm" else None
         inits = k.initial()
         s = inits[rng.randrange(len(inits))] if len(inits) > 1 else inits[0]
         out = WalkResult(index, 0)
@@ -279,6 +302,7 @@ class Walker:
         delivered: set[tuple[int, int]] = set()
         seen: set[tuple[int, int]] = set()
         lost: set[tuple[int, int]] = set()
+        held: dict[tuple[int, int], int] = {}  # message -> the step from which it may be delivered
         hk, class_of, counts, hll = k.handle_index, self.class_of, self.counts, self.hll
         pending = self.pending
         hll.add(k.digest(s))
@@ -302,7 +326,9 @@ class Walker:
                 mv = cands[rng.randrange(len(cands))]
             else:
                 by_class: dict[int, list[Move]] = {}
-                loss = weights.loss
+                loss, delay = weights.loss, weights.delay
+                kind_of = k.message_kind
+                waiting = False
                 for mv in moves:
                     if mv[3] == s:
                         continue
@@ -311,13 +337,26 @@ class Walker:
                         key = (mv[1], mv[2])
                         if key not in seen:
                             seen.add(key)
-                            if loss and rng.random() < loss:
+                            p_loss = loss[kind_of(mv)]
+                            if p_loss and rng.random() < p_loss:
                                 lost.add(key)
+                            elif delay and rng.random() < delay:
+                                held[key] = len(path) + 1 + rng.randrange(weights.hold)
                         if key in lost:
+                            continue
+                        if held and held.get(key, 0) > len(path):
+                            waiting = True
                             continue
                         if key in delivered:
                             c = DUPLICATE
                     by_class.setdefault(c, []).append(mv)
+                if not by_class and waiting:  # only held messages remain: time passes until the first is released
+                    first = min(t for t in held.values() if t > len(path))
+                    for key in [key for key, t in held.items() if t == first]:
+                        held[key] = 0
+                    for mv in moves:
+                        if mv[0] == hk and held.get((mv[1], mv[2]), 1) == 0 and mv[3] != s:
+                            by_class.setdefault(DUPLICATE if (mv[1], mv[2]) in delivered else DELIVER, []).append(mv)
                 if not by_class:
                     break
                 classes = sorted(by_class)
