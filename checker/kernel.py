@@ -35,7 +35,7 @@ a walk wastes no steps on messages that can change nothing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 from checker.fast import _ActionCheck, _Invariants, _StateCheck
@@ -62,7 +62,6 @@ class Kernel(Protocol):
     def apply(self, s: Flat, a: Action) -> Move | None: ...
     def decode(self, s: Flat) -> State: ...
     def message_kind(self, mv: Move) -> int: ...
-    def cell(self, s: Flat) -> Hashable: ...
     def digest(self, s: Flat) -> int: ...
     def canon(self, s: Flat) -> Flat: ...
     def bad_step(self, s: Flat, mv: Move) -> int: ...
@@ -101,7 +100,6 @@ class FastKernel:
         self.srv_digest: dict[int, int] = {}
         self.slot_digest: dict[tuple[int, int], int] = {}
         self.comm_digest: dict[int, int] = {}
-        self.cell_memo: dict[tuple[Flat, int], Hashable] = {}
 
     # ----------------------------------------------------------- successors
 
@@ -185,17 +183,6 @@ class FastKernel:
         return self.fr.decode(s)
 
     message_kinds = len(MType)
-
-    def cell(self, s: Flat) -> Hashable:
-        """A coarse summary of ``s`` for exploration: each server's term, role, log and commit index, and how many
-        entries were committed; in server order up to renaming (sorted), the network left out."""
-        key = (s[: self.n], s[-1])
-        got = self.cell_memo.get(key)
-        if got is None:
-            fr = self.fr
-            servers = tuple(sorted((v.currentTerm, int(v.role), v.log, v.commitIndex) for v in fr.servers(s)))
-            got = self.cell_memo[key] = (servers, len(fr.comms[s[-1]]))
-        return got
 
     def message_kind(self, mv: Move) -> int:
         """The type of the message a delivery move delivers (``MType``: vote or append, request or response)."""

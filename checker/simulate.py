@@ -91,8 +91,8 @@ EXIT_RUN_FAILED = 4
 MODES = ("swarm", "uniform")
 DEFAULT_DEPTH = 100
 DEFAULT_TIME_LIMIT = 60.0
-BATCH = 32
-"""Walks a worker takes from the shared counter at a time: a chain of walks that share an archive (``Walker.walk``)."""
+BATCH = 8
+"""Walks a worker takes from the shared counter at a time."""
 
 CLASSES = ("Restart", "Timeout", "RequestVote", "BecomeLeader", "ClientRequest", "AdvanceCommitIndex", "AppendEntries",
            "Deliver", "Duplicate")
@@ -279,7 +279,7 @@ def walk_rng(seed: int, index: int) -> random.Random:
 class Walker:
     """Runs walks on one kernel, accumulating counts and the distinct-state estimate."""
 
-    def __init__(self, kernel: Kernel, depth: int, mode: str, seed: int, explore: bool = True) -> None:
+    def __init__(self, kernel: Kernel, depth: int, mode: str, seed: int) -> None:
         self.k, self.depth, self.mode, self.seed = kernel, depth, mode, seed
         self.class_of = [CLASSES.index(name) if name in CLASSES else DELIVER for name in kernel.names]
         self.counts = [0] * len(kernel.names)
@@ -287,30 +287,9 @@ class Walker:
         self.hll = HyperLogLog()
         self.pending = [p for p, prop in enumerate(kernel.props) if prop.kind is Kind.SOMETIMES]
         self.witnessed: set[int] = set()
-        self.explore = mode == "swarm" and explore
-        # The chain's archive: cell -> (state, the path to it, times a walk started there); see ``walk``.
-        self.archive: dict[Any, tuple[Flat, list[Move], int]] = {}
-        self.cells: list[Any] = []
 
     def walk(self, index: int) -> WalkResult:
-        """Walk number ``index``.
-
-        Swarm walks come in chains of :data:`BATCH` (walks ``c * BATCH`` to
-        ``c * BATCH + BATCH - 1``, always run in order by one worker).  Along
-        a chain, the first state reached in each *cell* (``Kernel.cell``: the
-        servers' terms, roles, logs and commit indexes, up to renaming) is
-        archived with its path; after the first walk of a chain, half the walks
-        start from an archived state instead of Init, chosen with weight
-        1/sqrt(1 + times chosen), and walk on from there (the trace keeps the
-        path to it, so it is still an execution from Init).  Rare cells so get
-        explored further, as in Go-Explore.  A walk depends only on the seed and
-        the walks before it in its chain, so it is the same on any number of
-        workers.
-        """
         k, rng = self.k, walk_rng(self.seed, index)
-        if index % BATCH == 0:
-            self.archive.clear()
-            self.cells.clear()
         weights = draw_weights(rng, k.message_kinds) if self.mode == "swarm" else None
         inits = k.initial()
         s = inits[rng.randrange(len(inits))] if len(inits) > 1 else inits[0]
@@ -320,22 +299,6 @@ class Walker:
             out.violation = (bad, [])
             return out
         path: list[Move] = []
-        archive, cells = self.archive, self.cells
-        if self.explore and cells and rng.random() < 0.5:
-            ws = [1 / (1 + archive[c][2]) ** 0.5 for c in cells]
-            r = rng.random() * sum(ws)
-            pick = cells[-1]
-            for c, w in zip(cells, ws, strict=True):
-                r -= w
-                if r < 0:
-                    pick = c
-                    break
-            s, prefix, chosen = archive[pick]
-            archive[pick] = (s, prefix, chosen + 1)
-            path = list(prefix)
-        start = len(path)
-        cell_of = k.cell
-        keep = self.depth * 3 // 4  # archive states no deeper than this, so that walks from them have room
         delivered: set[tuple[int, int]] = set()
         seen: set[tuple[int, int]] = set()
         lost: set[tuple[int, int]] = set()
@@ -345,18 +308,13 @@ class Walker:
         hll.add(k.digest(s))
         if pending:
             self._witness(s)
-        while len(path) < self.depth:
-            if self.explore and len(path) <= keep:
-                c = cell_of(s)
-                if c not in archive:
-                    archive[c] = (s, list(path), 0)
-                    cells.append(c)
+        for _ in range(self.depth):
             moves = k.moves(s)
             self.transitions += len(moves)
             got = k.first_bad(s, moves)
             if got is not None:
                 out.violation = (got[1], [k.action(x) for x in (*path, moves[got[0]])])
-                out.steps = len(path) - start
+                out.steps = len(path)
                 return out
             if pending:
                 for mv in moves:
@@ -422,7 +380,7 @@ class Walker:
             counts[mv[0]] += 1
             s = mv[3]
             hll.add(k.digest(s))
-        out.steps = len(path) - start
+        out.steps = len(path)
         return out
 
     def _witness(self, s: Flat) -> None:
