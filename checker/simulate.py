@@ -152,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=_seed, default=None, metavar="S",
                    help="walk k draws its choices from (S, k): the same seed gives the same walks and result on any number of "
                         "workers (default: a random seed, printed)")
+    s.add_argument("--first-walk", type=_count(0), default=0, metavar="K",
+                   help="number the walks from K (default 0): with --walks 1, runs walk K of the seed alone, which is how a "
+                        "counterexample file's first line reproduces it")
     s.add_argument("--mode", choices=MODES, default="swarm",
                    help="swarm (default): each walk draws its own weights over restarts, timeouts, deliveries, duplicates and "
                         "losses; uniform: every successor equally likely")
@@ -160,16 +163,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-OUTPUT_ONLY = {"--out": True, "--quiet": False, "--json": False, "--workers": True, "--time-limit": True, "--walks": True}
-"""Options that change how long a run is or where results go, not which walk finds which violation: not recorded."""
+OUTPUT_ONLY = {"--out": True, "--quiet": False, "--json": False, "--workers": True, "--time-limit": True, "--walks": True,
+               "--seed": True, "--first-walk": True}
+"""Options that change how long a run is or where results go, not what a given walk does, and the walk's seed and
+number, which a recorded command states itself."""
 
 
-def command_line(argv: Sequence[str], seed: int) -> str:
-    """The command recorded in counterexample files: ``argv`` without output-only options, with the seed."""
+def command_line(argv: Sequence[str], seed: int, walk: int) -> str:
+    """The command recorded in counterexample files: the model and walk options of ``argv``, then the one walk that
+    found the violation (``--seed S --first-walk K --walks 1``), which replays it exactly, in a moment."""
     import shlex
 
-    kept = without_options(argv, {**OUTPUT_ONLY, "--seed": True})
-    return shlex.join(["check", "simulate", *kept, "--seed", str(seed)])
+    kept = without_options(argv, OUTPUT_ONLY)
+    return shlex.join(["check", "simulate", *kept, "--seed", str(seed), "--first-walk", str(walk), "--walks", "1"])
 
 
 # ------------------------------------------------------------------ distinct states
@@ -417,9 +423,9 @@ class RunResult:
 class _Shared:
     """Counters shared by the workers: the next walk to take, the lowest violating walk known, and a stop flag."""
 
-    def __init__(self, ctx: Any, limit: int | None) -> None:
-        self.next = ctx.Value("q", 0)
-        self.bound = ctx.Value("q", (1 << 62) if limit is None else limit)
+    def __init__(self, ctx: Any, first: int, limit: int | None) -> None:
+        self.next = ctx.Value("q", first)
+        self.bound = ctx.Value("q", (1 << 62) if limit is None else first + limit)
         self.stop = ctx.Value("b", 0)
 
     def take(self) -> int:
@@ -484,8 +490,10 @@ def _worker_main(walker: Walker, shared: _Shared, queue: Any, deadline: float) -
 
 
 def run_walks(kernel: Kernel, *, depth: int, mode: str, seed: int, workers: int, walks: int | None, time_limit: float,
+              first: int = 0,
               progress: Callable[[Progress, float, int], None] | None = None) -> RunResult:
-    """Walks 0, 1, 2, ... until a violation (then the lowest-numbered one), ``walks`` walks, or ``time_limit`` seconds."""
+    """Walks ``first``, ``first + 1``, ... until a violation (then the lowest-numbered one), ``walks`` walks, or
+    ``time_limit`` seconds."""
     start = time.perf_counter()
     deadline = start + time_limit
     walker = Walker(kernel, depth, mode, seed)
@@ -525,14 +533,15 @@ def run_walks(kernel: Kernel, *, depth: int, mode: str, seed: int, workers: int,
 
         shared: Any = _Shared.__new__(_Shared)
         shared.next, shared.bound, shared.stop = _Local(), _Local(), _Local()
-        shared.bound.value = (1 << 62) if walks is None else walks
+        shared.next.value = first
+        shared.bound.value = (1 << 62) if walks is None else first + walks
         try:
             _work(walker, shared, on, deadline)
         except KeyboardInterrupt:
             interrupted = True
     else:
         ctx = multiprocessing.get_context("fork")
-        shared = _Shared(ctx, walks)
+        shared = _Shared(ctx, first, walks)
         queue = ctx.Queue()
         procs = [ctx.Process(target=_worker_main, args=(walker, shared, queue, deadline), daemon=True) for _ in range(workers)]
         for pr in procs:
@@ -605,6 +614,7 @@ class Shrinker:
     spent: int = 0
     bfs_depth: int = 4
     bfs_states: int = 4_000
+    symmetry: bool = True  # shortcuts may end in a renaming of a later state (the rest of the trace is renamed)
 
     def test(self, actions: Sequence[Action]) -> list[Action] | None:
         """``actions`` up to the first step that violates the property, if they replay and one does; else None."""
@@ -686,7 +696,7 @@ class Shrinker:
         sts = self.states(cur)
         later: dict[Flat, int] = {}
         for j, s in enumerate(sts):
-            later[k.canon(s)] = j  # the last index of each orbit
+            later[k.canon(s) if self.symmetry else s] = j  # the last index of each orbit (or state)
         for i in range(len(sts) - 1):
             if self.out_of_budget():
                 break
@@ -715,7 +725,7 @@ class Shrinker:
                         got = self.test([*cur[:i], *self._path(parent, t)])
                         if got is not None and len(got) < len(cur):
                             return got
-                    j = later.get(k.canon(t), -1)
+                    j = later.get(k.canon(t) if self.symmetry else t, -1)
                     if j > i + dist:
                         got = self._splice(cur, sts, i, j, self._path(parent, t), t)
                         if got is not None and len(got) < len(cur):
@@ -857,9 +867,10 @@ def main(argv: Sequence[str]) -> int:
     why = unsupported(model)
     if why is not None:
         raise BadInput(f"check simulate runs on the fast engine's kernel, which cannot run this model: {why}")
+    if args.max_states is not None:
+        raise BadInput("check simulate stores no states, so --max-states does not apply; bound a run with --walks or --time-limit")
     out = check_out_dir(args.out)
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(8), "little") >> 1
-    cmd = command_line(argv, seed)
     kernel = FastKernel(model, props)
     limits = [f"{args.time_limit:g} s"] + ([f"{args.walks:,} walks"] if args.walks else [])
     if not args.json:
@@ -877,6 +888,7 @@ def main(argv: Sequence[str]) -> int:
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         run = run_walks(kernel, depth=args.depth, mode=args.mode, seed=seed, workers=args.workers, walks=args.walks,
+                        first=args.first_walk,
                         time_limit=args.time_limit, progress=bar)
     except RuntimeError as e:
         bar.close()
@@ -916,12 +928,13 @@ def main(argv: Sequence[str]) -> int:
     p, actions = found.violation
     prop = kernel.props[p]
     t0 = time.perf_counter()
-    shrunk = actions if args.no_shrink else Shrinker(kernel, p).run(list(actions))
+    shrunk = actions if args.no_shrink else Shrinker(kernel, p, symmetry=not args.no_symmetry).run(list(actions))
     shrink_seconds = time.perf_counter() - t0
     trace = readable_trace(model, shrunk)
     replay(model, trace, prop)  # a trace is a real execution that shows the violation, or nothing is written
     how = (f"Found by simulation (walk {found.index} of seed {seed}) in {len(actions)} steps"
            + (", not shrunk (--no-shrink)" if args.no_shrink else f", shrunk to {len(shrunk)} steps"))
+    cmd = command_line(argv, seed, found.index)
     result: Result[State, Action] = Result(VIOLATED, Stats(), Violation(prop, trace, found_by=how))
     files = list(write_counterexample(model, result, out, cmd))
     summary.update(verdict="violated", violated=prop.name, walk=found.index, found_length=len(actions), shrunk_length=len(shrunk),

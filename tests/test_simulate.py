@@ -135,7 +135,10 @@ def test_cli_violation_files_reproduce(tmp_path: Path, capsys: pytest.CaptureFix
     txt = out / "no-log-check" / "LeaderCompleteness_s3_t2_l1.txt"
     itf = txt.with_suffix("").with_suffix(".itf.json")
     first = txt.read_text().splitlines()[0]
-    assert first.startswith("check simulate ") and "--seed 12" in first and "--out" not in first
+    m = re.search(r"Found by simulation \(walk (\d+) of seed 12\)", txt.read_text())
+    assert m and int(m.group(1)) > 0
+    assert first.startswith("check simulate ") and first.endswith(f"--seed 12 --first-walk {m.group(1)} --walks 1")
+    assert "--out" not in first and "--quiet" not in first
     assert "Found by simulation (walk " in txt.read_text() and ", shrunk to " in txt.read_text()
     assert "VIOLATED: LeaderCompleteness" in stdout and "shrunk to" in stdout
     # Run the recorded command again into another folder: the same files.
@@ -181,7 +184,8 @@ def test_sometimes_never_witnessed_is_reported(capsys: pytest.CaptureFixture[str
 
 @pytest.mark.parametrize("bad", [["--depth", "0"], ["--time-limit", "-1"], ["--time-limit", "soon"], ["--time-limit", "0"],
                                  ["--walks", "0"], ["--seed", "abc"], ["--seed", "-3"], ["--seed", "0x10"],
-                                 ["--mode", "clever"], ["--invariant", "Nope"], ["--tweak", "nope"]])
+                                 ["--mode", "clever"], ["--invariant", "Nope"], ["--tweak", "nope"], ["--max-states", "10"],
+                                 ["--first-walk", "-1"]])
 def test_bad_input_exits_2_with_one_line(bad: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_cli(bad, capsys)
     assert code == 2 and out == ""
