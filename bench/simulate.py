@@ -9,7 +9,10 @@ counts as longer than the budget, so the median is ">budget" when half or
 more missed), the median length of the trace as found and as shrunk, the
 BFS-shortest length where known, the median steps/s of the walks, and
 whether the target is met.  Times are wall time of the walks alone (the JSON
-``wall_seconds``); shrinking is timed apart (median shown).
+``wall_seconds``); the CPU seconds of all walk processes are shown beside
+them (on a machine shared with other jobs, wall time overstates the work);
+shrinking is timed apart (median shown).  ``--log FILE`` appends each run's
+JSON summary to FILE.
 
 ``--modes swarm`` runs only swarm walks; ``--deep-seeds N`` runs the two deep
 rows (Figure 8 and commit-beyond-match) with N seeds only, when time is short.
@@ -74,6 +77,7 @@ def main() -> int:
     ap.add_argument("--deep-seeds", type=int, default=None, help="seeds for the Figure 8 and commit-beyond-match rows")
     ap.add_argument("--modes", default="swarm,uniform")
     ap.add_argument("--only", action="append", default=[], help="run only rows whose tweak is NAME (repeatable)")
+    ap.add_argument("--log", help="append each run's JSON summary to this file")
     args = ap.parse_args()
     rows = ROWS + defend_rows()
     if args.only:
@@ -82,9 +86,9 @@ def main() -> int:
     print(f"# bench/simulate.py on {platform.node()} ({os.cpu_count()} cores), Python {platform.python_version()}, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; seeds 1..{args.seeds}"
           + (f" ({args.deep_seeds} for the deep rows)" if args.deep_seeds else ""), flush=True)
-    header = ("| bug | bounds | mode | found | median time to find | median found length | median shrunk length | BFS shortest "
-              "| median steps/s | median shrink s | target | met? |")
-    lines = [header, "|" + "---|" * 12]
+    header = ("| bug | bounds | mode | found | median time to find (wall) | median CPU s to find | median found length "
+              "| median shrunk length | BFS shortest | median steps/s (wall) | median shrink s | target | met? |")
+    lines = [header, "|" + "---|" * 13]
     print(header, flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         for label, tweak, bounds, prop, budget, target_s, target_len, shortest in rows:
@@ -95,22 +99,30 @@ def main() -> int:
                 shrunk_len: list[float] = []
                 rates: list[float] = []
                 shrink_s: list[float] = []
+                cpus: list[float] = []
                 for seed in range(1, seeds + 1):
                     d = run(tweak, bounds, prop, seed, mode, budget, tmp)
+                    if args.log:
+                        with open(args.log, "a") as f:
+                            f.write(json.dumps({"bug": label, "mode": mode, **d}) + "\n")
                     rates.append(d["steps_per_second"])
                     if d["violated"]:
                         times.append(d["wall_seconds"])
+                        cpus.append(d["cpu_seconds"])
                         found_len.append(d["found_length"])
                         shrunk_len.append(d["shrunk_length"])
                         shrink_s.append(d["shrink_seconds"])
                     else:
                         times.append(float("inf"))
+                        cpus.append(float("inf"))
                     print(f"  {tweak} {mode} seed {seed}: " + (f"found in {d['wall_seconds']:.1f} s, {d['found_length']} -> "
                           f"{d['shrunk_length']} steps" if d["violated"] else f"not found in {budget:g} s ({d['walks']:,} walks)"),
                           file=sys.stderr, flush=True)
                 hits = sum(1 for t in times if t != float("inf"))
                 med = statistics.median(times)
                 med_text = f"> {budget:g} s" if med == float("inf") else f"{med:.1f} s"
+                med_cpu = statistics.median(cpus)
+                cpu_text = "-" if med_cpu == float("inf") else f"{med_cpu:.1f}"
                 target = []
                 ok = med != float("inf")
                 if target_s is not None:
@@ -119,7 +131,7 @@ def main() -> int:
                 if target_len is not None:
                     target.append(f"shrunk to ≤ {target_len}")
                     ok = ok and bool(shrunk_len) and statistics.median(shrunk_len) <= target_len
-                line = (f"| {label} | {bounds[0]}/{bounds[1]}/{bounds[2]} | {mode} | {hits}/{seeds} | {med_text} | {median_or(found_len)} "
+                line = (f"| {label} | {bounds[0]}/{bounds[1]}/{bounds[2]} | {mode} | {hits}/{seeds} | {med_text} | {cpu_text} | {median_or(found_len)} "
                         f"| {median_or(shrunk_len)} | {shortest or ''} | {median_or(rates)} | {median_or(shrink_s, '{:.1f}')} "
                         f"| {', '.join(target)} | {'yes' if ok else 'NO'} |")
                 lines.append(line)

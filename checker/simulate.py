@@ -418,6 +418,7 @@ class RunResult:
     witnessed: set[int]
     stopped: str  # why the run ended: "violation", "walks", "time", "interrupted", "stuck"
     found: WalkResult | None = None
+    cpu: float = 0.0  # CPU seconds of the walks, every process
 
 
 class _Shared:
@@ -495,6 +496,7 @@ def run_walks(kernel: Kernel, *, depth: int, mode: str, seed: int, workers: int,
     """Walks ``first``, ``first + 1``, ... until a violation (then the lowest-numbered one), ``walks`` walks, or
     ``time_limit`` seconds."""
     start = time.perf_counter()
+    cpu0 = _cpu_seconds()
     deadline = start + time_limit
     walker = Walker(kernel, depth, mode, seed)
     agg = Progress()
@@ -598,7 +600,8 @@ def run_walks(kernel: Kernel, *, depth: int, mode: str, seed: int, workers: int,
         stopped = "walks"
     else:
         stopped = "time"
-    return RunResult(agg.walks, agg.steps, agg.transitions, seconds, hll.estimate(), agg.counts, agg.witnessed, stopped, best)
+    return RunResult(agg.walks, agg.steps, agg.transitions, seconds, hll.estimate(), agg.counts, agg.witnessed, stopped, best,
+                     _cpu_seconds() - cpu0)
 
 
 # ------------------------------------------------------------------ shrinking
@@ -610,10 +613,10 @@ class Shrinker:
 
     k: Kernel
     p: int
-    budget: int = 2_000_000  # kernel steps (replayed or searched) that shrinking may spend
+    budget: int = 600_000  # kernel steps (replayed or searched) that shrinking may spend: some seconds
     spent: int = 0
     bfs_depth: int = 4
-    bfs_states: int = 4_000
+    bfs_states: int = 1_500  # states per breadth-first shortcut search (one from each state of the trace)
     symmetry: bool = True  # shortcuts may end in a renaming of a later state (the rest of the trace is renamed)
 
     def test(self, actions: Sequence[Action]) -> list[Action] | None:
@@ -847,6 +850,7 @@ def stats_table(r: RunResult) -> str:
         ("steps", f"{r.steps:,}"),
         ("transitions checked", f"{r.transitions:,}"),
         ("wall time", f"{r.seconds:.2f} s"),
+        ("CPU time", f"{r.cpu:.2f} s"),
         ("steps/s", fmt_rate(r.steps / r.seconds if r.seconds > 0 else 0)),
         ("transitions/s", fmt_rate(r.transitions / r.seconds if r.seconds > 0 else 0)),
         ("distinct states (estimate)", f"{r.distinct:,}"),
@@ -902,6 +906,7 @@ def main(argv: Sequence[str]) -> int:
         "model": model_label(model), "servers": model.n, "max_term": model.max_term, "max_log": model.max_log,
         "properties": [p.name for p in props], "mode": args.mode, "depth": args.depth, "seed": seed, "workers": args.workers,
         "walks": run.walks, "steps": run.steps, "transitions": run.transitions, "wall_seconds": round(run.seconds, 3),
+        "cpu_seconds": round(run.cpu, 3),
         "steps_per_second": round(run.steps / run.seconds) if run.seconds > 0 else 0,
         "distinct_states_estimate": run.distinct, "action_counts": dict(run.counts), "stopped": run.stopped,
     }
@@ -952,6 +957,14 @@ def main(argv: Sequence[str]) -> int:
     print(f"VIOLATED: {prop.name} (walk {found.index} of seed {seed}: found in {len(actions)} steps"
           + ("" if args.no_shrink else f", shrunk to {len(shrunk)}") + ")")
     return EXIT_VIOLATION
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the walk workers): on a shared machine, the work done."""
+    import resource
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _interrupt(signum: int, frame: object) -> None:
