@@ -844,7 +844,7 @@ class ProgressLine:
             print("\r" + " " * self.width + "\r", end="", file=sys.stderr, flush=True)
 
 
-def stats_table(r: RunResult) -> str:
+def stats_table(r: RunResult, shrink_seconds: float | None = None) -> str:
     rows = [
         ("walks", f"{r.walks:,}"),
         ("steps", f"{r.steps:,}"),
@@ -856,6 +856,8 @@ def stats_table(r: RunResult) -> str:
         ("distinct states (estimate)", f"{r.distinct:,}"),
         ("peak memory (RSS)", f"{peak_rss_bytes() / 2**20:.1f} MiB"),
     ]
+    if shrink_seconds is not None:
+        rows.append(("shrinking", f"{shrink_seconds:.2f} s"))
     total = sum(r.counts.values()) or 1
     acts = [(name, c, f"{100 * c / total:.1f}%") for name, c in r.counts.most_common()]
     return tabulate(rows, tablefmt="plain") + "\n\n" + tabulate(acts, headers=["action", "taken", "share"], intfmt=",", disable_numparse=False)
@@ -951,8 +953,7 @@ def main(argv: Sequence[str]) -> int:
     print(violation_text(model, result, cmd).split("\n", 1)[1])
     print(f"Counterexample written to {', '.join(str(f) for f in files)}")
     print()
-    print(stats_table(run))
-    print(f"shrinking               {shrink_seconds:.2f} s")
+    print(stats_table(run, None if args.no_shrink else shrink_seconds))
     print()
     print(f"VIOLATED: {prop.name} (walk {found.index} of seed {seed}: found in {len(actions)} steps"
           + ("" if args.no_shrink else f", shrunk to {len(shrunk)}") + ")")
