@@ -143,6 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="check simulate", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_args(p)
     p.set_defaults(out="counterexamples/simulated")
+    helps = {"out": "where counterexample files go (default counterexamples/simulated/, apart from the BFS goldens)",
+             "no_symmetry": "shrinking looks for shortcuts to later states only as they are, not also to renamings of them",
+             "max_states": argparse.SUPPRESS}  # check's state cap: refused here, as simulation stores no states
+    for action in p._actions:
+        if action.dest in helps:
+            action.help = helps[action.dest]
     p.add_argument("--invariant", action="append", default=[], metavar="NAME", help="check only this property (repeatable; see check --list-properties)")
     s = p.add_argument_group("simulation")
     s.add_argument("--depth", type=_count(1), default=DEFAULT_DEPTH, metavar="D", help=f"steps per walk at most (default {DEFAULT_DEPTH})")
