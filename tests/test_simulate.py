@@ -27,8 +27,8 @@ from tests.test_counterexample_files import decode
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def tweaked(name: str | None, n: int, t: int, log: int = 0) -> Raft:
-    return tweaks.apply([tweaks.BUILTIN[name]] if name else [])(n, t, log)
+def tweaked(name: str | None, n: int, t: int, log: int = 0, reduce: bool = True) -> Raft:
+    return tweaks.apply([tweaks.BUILTIN[name]] if name else [])(n, t, log, reduce=reduce)
 
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -38,11 +38,12 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 
 
 @pytest.mark.parametrize(("tweak", "bounds"), [(None, (3, 2, 0)), ("vote-not-persisted", (3, 2, 0)), (None, (3, 2, 1)),
-                                               ("no-prev-log-check", (2, 2, 2)), ("term-not-persisted", (2, 2, 0))])
+                                               ("no-prev-log-check", (2, 2, 2)), ("term-not-persisted", (2, 2, 0)),
+                                               ("unreduced", (3, 2, 1))])
 def test_moves_are_the_models_transitions(tweak: str | None, bounds: tuple[int, int, int]) -> None:
     """Along random walks, the kernel's moves decode to exactly the readable model's successors, and each move's action
     leads there in the readable model; apply() finds the same move again."""
-    model = tweaked(tweak, *bounds)
+    model = tweaked(None, *bounds, reduce=False) if tweak == "unreduced" else tweaked(tweak, *bounds)
     k = FastKernel(model, list(model.properties()))
     rng = random.Random(5)
     for _ in range(15):
