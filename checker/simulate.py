@@ -11,11 +11,12 @@ but they would only spend depth.
 *Swarm* walks (the default, after Holzmann's swarm verification and swarm
 testing) each draw their own weights over classes of steps -- restarts,
 timeouts, leadership, client requests, commits, first deliveries and
-re-deliveries (duplicates) of a message -- and their own chance that a
-message is lost (a lost message is never delivered in that walk).  A walk
-first picks a class by its weights, then a step of that class uniformly.
-Some walks so almost never restart, others restart often, or lose half the
-network; diverse walks reach corners that one fixed distribution rarely does.
+re-deliveries (duplicates) of a message -- and, per kind of message, their own
+chance that a message is lost (never delivered in that walk) or held back for
+some steps (delivered late) (:func:`draw_weights`).  A walk first picks a
+class by its weights, then a step of that class uniformly.  Some walks so
+almost never restart, others restart often, or lose most appends but no
+votes; diverse walks reach corners that one fixed distribution rarely does.
 *Uniform* walks pick uniformly among all successors.
 
 Reproducibility: walk number k of seed S draws every random choice from its
