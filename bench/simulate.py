@@ -51,8 +51,18 @@ def defend_rows() -> list[tuple[str, str, tuple[int, int, int], str, float, floa
     for t in tweaks.BUILTIN.values():
         if t.expected == "holds" or t.name in ("commit-old-terms", "commit-beyond-match"):
             continue  # the deep ones have their own rows above, at the same bounds
-        out.append((f"{t.name} (defend bounds)", t.name, t.bounds, t.expected, 30.0, 30.0, None, None))
+        out.append((f"{t.name} (defend bounds)", t.name, t.bounds, t.expected, 30.0, 30.0, None, golden_length(t.name, t.expected, t.bounds)))
     return out
+
+
+def golden_length(tweak: str, prop: str, bounds: tuple[int, int, int]) -> int | None:
+    """The length of the committed breadth-first (shortest) counterexample, if there is one."""
+    import re
+
+    n, term, log = bounds
+    f = ROOT / "counterexamples" / tweak / (f"{prop}_s{n}_t{term}" + (f"_l{log}" if log else "") + ".txt")
+    m = re.search(r"Shortest trace: (\d+) steps", f.read_text()) if f.exists() else None
+    return int(m.group(1)) if m else None
 
 
 def run(tweak: str, bounds: tuple[int, int, int], prop: str, seed: int, mode: str, budget: float, out: str) -> dict[str, Any]:
