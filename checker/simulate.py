@@ -903,9 +903,10 @@ def main(argv: Sequence[str]) -> int:
         run = run_walks(kernel, depth=args.depth, mode=args.mode, seed=seed, workers=args.workers, walks=args.walks,
                         first=args.first_walk,
                         time_limit=args.time_limit, progress=bar)
-    except RuntimeError as e:
+    except Exception as e:  # a crash of the model or a worker is never reported as a violation: exit 4
         bar.close()
-        print(f"check: error: the run failed: {e}", file=sys.stderr)
+        detail = str(e) if isinstance(e, RuntimeError) else traceback.format_exc()
+        print(f"check: error: the run failed: {detail}", file=sys.stderr)
         return EXIT_RUN_FAILED
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -942,10 +943,27 @@ def main(argv: Sequence[str]) -> int:
     p, actions = found.violation
     prop = kernel.props[p]
     t0 = time.perf_counter()
-    shrunk = actions if args.no_shrink else Shrinker(kernel, p, symmetry=not args.no_symmetry).run(list(actions))
+    shrunk = list(actions)
+    if not args.no_shrink:
+        try:
+            shrunk = Shrinker(kernel, p, symmetry=not args.no_symmetry).run(list(actions))
+        except Exception:  # a found trace is never lost: show it as found
+            print(f"check: warning: shrinking failed, the trace is shown as found:\n{traceback.format_exc()}", file=sys.stderr)
     shrink_seconds = time.perf_counter() - t0
-    trace = readable_trace(model, shrunk)
-    replay(model, trace, prop)  # a trace is a real execution that shows the violation, or nothing is written
+    # A trace is a real execution that shows the violation, checked by the readable model, or it is not written.
+    trace: list[Step[State, Action]] = []
+    for candidate in (shrunk, list(actions)):
+        try:
+            trace = readable_trace(model, candidate)
+            replay(model, trace, prop)
+            shrunk = candidate
+            break
+        except AssertionError as e:
+            print(f"check: warning: a {'shrunk' if candidate is shrunk else 'found'} trace does not replay: {e}", file=sys.stderr)
+            trace = []
+    if not trace:
+        print("check: error: the run failed: the walk's trace does not replay through the model", file=sys.stderr)
+        return EXIT_RUN_FAILED
     how = (f"Found by simulation (walk {found.index} of seed {seed}) in {len(actions)} steps"
            + (", not shrunk (--no-shrink)" if args.no_shrink else f", shrunk to {len(shrunk)} steps"))
     cmd = command_line(argv, seed, found.index)

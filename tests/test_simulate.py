@@ -234,3 +234,16 @@ def test_defend_simulate_smoke(tmp_path: Path) -> None:
     assert "OK: every unsafe tweak's violation found by simulation" in proc.stdout
     assert "no violation (nothing is proved)" in proc.stdout
     assert len(re.findall(r"\bholds\b", proc.stdout, re.IGNORECASE)) == 1  # only raft's expected verdict (from its search)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_crashing_model_exits_4_not_1(tmp_path: Path, workers: str) -> None:
+    """A tweak whose hook raises is a failed run (exit 4), on one worker or several, never a violation."""
+    f = tmp_path / "boom.py"
+    f.write_text("from models.tweaks import override\n\n@override('can_grant_vote')\ndef can_grant_vote(self, srv, m):\n"
+                 "    raise RuntimeError('boom')\n")
+    proc = subprocess.run([sys.executable, "-m", "checker", "simulate", "--tweak-file", str(f), "--servers", "2", "--max-term", "1",
+                           "--walks", "20", "--seed", "1", "--workers", workers, "--out", str(tmp_path / "out"), "--quiet"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert "the run failed" in proc.stderr and "boom" in proc.stderr and "VIOLATED" not in proc.stdout
