@@ -41,7 +41,7 @@ examples:
   check --invariant ElectionSafety --no-symmetry
   check --list-properties
   check defend                            every built-in tweak, with verdicts
-  check simulate --servers 5 --max-term 5 random walks past exhaustive reach (check simulate --help)
+  check simulate --servers 5 --max-term 5  random walks, past exhaustive reach
 
 exit codes: 0 holds, 1 violation, 2 bad input, 3 incomplete.
 Counterexamples go to counterexamples/<model>/ as a text table and ITF JSON."""
