@@ -50,6 +50,7 @@ examples:
   check view TRACE.itf.json               the trace viewer (HTML) of a saved trace
   check explore --servers 3 --max-term 1  drive a cluster by hand in the browser
   check graph --servers 2 --max-term 1 -o g.dot   the reachable state graph (see check graph --help)
+  check simulate --servers 5 --max-term 5  random walks, past exhaustive reach
 
 exit codes: 0 holds (after a complete search), 1 violation or vacuous, 2 bad input,
             3 incomplete (state cap, ^C), 4 the run itself failed (one line, and a report file).
@@ -58,9 +59,23 @@ Counterexamples go to counterexamples/<model>/ as a text table and ITF JSON."""
 
 SUBCOMMANDS = {
     "defend": "check the unmodified protocol and every built-in tweak against their expected verdicts",
+    "simulate": "random (swarm) walks past exhaustive reach; finds and shrinks violations, proves nothing",
+    "view": "write the trace viewer (HTML) of a saved ITF trace",
+    "explore": "drive a cluster by hand in the browser (serves the viewer on 127.0.0.1)",
+    "graph": "write the reachable state graph of a small configuration (DOT or GraphML)",
     "help": "show this help, or a subcommand's (check help defend)",
 }
-"""The subcommands (``check NAME ...``), for the usage line and ``check help``; a new subcommand adds a line."""
+"""The subcommands (``check NAME ...``), for the usage line, ``check help`` and dispatch: each but ``help`` is the module
+``checker.NAME`` (``graph``: ``checker.graph_cmd``) with ``build_parser()`` and ``main(argv)``; a new subcommand adds a line."""
+
+SUBCOMMAND_MODULES = {"graph": "graph_cmd"}
+
+
+def _subcommand(name: str) -> Any:
+    """The module that implements subcommand ``name``."""
+    import importlib
+
+    return importlib.import_module(f"checker.{SUBCOMMAND_MODULES.get(name, name)}")
 
 USAGE = "\n".join(["%(prog)s [options]", *(f"       %(prog)s {name} [options]" if name != "help" else
                                              "       %(prog)s help [SUBCOMMAND]" for name in SUBCOMMANDS)])
@@ -397,7 +412,7 @@ def violation_text(model: Raft, result: Result[State, Action], cmd: str) -> str:
         cmd,
         f"Violation of {kind} {v.prop.name}: {v.prop.description}.",
         f"Model: {model_label(model)}, servers S1..S{model.n}, max-term {model.max_term}, max-log {model.max_log}. "
-        f"Shortest trace: {len(v.trace) - 1} steps (every step replays as a real transition).",
+        + (v.found_by or f"Shortest trace: {len(v.trace) - 1} steps") + " (every step replays as a real transition).",
         "",
     ]
     return "\n".join(head) + trace_table(model, v.trace) + "\n\nWhat happens:\n" + trace_story(model, v.trace) + "\n"
@@ -411,7 +426,8 @@ def itf_json(model: Raft, result: Result[State, Action], cmd: str) -> dict[str, 
             "format": "ITF",
             "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
             "source": "spec/Raft.tla",
-            "description": f"Shortest counterexample to {v.prop.name}, produced by: {cmd}",
+            "description": (f"Counterexample to {v.prop.name} ({v.found_by})" if v.found_by else f"Shortest counterexample to {v.prop.name}")
+                           + f", produced by: {cmd}",
             "varTypes": {},
         },
         "params": list(ITF_PARAMS),
@@ -548,20 +564,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     as_json = failure.wants_json(argv)
     try:
-        if argv and argv[0] == "defend":
-            from checker import defend
-
-            return defend.main(argv[1:])
-        if argv and argv[0] in ("view", "explore"):
-            from checker import explore, view
-
-            return (view.main if argv[0] == "view" else explore.main)(argv[1:])
-        if argv and argv[0] == "graph":
-            from checker import graph_cmd
-
-            return graph_cmd.main(argv[1:])
         if argv and argv[0] == "help":
             return _help(argv[1:])
+        if argv and argv[0] in SUBCOMMANDS:
+            return int(_subcommand(argv[0]).main(argv[1:]))
         return _check(argv)
     except BadInput as e:
         if as_json:
@@ -604,10 +610,8 @@ def _help(names: Sequence[str]) -> int:
     if not names or names[0] in ("check", "help"):
         build_parser().print_help()
         return EXIT_HOLDS
-    if names[0] == "defend":
-        from checker import defend
-
-        defend.build_parser().print_help()
+    if names[0] in SUBCOMMANDS:
+        _subcommand(names[0]).build_parser().print_help()
         return EXIT_HOLDS
     raise BadInput(f"no subcommand {names[0]!r}; subcommands: {', '.join(SUBCOMMANDS)}")
 

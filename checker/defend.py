@@ -29,6 +29,7 @@ from checker.bfs import HOLDS
 from checker.cli import EXIT_HOLDS, EXIT_VIOLATION, BadInput, _count, _Parser, check_out_dir
 from checker.cli import _check as check_main
 from checker.model import Kind, Property
+from checker.simulate import _seconds, _seed
 from models import tweaks
 from models.raft import Action, Raft, State
 
@@ -55,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", default="counterexamples", help="counterexamples go to DIR/<tweak>/ (default counterexamples/)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--json", action="store_true", help="print one JSON object (every row, and the outcome) instead of the table")
+    sim = p.add_argument_group("simulation (a fast smoke run: checker/defend_simulate.py)")
+    sim.add_argument("--simulate", action="store_true",
+                     help="look for each unsafe tweak's expected violation by simulation (check simulate) instead of a complete "
+                          "search, every tweak included; proves nothing for the tweaks that hold")
+    sim.add_argument("--time-limit", type=_seconds, default=None, metavar="SECONDS",
+                     help="with --simulate, simulate each tweak for at most SECONDS (default 30)")
+    sim.add_argument("--seed", type=_seed, default=None, metavar="S", help="with --simulate, the walks' seed (default 0)")
     return p
 
 
@@ -167,6 +175,12 @@ def table(rows: Sequence[Row]) -> str:
 
 def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(list(argv))
+    if args.simulate:
+        from checker import defend_simulate
+
+        return defend_simulate.main(args)
+    if args.time_limit is not None or args.seed is not None:
+        raise BadInput("--time-limit and --seed need --simulate")
     try:
         chosen = [n for n in dict.fromkeys(args.tweak) if n != UNMODIFIED]
         selected = tweaks.lookup(chosen) if args.tweak else list(tweaks.BUILTIN.values())

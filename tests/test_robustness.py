@@ -274,5 +274,5 @@ def test_counterexample_files_are_written_whole(tmp_path: Path, capsys: CAPTURE)
     assert code == cli.EXIT_VIOLATION
     assert out.index("What happens:") < out.index("Counterexample written to")  # the trace comes first
     folder = tmp_path / "vote-twice"
-    assert sorted(p.name for p in folder.iterdir()) == ["ElectionSafety_s2_t1.html", "ElectionSafety_s2_t1.itf.json", "ElectionSafety_s2_t1.txt"]  # no temp left
+    assert sorted(p.name for p in folder.iterdir()) == ["ElectionSafety_s2_t1.html", "ElectionSafety_s2_t1.itf.json", "ElectionSafety_s2_t1.txt"]
     json.loads((folder / "ElectionSafety_s2_t1.itf.json").read_text())
