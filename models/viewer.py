@@ -370,12 +370,17 @@ def read_itf(path: Path) -> ItfTrace:
         raise TraceFileError(f"{path}: not a trace of this model: variable(s) {', '.join(missing)} missing from 'vars'")
     try:
         argv = shlex.split(command)[1:]
-        args = cli.build_parser().parse_args(argv)
+        if argv[:1] == ["simulate"]:  # a trace found by `check simulate`: the same model flags
+            from checker import simulate
+
+            args = simulate.build_parser().parse_args(argv[1:])
+        else:
+            args = cli.build_parser().parse_args(argv)
         model = cli.make_model(args)
         props = cli.select_properties(model, args.invariant)
     except (cli.BadInput, ValueError) as e:
         raise TraceFileError(f"{path}: its recorded command {command!r} is not valid: {e}") from None
-    named = re.match(r"Shortest counterexample to (\w+)", desc)
+    named = re.match(r"(?:Shortest counterexample|Counterexample) to (\w+)", desc)
     violated = None
     if named:
         violated = next((p for p in model.properties() if p.name == named.group(1)), None)

@@ -161,6 +161,12 @@ def test_cli_violation_files_reproduce(tmp_path: Path, capsys: pytest.CaptureFix
     for k, (s, t) in enumerate(itertools.pairwise(states), start=1):
         assert any(model.next_state(s, a) == t for a in model.actions(s)), f"step {k} is not a transition"
         assert prop.check(t) == (k < len(states) - 1)
+    # `check view` reads a simulated trace back from its ITF file alone and writes the very viewer simulate wrote.
+    from checker import cli
+
+    html = txt.with_suffix("").with_suffix(".html")
+    assert cli.main(["view", str(itf), "-o", str(tmp_path / "view.html")]) == 0
+    assert (tmp_path / "view.html").read_text() == html.read_text()
 
 
 def test_no_violation_exits_3_and_never_says_holds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
