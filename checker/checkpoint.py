@@ -19,7 +19,7 @@ from __future__ import annotations
 import pickle
 import shutil
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,8 @@ class Snapshot:
     stats_depth: int
     witness_idx: dict[str, int]
     elapsed: float
+    # check --continue: each property violated so far -> (state index, raw bad successor of an action property or None)
+    found: dict[str, tuple[int, tuple[int, ...] | None]] = field(default_factory=dict)
 
 
 ARRAYS = ("frontier", "parent", "pos")

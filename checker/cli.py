@@ -126,6 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=_minutes, default=1.0, metavar="MIN",
                    help="with --checkpoint, save at the first level end at least MIN minutes after the last save "
                         "(default 1); a save of a deep level writes gigabytes, so a long search may save less often")
+    c = p.add_mutually_exclusive_group()
+    c.add_argument("--continue", dest="keep_going", action="store_const", const=True, default=None,
+                   help="keep searching after the first violation until every property is violated or the search is "
+                        "complete, and report a verdict per property, each violated one with its own shortest trace "
+                        "(the default with --tweak or --tweak-file)")
+    c.add_argument("--stop-at-first", dest="keep_going", action="store_const", const=False,
+                   help="stop at the first violation of any property and report that one (the default without tweaks)")
     p.add_argument("--workers", type=_count(1), default=1, metavar="N",
                    help="expand states in N processes (default 1; this machine has "
                         f"{_cores()} cores). Needs --store compact or fp; counts, verdict and trace are the same as with 1")
@@ -355,8 +362,8 @@ def verdict(result: Result[State, Action]) -> tuple[str, int]:
 
 def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry: bool, max_states: int | None,
               quiet: bool, engine: str = "readable", store: str = "memory", workers: int = 1,
-              checkpoint: Path | None = None, checkpoint_key: str = "", checkpoint_every: float = 1.0
-              ) -> Result[State, Action]:
+              checkpoint: Path | None = None, checkpoint_key: str = "", checkpoint_every: float = 1.0,
+              keep_going: bool = False) -> Result[State, Action]:
     bar = ProgressBar(not quiet)
     try:
         if engine == "fast":
@@ -364,8 +371,8 @@ def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry
 
             return FastExplorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar, store=store,
                                 workers=workers, checkpoint=checkpoint, checkpoint_key=checkpoint_key,
-                                checkpoint_interval=60.0 * checkpoint_every).run()
-        return Explorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar).run()
+                                checkpoint_interval=60.0 * checkpoint_every, keep_going=keep_going).run()
+        return Explorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar, keep_going=keep_going).run()
     finally:
         bar.close()
 
@@ -470,7 +477,8 @@ def _check(argv: list[str]) -> int:
         raise BadInput("--checkpoint needs a batched store: add --store compact (exact) or --store fp")
     if checkpoint is None and args.checkpoint_every != 1.0:
         raise BadInput("--checkpoint-every needs --checkpoint DIR")
-    key = search_key(model, props, symmetry, args.store, args.tweak_file)
+    keep_going = args.keep_going if args.keep_going is not None else bool(args.tweak or args.tweak_file)
+    key = search_key(model, props, symmetry, args.store, args.tweak_file) + (" continue" if keep_going else "")
     if checkpoint is not None:
         from checker import checkpoint as ck
 
@@ -489,13 +497,15 @@ def _check(argv: list[str]) -> int:
               f"symmetry={'on' if symmetry else 'off'}{extra}")
         print(f"Properties: {', '.join(p.name for p in props)}")
         print(f"Engine: {engine_note}")
+        if keep_going:
+            print("Search: --continue: a verdict for every property (--stop-at-first stops at the first violation)")
         if checkpoint is not None:
             print(f"Checkpoint: {checkpoint} -- " + (f"resuming the saved search: {saved}" if saved else "none saved yet; saving at level ends"))
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` ends a run as ^C does: reported as incomplete
     try:
         result = run_check(model, props, symmetry=symmetry, max_states=args.max_states, quiet=args.quiet or args.json,
                            engine=engine, store=args.store, workers=args.workers, checkpoint=checkpoint, checkpoint_key=key,
-                           checkpoint_every=args.checkpoint_every)
+                           checkpoint_every=args.checkpoint_every, keep_going=keep_going)
     except CheckpointError as e:
         raise BadInput(str(e)) from None
     finally:
@@ -504,6 +514,11 @@ def _check(argv: list[str]) -> int:
         last = ck.describe(checkpoint)
         done = "" if result.status == INCOMPLETE else " (the search is complete: the directory can be deleted)"
         print(f"Checkpoint: {checkpoint} -- " + (f"last saved at {last}{done}" if last else "nothing saved (no level ended a minute or more after the start)"))
+    if keep_going:
+        from checker import verdicts
+
+        return verdicts.report(model, result, out, cmd, as_json=args.json,
+                               summary={**summary_json(model, result, symmetry, []), "engine": engine})
     files: list[Path] = []
     if result.violation is not None:
         files = list(write_counterexample(model, result, out, cmd))

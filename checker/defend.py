@@ -87,6 +87,8 @@ def check_argv(tweak: str | None, bounds: tuple[int, int, int], props: Sequence[
         argv += ["--tweak", tweak]
     for p in props:
         argv += ["--invariant", p.name]
+    if tweak is not None:
+        argv.append("--stop-at-first")  # a row's verdict is its first violation (check --tweak would go on: --continue)
     return argv
 
 

@@ -160,14 +160,14 @@ def _worker(explorer: FastExplorer, tasks: Any, replies: Any) -> None:
                         value = tuple(int(x) for x in mine["bodies"].get(np.array(value, dtype=np.int64)))
                     mine[table].set(main_code, _intern(fr, table, value))
             local = _translate(rows, mine, cols)
-            cand, cpar, cpos, stop, fired = explorer.expand_chunk(local.tolist(), idx, checks)
+            cand, cpar, cpos, failures, fired = explorer.expand_chunk(local.tolist(), idx, checks)
             new: Values = {}
             for table in TABLES:
                 tab = getattr(fr, table)
                 new[table] = list(enumerate(tab[reported[table] :], reported[table]))
                 reported[table] = len(tab)
             keys = np.array(cand, dtype=np.uint32).reshape(len(cand), fr.width)
-            replies.put(("ok", new, keys, cpar, cpos, stop, fired))
+            replies.put(("ok", new, keys, cpar, cpos, failures, fired))
             done += 1
             if done % 16 == 0 and _rss() - base > WORKER_RSS_LIMIT:  # memo tables grow without end on searches of hours
                 drop_memos(explorer, checks)
@@ -213,7 +213,7 @@ class WorkerPool:
         self.tasks[w].put((self.learnt[w], values, rows, idx))
         self.learnt[w] = {t: [] for t in TABLES}
 
-    def _receive(self, w: int) -> tuple[NDArray[np.uint32], list[int], list[int], tuple[int, int, Flat] | None, list[int]]:
+    def _receive(self, w: int) -> tuple[NDArray[np.uint32], list[int], list[int], list[tuple[int, int, Flat]], list[int]]:
         """Worker w's next reply, read in main codes."""
         while True:
             try:
@@ -225,7 +225,7 @@ class WorkerPool:
                                        "if the machine ran out of memory, try fewer --workers") from None
         if msg[0] == "error":
             raise RuntimeError(f"worker {w + 1} failed:\n{msg[1]}")
-        _, new, keys, cpar, cpos, stop, fired = msg
+        _, new, keys, cpar, cpos, failures, fired = msg
         fr, theirs, known, learnt = self.fr, self.theirs[w], self.known[w], self.learnt[w]
         for table in TABLES:
             for code, value in new[table]:
@@ -236,10 +236,9 @@ class WorkerPool:
                 known[table].set(main_code, 1)
                 learnt[table].append((main_code, code))
         rows = _translate(keys, theirs, self.cols) if len(keys) else keys
-        if stop is not None:
-            a, idx, t = stop
-            stop = (a, idx, tuple(_translate(np.array([t], dtype=np.uint32), theirs, self.cols)[0].tolist()))
-        return rows, cpar, cpos, stop, fired
+        failures = [(a, idx, tuple(_translate(np.array([t], dtype=np.uint32), theirs, self.cols)[0].tolist()))
+                    for a, idx, t in failures]
+        return rows, cpar, cpos, failures, fired
 
     def level(self, frontier: NDArray[np.uint32], base: int) -> Iterator[Chunk]:
         """Expand a level (frontier states numbered from ``base``): the chunks' answers, in order."""
