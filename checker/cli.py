@@ -24,7 +24,7 @@ from checker.checkpoint import CheckpointError
 from checker.model import Kind, Property
 from checker.trace import Step
 from models import render, tweaks
-from models.raft import Action, Raft, State
+from models.raft import HISTORY_PROPERTIES, Action, Raft, State
 
 EXIT_HOLDS, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -150,7 +150,8 @@ def make_model(args: argparse.Namespace) -> Raft:
         if args.tweak_file:
             chosen.append(tweaks.load_file(args.tweak_file))
         cls = tweaks.apply(chosen)
-        return cls(args.servers, args.max_term, args.max_log, reduce=not args.unreduced)
+        history = any(name in HISTORY_PROPERTIES for name in args.invariant)  # the ghost `elected` only when needed
+        return cls(args.servers, args.max_term, args.max_log, reduce=not args.unreduced, history=history)
     except (tweaks.TweakError, ValueError) as e:
         raise BadInput(str(e)) from None
 
@@ -171,8 +172,12 @@ def select_properties(model: Raft, names: Sequence[str]) -> list[Property[State,
 
 
 def list_properties(model: Raft) -> str:
-    rows = [(p.name, p.kind.value, p.group, p.description) for p in model.properties()]
+    props = model.properties() if model.history else type(model)(1, 0, model.max_log, history=True).properties()
+    rows = [(p.name, p.kind.value, p.group, p.description + (" [opt-in]" if p.name in HISTORY_PROPERTIES else ""))
+            for p in props]
     note = "" if model.max_log else "\n(the replication properties are checked with --max-log 1 or more)"
+    note += (f"\n([opt-in]: checked only when named with --invariant, e.g. --invariant {HISTORY_PROPERTIES[0]}: it adds the "
+             "ghost history variable `elected`, which grows the state space; the readable engine runs it)")
     return tabulate(rows, headers=["property", "kind", "group", "meaning"]) + note
 
 
@@ -297,7 +302,7 @@ def itf_json(model: Raft, result: Result[State, Action], cmd: str) -> dict[str, 
             "varTypes": {},
         },
         "params": ["Server", "MaxTerm", "MaxLog"],
-        "vars": render.ITF_VARS,
+        "vars": render.itf_vars(model),
         "states": [render.itf_state(model, st.state, k, st.action) for k, st in enumerate(v.trace)],
     }
 

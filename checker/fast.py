@@ -47,6 +47,8 @@ def fingerprints(rows: Any) -> Any:
 
 def unsupported(model: Raft) -> str | None:
     """Why the fast engine cannot run ``model`` (None if it can)."""
+    if getattr(model, "history", False):
+        return "its compact states do not encode the ghost history variable 'elected' (ElectionSafetyHistory)"
     if type(model).within_boundary is not Raft.within_boundary:
         return "the model overrides within_boundary"
     for name in ("actions", "next_state", "prune", "dead", "notify_only", "permute", "sym_key", "commit_step", "HandleRPC"):
