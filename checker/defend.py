@@ -207,10 +207,10 @@ def main(argv: Sequence[str]) -> int:
         if t.searched:
             print(f"NOT RUN: {t.name} (expected {t.expected} at {bounds_text(t.bounds)}, found by a complete search; the "
                   f"shortest trace is under counterexamples/{t.name}/): the search takes {t.search_time}. "
-                  f"Run it alone with --tweak {t.name}.")
+                  f"Run it alone with --tweak {t.name} --stop-at-first.")
         else:
             print(f"NOT RUN: {t.name} (expected {t.expected} at {bounds_text(t.bounds)}): that verdict comes from a replayed "
-                  f"execution; a complete search at those bounds takes hours. Run it alone with --tweak {t.name}.")
+                  f"execution; a complete search at those bounds takes hours. Run it alone with --tweak {t.name} --stop-at-first.")
     if bad:
         print(f"FAILED: {len(bad)} verdict(s) differ from the expected: {', '.join(bad)}")
         return EXIT_VIOLATION
