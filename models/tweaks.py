@@ -147,13 +147,13 @@ def expect(prop: str, *, servers: int, max_term: int, max_log: int = 0) -> None:
 
     call = f"expect({prop!r}, servers={servers!r}, max_term={max_term!r}, max_log={max_log!r})"
     _check_bounds(call, servers, max_term, max_log)
-    props = {p.name: p for p in Raft(1, 0, max(max_log, 1)).properties()}
+    props = {p.name: p for p in Raft(1, 0, max(max_log, 1), history=True).properties()}
     if prop not in props:
         raise TweakError(f"{call}: no property {prop!r}; valid properties: {', '.join(props)} (see check --list-properties)")
     if props[prop].kind is Kind.SOMETIMES:
         raise TweakError(f"{call}: {prop} is a reachability check, which is satisfied or vacuous, never violated; "
                          "expect a safety property, or expect_holds(...) (which also requires it to be satisfied)")
-    if max_log == 0 and prop not in {p.name for p in Raft(1, 0, 0).properties()}:
+    if max_log == 0 and prop not in {p.name for p in Raft(1, 0, 0, history=True).properties()}:
         raise TweakError(f"{call}: {prop} is a log-replication property, checked only with max_log >= 1; add max_log=1")
     if _collecting:
         _collecting[-1].expectations.append(Expectation(prop, servers, max_term, max_log))

@@ -37,17 +37,19 @@ def defend(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, st
 
 def test_expectations_met(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = write(tmp_path, "grant_all.py", GRANT_ALL + 'expect("ElectionSafety", servers=2, max_term=1)\n'
-              'expect("SelfVote", servers=3, max_term=1)\nexpect_holds(servers=1, max_term=2)\n')
+              'expect("SelfVote", servers=3, max_term=1)\nexpect_holds(servers=1, max_term=2)\n'
+              'expect("ElectionSafetyHistory", servers=2, max_term=1)\n')
     code, out, err = defend(capsys, "--tweak-file", str(f), "--out", str(tmp_path / "o"))
     assert code == cli.EXIT_HOLDS, out + err
     assert re.search(r"^vote-twice .*ElectionSafety +ElectionSafety +8 ", out, re.M)  # the built-in row is still there
     rows = [line for line in out.splitlines() if line.startswith("grant_all ")]
-    assert len(rows) == 3
+    assert len(rows) == 4
     assert re.search(r"servers=2 +ElectionSafety +ElectionSafety +10 ", rows[0])
     # SelfVote is no safety property, but the row checks what the file expects (with --continue it is not hidden)
     assert re.search(r"servers=3 +SelfVote +SelfVote +\d+ ", rows[1]), rows[1]
     assert re.search(r"servers=1 +holds +holds ", rows[2])
-    assert "OK: all 4 verdicts as expected" in out
+    assert re.search(r"servers=2 +ElectionSafetyHistory +ElectionSafetyHistory +\d+ ", rows[3]), rows[3]  # the opt-in ghost
+    assert "OK: all 5 verdicts as expected" in out
     txt = tmp_path / "o" / "grant_all" / "ElectionSafety_s2_t1.txt"
     first = txt.read_text().splitlines()[0]
     assert first.startswith("check --servers 2 --max-term 1 --tweak-file ") and first.endswith(" --continue")
