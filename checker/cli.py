@@ -503,7 +503,10 @@ def _check(argv: list[str]) -> int:
         print(f"Properties: {', '.join(p.name for p in props)}")
         print(f"Engine: {engine_note}")
         if keep_going:
-            print("Search: --continue: a verdict for every property (--stop-at-first stops at the first violation)")
+            slow = [t for t in tweaks.lookup(args.tweak) if t.search_time]
+            note = (f"; at its declared bounds, {slow[0].name}'s search to the first violation alone takes {slow[0].search_time}"
+                    if slow else "")
+            print(f"Search: --continue: a verdict for every property (--stop-at-first stops at the first violation{note})")
         if checkpoint is not None:
             print(f"Checkpoint: {checkpoint} -- " + (f"resuming the saved search: {saved}" if saved else "none saved yet; saving at level ends"))
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` ends a run as ^C does: reported as incomplete
