@@ -21,7 +21,7 @@ from checker.bfs import HOLDS, VIOLATED, Explorer
 from checker.fast import FastExplorer, pick_engine
 from checker.trace import replay
 from models import tweaks
-from models.raft import HISTORY_PROPERTIES, Message, MType, Raft, Role, ServerVars, State
+from models.raft import HISTORY_PROPERTIES, Action, Message, MType, Raft, Role, ServerVars, State
 
 PROP = HISTORY_PROPERTIES[0]
 
@@ -159,3 +159,16 @@ def test_list_properties_names_it_as_opt_in(capsys: pytest.CaptureFixture[str]) 
     out = capsys.readouterr().out
     assert re.search(rf"^{PROP} +always +safety .*\[opt-in\]$", out, re.M)
 
+
+
+def test_a_leader_made_by_another_rule_is_recorded() -> None:
+    """no-step-down: a leader that adopts a newer term keeps leading, in a term it never won -- recorded too."""
+    model = tweaks.apply([tweaks.BUILTIN["no-step-down"]])(2, 2, history=True)
+    leader = model.init_server()._replace(currentTerm=1, role=Role.Leader, votedFor=0, votesGranted=(0, 1))
+    other = model.init_server()._replace(currentTerm=2, role=Role.Candidate, votedFor=1, votesGranted=(1,))
+    req = Message(MType.RequestVoteRequest, 2, 1, 0)
+    s = State((leader, other), (req,), (), ((1, 0),))
+    t = model.next_state(s, Action("HandleRPC", (req,)))
+    assert t is not None and t.servers[0].role == Role.Leader and t.servers[0].currentTerm == 2
+    assert t.elected == ((1, 0), (2, 0))
+    assert Raft(2, 2).next_state(s._replace(elected=()), Action("HandleRPC", (req,))).elected == ()  # type: ignore[union-attr]
