@@ -177,7 +177,7 @@ def list_properties(model: Raft) -> str:
             for p in props]
     note = "" if model.max_log else "\n(the replication properties are checked with --max-log 1 or more)"
     note += (f"\n([opt-in]: checked only when named with --invariant, e.g. --invariant {HISTORY_PROPERTIES[0]}: it adds the "
-             "ghost history variable `elected`, which grows the state space; the readable engine runs it)")
+             "ghost history variable `elected`, which grows the state space)")
     return tabulate(rows, headers=["property", "kind", "group", "meaning"]) + note
 
 

@@ -47,11 +47,10 @@ def fingerprints(rows: Any) -> Any:
 
 def unsupported(model: Raft) -> str | None:
     """Why the fast engine cannot run ``model`` (None if it can)."""
-    if getattr(model, "history", False):
-        return "its compact states do not encode the ghost history variable 'elected' (ElectionSafetyHistory)"
     if type(model).within_boundary is not Raft.within_boundary:
         return "the model overrides within_boundary"
-    for name in ("actions", "next_state", "prune", "dead", "notify_only", "permute", "sym_key", "commit_step", "HandleRPC"):
+    for name in ("actions", "next_state", "prune", "dead", "notify_only", "permute", "sym_key", "commit_step", "HandleRPC",
+                 "record_leaders"):
         if getattr(type(model), name) is not getattr(Raft, name):
             return f"the model overrides {name}"
     return None
@@ -74,7 +73,7 @@ class _TouchedError(Exception):
 
 
 class _Tripwire(tuple[Any, ...]):
-    """Stands in for ``messages`` (or the action): any use of it raises :class:`_TouchedError`."""
+    """Stands in for ``messages`` (or the action, or the ghost ``elected``): any use of it raises :class:`_TouchedError`."""
 
     def _touch(self, *args: Any, **kwargs: Any) -> Any:
         raise _TouchedError
@@ -134,7 +133,7 @@ class _StateCheck:
         got = self.memo.get(key)
         if got is None:
             try:
-                got = bool(self.prop.check(State(fr.servers(s), _WIRE, fr.comms[s[-1]])))
+                got = bool(self.prop.check(State(fr.servers(s), _WIRE, fr.comms[s[-1]], _WIRE)))
             except _TouchedError:
                 self.full = True
                 self.memo.clear()
@@ -199,8 +198,8 @@ class _ActionCheck:
         got = self.memo.get(key)
         if got is None:
             try:
-                got = bool(self.prop.check(State(fr.servers(s), _WIRE, fr.comms[s[-1]]), _WIRE,
-                                           State(fr.servers(t), _WIRE, fr.comms[t[-1]])))
+                got = bool(self.prop.check(State(fr.servers(s), _WIRE, fr.comms[s[-1]], _WIRE), _WIRE,
+                                           State(fr.servers(t), _WIRE, fr.comms[t[-1]], _WIRE)))
             except _TouchedError:
                 self.full = True
                 self.memo.clear()

@@ -61,10 +61,10 @@ MEMOS = ("act_memo", "handle_memo", "prune_memo", "add_memo", "union_memo", "ena
          "perm_memo", "srv_tuples", "least_memo", "net_memo")
 """FastRaft's memo tables: caches of answers, safe to drop at any time (unlike the interning tables)."""
 
-TABLES = ("bodies", "slots", "srvs", "comms")
+TABLES = ("bodies", "slots", "srvs", "comms", "electeds")
 """The interning tables, in the order they are sent (a slot names bodies)."""
 
-_IDS = {"bodies": "body_ids", "slots": "slot_ids", "srvs": "srv_ids", "comms": "comm_ids"}
+_IDS = {"bodies": "body_ids", "slots": "slot_ids", "srvs": "srv_ids", "comms": "comm_ids", "electeds": "elected_ids"}
 
 Values = dict[str, list[tuple[int, Any]]]
 
@@ -99,6 +99,8 @@ class _Map:
 
 def _columns(fr: FastRaft) -> dict[str, slice]:
     n, m = fr.n, fr.m
+    if fr.history:  # the ghost elected's column comes before the committed code (models/fast_raft.py)
+        return {"srvs": slice(0, n), "slots": slice(n, n + m), "electeds": slice(n + m, n + m + 1), "comms": slice(n + m + 1, n + m + 2)}
     return {"srvs": slice(0, n), "slots": slice(n, n + m), "comms": slice(n + m, n + m + 1)}
 
 
@@ -199,7 +201,7 @@ class WorkerPool:
         """Queue ``rows`` (main codes) for worker w, with the values and translations it lacks."""
         fr, known = self.fr, self.known[w]
         values: Values = {t: [] for t in TABLES}
-        for table in ("srvs", "slots", "comms"):
+        for table in self.cols:
             codes = np.unique(rows[:, self.cols[table]])
             for c in codes[known[table].get(codes) < 0].tolist():
                 known[table].set(c, 1)
