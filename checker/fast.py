@@ -5,7 +5,7 @@ come from the readable model's own actions, memoised per server, message and
 slot; canonicalisation is memoised per tuple of server codes.  Properties are
 the readable model's, evaluated on decoded :class:`models.raft.State` values:
 a property's answer is memoised on the server variables (and ``committed``)
-when evaluating it did not touch the network (or the action) -- a tripwire
+when evaluating it did not touch the network (or the action, or the ghost ``elected``) -- a tripwire
 in place of ``messages`` detects that, so any property stays correct.
 
 Counts (distinct states, transitions, depth, per-action counts) equal the
