@@ -194,3 +194,15 @@ def test_a_leader_made_by_another_rule_is_recorded() -> None:
     assert t is not None and t.servers[0].role == Role.Leader and t.servers[0].currentTerm == 2
     assert t.elected == ((1, 0), (2, 0))
     assert Raft(2, 2).next_state(s._replace(elected=()), Action("HandleRPC", (req,))).elected == ()  # type: ignore[union-attr]
+
+
+def test_checkpoint_keeps_the_ghost(tmp_path: Path) -> None:
+    """A search with the ghost, stopped and resumed from a checkpoint (its interning table is saved), is the same search."""
+    model = tweaks.apply([tweaks.BUILTIN["term-not-persisted"]])(2, 1, history=True)
+    want = FastExplorer(model, store="compact", keep_going=True).run()
+    FastExplorer(model, store="compact", checkpoint=tmp_path, checkpoint_key="k", checkpoint_interval=0, max_states=1500,
+                 keep_going=True).run()
+    again = FastExplorer(model, store="compact", checkpoint=tmp_path, checkpoint_key="k", checkpoint_interval=0, keep_going=True)
+    got = again.run()
+    assert again.resumed_from is not None and got.stats.distinct_states == want.stats.distinct_states
+    assert {v.prop.name: steps(v.trace) for v in got.violations} == {v.prop.name: steps(v.trace) for v in want.violations}
