@@ -111,6 +111,10 @@ class Result(Generic[S, A]):
     witnesses: dict[str, list[Step[S, A]] | None] = field(default_factory=dict)
     incomplete_reason: str | None = None
     checked: list[Property[S, A]] = field(default_factory=list)
+    # With ``keep_going`` (``check --continue``): every violated property's shortest trace, in the order of ``checked``;
+    # ``violation`` is then the first of them found.  Without it, at most the one ``violation``.
+    violations: list[Violation[S, A]] = field(default_factory=list)
+    keep_going: bool = False
 
     @property
     def unsatisfied(self) -> list[str]:
@@ -135,8 +139,10 @@ class Explorer(Generic[S, A]):
         max_states: int | None = None,
         progress: Callable[[Progress], None] | None = None,
         progress_interval: float = 1.0,
+        keep_going: bool = False,
     ) -> None:
         self.model = model
+        self.keep_going = keep_going  # go on past a violation until every property is decided (check --continue)
         self.props = list(model.properties() if properties is None else properties)
         self.symmetry = symmetry
         self.max_states = max_states
@@ -181,17 +187,33 @@ class Explorer(Generic[S, A]):
         report = Reporter(self.progress, self.progress_interval, start)
         status = HOLDS
         reason: str | None = None
-        bad: tuple[Property[S, A], int, A | None, S | None] | None = None
+        # Each violated property's first violation: (property, state index, bad action, raw bad successor).
+        found: dict[str, tuple[Property[S, A], int, A | None, S | None]] = {}
+        stop = False
 
-        def visit(idx: int) -> Property[S, A] | None:
+        def record(p: Property[S, A], idx: int, a: A | None, t: S | None) -> None:
+            """Note p's first violation; stop the search unless ``keep_going`` and some property is still undecided."""
+            nonlocal stop
+            found[p.name] = (p, idx, a, t)
+            if p in invariants:
+                invariants.remove(p)
+            if p in action_props:
+                action_props.remove(p)
+            stop = not self.keep_going or not (invariants or action_props or pending)
+
+        def visit(idx: int) -> None:
+            nonlocal stop
             s = self.states[idx]
             for name in [n for n, p in pending.items() if p.check(s)]:
                 witness_idx[name] = idx
                 del pending[name]
-            for p in invariants:
+            if self.keep_going and found and not (invariants or action_props or pending):
+                stop = True
+            for p in list(invariants):
                 if not p.check(s):
-                    return p
-            return None
+                    record(p, idx, None, None)
+                    if stop:
+                        return
 
         frontier: list[int] = []
         try:
@@ -200,11 +222,10 @@ class Explorer(Generic[S, A]):
                 if idx is None:
                     continue
                 frontier.append(idx)
-                p = visit(idx)
-                if p is not None and bad is None:
-                    bad = (p, idx, None, None)
+                if not stop:
+                    visit(idx)
             depth = 0
-            while frontier and bad is None:
+            while frontier and not stop:
                 next_frontier: list[int] = []
                 for pos, idx in enumerate(frontier):
                     s = self.states[idx]
@@ -216,22 +237,22 @@ class Explorer(Generic[S, A]):
                             continue
                         stats.transitions += 1
                         stats.action_counts[action_name(a)] += 1
-                        for p in action_props:
+                        for p in list(action_props):
                             if not p.check(s, a, t):
-                                bad = (p, idx, a, t)
-                                break
-                        if bad is not None:
+                                record(p, idx, a, t)
+                                if stop:
+                                    break
+                        if stop:
                             break
                         new = self._add(self.canon(t), idx)
                         if new is None:
                             continue
                         next_frontier.append(new)
                         stats.depth = depth + 1
-                        p = visit(new)
-                        if p is not None:
-                            bad = (p, new, None, None)
+                        visit(new)
+                        if stop:
                             break
-                    if bad is not None:
+                    if stop:
                         break
                     if (pos & 255) == 0:
                         report(len(self.states), stats.transitions, depth + 1, len(frontier) - pos + len(next_frontier))
@@ -245,13 +266,10 @@ class Explorer(Generic[S, A]):
         stats.distinct_states = len(self.states)
         stats.wall_seconds = time.perf_counter() - start
         stats.peak_rss = peak_rss_bytes()
-        result: Result[S, A] = Result(status, stats, incomplete_reason=reason, checked=list(self.props))
-        violation = None
-        if bad is not None:
-            p, idx, bad_action, t = bad
-            violation = (p, self.path_to(idx), t if bad_action is not None else None)
+        result: Result[S, A] = Result(status, stats, incomplete_reason=reason, checked=list(self.props), keep_going=self.keep_going)
+        violations = [(p, self.path_to(idx), t if bad_action is not None else None) for p, idx, bad_action, t in found.values()]
         witnesses = {name: self.path_to(witness_idx[name]) if name in witness_idx else None for name in [*pending, *witness_idx]}
-        return finish(result, model, self.canon, violation, witnesses)
+        return finish(result, model, self.canon, violations, witnesses)
 
 
 def parent_path(states: Sequence[T], parent: array[int], idx: int) -> list[T]:
@@ -268,16 +286,23 @@ def finish(
     result: Result[S, A],
     model: Model[S, A],
     canon: Callable[[S], S],
-    violation: tuple[Property[S, A], list[S], S | None] | None,
+    violations: Sequence[tuple[Property[S, A], list[S], S | None]],
     witnesses: dict[str, list[S] | None],
 ) -> Result[S, A]:
-    """Attach concrete traces to ``result``: the violation's (a path of representatives, plus the raw bad
-    successor for an ACTION property) and each SOMETIMES witness's.  Shared by both engines."""
-    if violation is not None:
-        p, bad_path, bad_successor = violation
+    """Attach concrete traces to ``result``: each violation's (a path of representatives, plus the raw bad
+    successor for an ACTION property, in the order found) and each SOMETIMES witness's.  Shared by both engines.
+
+    ``result.violation`` is the first violation found; ``result.violations`` lists them all in property order.
+    """
+    order = {p.name: k for k, p in enumerate(result.checked)}
+    for k, (p, bad_path, bad_successor) in enumerate(violations):
         final = (p, bad_successor) if bad_successor is not None else None
-        result.status = VIOLATED
-        result.violation = Violation(p, concretize(model, bad_path, canon, final=final))
+        v = Violation(p, concretize(model, bad_path, canon, final=final))
+        if k == 0:
+            result.status = VIOLATED
+            result.violation = v
+        result.violations.append(v)
+    result.violations.sort(key=lambda v: order.get(v.prop.name, len(order)))
     for name, path in witnesses.items():
         result.witnesses[name] = concretize(model, path, canon) if path is not None else None
     return result

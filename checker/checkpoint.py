@@ -30,7 +30,7 @@ import os
 import pickle
 import shutil
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -68,6 +68,8 @@ class Snapshot:
     stats_depth: int
     witness_idx: dict[str, int]
     elapsed: float
+    # check --continue: each property violated so far -> (state index, raw bad successor of an action property or None)
+    found: dict[str, tuple[int, tuple[int, ...] | None]] = field(default_factory=dict)
 
 
 ARRAYS = ("frontier", "parent", "pos")

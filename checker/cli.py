@@ -27,7 +27,7 @@ from checker.failure import EXIT_FAILED
 from checker.model import Kind, Property
 from checker.trace import Step
 from models import render, tweaks, viewer
-from models.raft import HOOKS, Action, Raft, State, server_name
+from models.raft import HISTORY_PROPERTIES, HOOKS, Action, Raft, State, server_name
 
 EXIT_HOLDS, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -182,6 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default 1); a save of a deep level writes gigabytes, so a long search may save less often")
     p.add_argument("--force", action="store_true",
                    help="run a search even if its estimated size (from the bounds, printed when refused) is beyond any machine")
+    c = p.add_mutually_exclusive_group()
+    c.add_argument("--continue", dest="keep_going", action="store_const", const=True, default=None,
+                   help="keep searching after the first violation until every property is violated or the search is "
+                        "complete, and report a verdict per property, each violated one with its own shortest trace "
+                        "(the default with --tweak or --tweak-file)")
+    c.add_argument("--stop-at-first", dest="keep_going", action="store_const", const=False,
+                   help="stop at the first violation of any property and report that one (the default without tweaks)")
     p.add_argument("--workers", type=_count(1), default=1, metavar="N",
                    help="expand states in N processes (default 1; this machine has "
                         f"{_cores()} cores). Needs --store compact or fp; counts, verdict and trace are the same as with 1")
@@ -199,7 +206,8 @@ def make_model(args: argparse.Namespace) -> Raft:
         if args.tweak_file:
             chosen.append(tweaks.load_file(args.tweak_file))
         cls = tweaks.apply(chosen)
-        model = cls(args.servers, args.max_term, args.max_log, reduce=not args.unreduced)
+        history = any(name in HISTORY_PROPERTIES for name in args.invariant)  # the ghost `elected` only when needed
+        model = cls(args.servers, args.max_term, args.max_log, reduce=not args.unreduced, history=history)
     except (tweaks.TweakError, ValueError) as e:
         raise BadInput(str(e)) from None
     check_tweak_acts(model, chosen)
@@ -259,8 +267,12 @@ def list_tweaks_json() -> list[dict[str, Any]]:
 
 
 def list_properties(model: Raft) -> str:
-    rows = [(p.name, p.kind.value, p.group, p.description) for p in model.properties()]
+    props = model.properties() if model.history else type(model)(1, 0, model.max_log, history=True).properties()
+    rows = [(p.name, p.kind.value, p.group, p.description + (" [opt-in]" if p.name in HISTORY_PROPERTIES else ""))
+            for p in props]
     note = "" if model.max_log else "\n(the replication properties are checked with --max-log 1 or more)"
+    note += (f"\n([opt-in]: checked only when named with --invariant, e.g. --invariant {HISTORY_PROPERTIES[0]}: it adds the "
+             "ghost history variable `elected`, which grows the state space)")
     return tabulate(rows, headers=["property", "kind", "group", "meaning"]) + note
 
 
@@ -421,19 +433,24 @@ def violation_text(model: Raft, result: Result[State, Action], cmd: str) -> str:
 def itf_json(model: Raft, result: Result[State, Action], cmd: str) -> dict[str, Any]:
     v = result.violation
     assert v is not None
+    what = f"Counterexample to {v.prop.name} ({v.found_by})" if v.found_by else f"Shortest counterexample to {v.prop.name}"
+    return itf_document(model, v.trace, f"{what}, produced by: {cmd}")
+
+
+def itf_document(model: Raft, trace: Sequence[Step[State, Action]], description: str) -> dict[str, Any]:
+    """An ITF document of ``trace`` (ADR-015: the constants as params, set in the initial state), with ``description``."""
     return {
         "#meta": {
             "format": "ITF",
             "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
             "source": "spec/Raft.tla",
-            "description": (f"Counterexample to {v.prop.name} ({v.found_by})" if v.found_by else f"Shortest counterexample to {v.prop.name}")
-                           + f", produced by: {cmd}",
+            "description": description,
             "varTypes": {},
         },
         "params": list(ITF_PARAMS),
-        "vars": render.ITF_VARS,
+        "vars": render.itf_vars(model),
         "states": [render.itf_state(model, st.state, k, st.action) | (itf_params(model) if k == 0 else {})
-                   for k, st in enumerate(v.trace)],
+                   for k, st in enumerate(trace)],
     }
 
 
@@ -522,8 +539,8 @@ def verdict(result: Result[State, Action]) -> tuple[str, int]:
 
 def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry: bool, max_states: int | None,
               quiet: bool, engine: str = "readable", store: str = "memory", workers: int = 1,
-              checkpoint: Path | None = None, checkpoint_key: str = "", checkpoint_every: float = 1.0
-              ) -> Result[State, Action]:
+              checkpoint: Path | None = None, checkpoint_key: str = "", checkpoint_every: float = 1.0,
+              keep_going: bool = False) -> Result[State, Action]:
     bar = ProgressBar(not quiet)
     bar.start()
     try:
@@ -532,8 +549,8 @@ def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry
 
             return FastExplorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar, store=store,
                                 workers=workers, checkpoint=checkpoint, checkpoint_key=checkpoint_key,
-                                checkpoint_interval=60.0 * checkpoint_every).run()
-        return Explorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar).run()
+                                checkpoint_interval=60.0 * checkpoint_every, keep_going=keep_going).run()
+        return Explorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar, keep_going=keep_going).run()
     finally:
         bar.close()
 
@@ -701,7 +718,8 @@ def _check(argv: list[str]) -> int:
         raise BadInput("--checkpoint needs a batched store: add --store compact (exact) or --store fp")
     if checkpoint is None and args.checkpoint_every != 1.0:
         raise BadInput("--checkpoint-every needs --checkpoint DIR")
-    key = search_key(model, props, symmetry, args.store, args.tweak_file)
+    keep_going = args.keep_going if args.keep_going is not None else bool(args.tweak or args.tweak_file)
+    key = search_key(model, props, symmetry, args.store, args.tweak_file) + (" continue" if keep_going else "")
     if checkpoint is not None:
         from checker import checkpoint as ck
 
@@ -721,6 +739,11 @@ def _check(argv: list[str]) -> int:
               f"symmetry={'on' if symmetry else 'off'}{extra}{symmetry_note}")
         print(f"Properties: {', '.join(p.name for p in props)}")
         print(f"Engine: {engine_note}")
+        if keep_going:
+            slow = [t for t in tweaks.lookup(args.tweak) if t.search_time]
+            note = (f"; at its declared bounds, {slow[0].name}'s search to the first violation alone takes {slow[0].search_time}"
+                    if slow else "")
+            print(f"Search: --continue: a verdict for every property (--stop-at-first stops at the first violation{note})")
         if checkpoint is not None:
             print(f"Checkpoint: {checkpoint} -- " + (f"resuming the saved search: {saved}" if saved else "none saved yet; saving at level ends"))
     if warning is not None:
@@ -730,7 +753,7 @@ def _check(argv: list[str]) -> int:
     try:
         result = run_check(model, props, symmetry=symmetry, max_states=args.max_states, quiet=args.quiet or args.json,
                            engine=engine, store=args.store, workers=args.workers, checkpoint=checkpoint, checkpoint_key=key,
-                           checkpoint_every=args.checkpoint_every)
+                           checkpoint_every=args.checkpoint_every, keep_going=keep_going)
     except CheckpointError as e:
         raise BadInput(str(e)) from None
     except tweaks.TweakError as e:  # a tweak file's hook broke its contract (e.g. returned the wrong type)
@@ -746,6 +769,11 @@ def _check(argv: list[str]) -> int:
         done = "" if result.status == INCOMPLETE else " (the search is complete: the directory can be deleted)"
         print(f"Checkpoint: {checkpoint} -- " + (f"last saved at {last}{done}" if last else "nothing saved (no level ended a minute or more after the start)"))
     check_tweak_file_ran(args, model, result)
+    if keep_going:
+        from checker import verdicts
+
+        return verdicts.report(model, result, out, cmd, as_json=args.json,
+                               summary={**summary_json(model, result, symmetry, []), "engine": engine})
     files: list[Path] = []
     write_error = None
     if result.violation is not None and not args.json:

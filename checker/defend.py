@@ -19,8 +19,9 @@ import io
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from tabulate import tabulate
@@ -53,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run every selected check with N servers instead of its own bound")
     p.add_argument("--max-term", type=_count(0), default=None, metavar="T",
                    help="run every selected check with max-term T instead of its own bound")
+    p.add_argument("--tweak-file", action="append", default=[], metavar="PATH",
+                   help="add a row per expect(...) / expect_holds(...) that this tweak file declares, run with --continue "
+                        "at the bounds it names (repeatable; see docs/tweak-files.md)")
     p.add_argument("--out", metavar="DIR", default="counterexamples", help="counterexamples go to DIR/<tweak>/ (default counterexamples/)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--json", action="store_true", help="print one JSON object (every row, and the outcome) instead of the table")
@@ -103,6 +107,8 @@ def check_argv(tweak: str | None, bounds: tuple[int, int, int], props: Sequence[
         argv += ["--tweak", tweak]
     for p in props:
         argv += ["--invariant", p.name]
+    if tweak is not None:
+        argv.append("--stop-at-first")  # a row's verdict is its first violation (check --tweak would go on: --continue)
     return argv
 
 
@@ -187,6 +193,9 @@ def main(argv: Sequence[str]) -> int:
     except tweaks.TweakError as e:
         raise BadInput(str(e).replace("valid tweaks: ", f"valid tweaks: {UNMODIFIED}, ")) from None
     out = check_out_dir(args.out)
+    from checker import defend_files
+
+    user_plan = defend_files.plan(defend_files.load(args.tweak_file), args.servers, args.max_term)
     plan: list[tuple[str, tweaks.Tweak | None, tuple[int, int, int]]] = []
     if not args.tweak or UNMODIFIED in args.tweak:
         plan.append((UNMODIFIED, None, UNMODIFIED_BOUNDS))
@@ -197,10 +206,12 @@ def main(argv: Sequence[str]) -> int:
 
     rows: list[Row] = []
     out_json = args.json
-    for k, (name, t, b) in enumerate(plan, start=1):
+    jobs: list[tuple[str, tuple[int, int, int], Callable[[], Row]]] = [(name, b, partial(run_one, name, t, b, out)) for name, t, b in plan]
+    jobs += [(t.name, b, partial(defend_files.run_row, path, t, e, b, out)) for path, t, e, b in user_plan]
+    for k, (name, b, job) in enumerate(jobs, start=1):
         if not args.quiet:
-            print(f"defend [{k}/{len(plan)}] {name} at {bounds_text(b)} ...", end="", file=sys.stderr, flush=True)
-        row = run_one(name, t, b, out)
+            print(f"defend [{k}/{len(jobs)}] {name} at {bounds_text(b)} ...", end="", file=sys.stderr, flush=True)
+        row = job()
         rows.append(row)
         if not args.quiet:
             length = f", {row.trace_length} steps" if row.trace_length is not None else ""
@@ -241,10 +252,10 @@ def main(argv: Sequence[str]) -> int:
         if t.searched:
             print(f"NOT RUN: {t.name} (expected {t.expected} at {bounds_text(t.bounds)}, found by a complete search; the "
                   f"shortest trace is under counterexamples/{t.name}/): the search takes {t.search_time}. "
-                  f"Run it alone with --tweak {t.name}.")
+                  f"Run it alone with --tweak {t.name} --stop-at-first.")
         else:
             print(f"NOT RUN: {t.name} (expected {t.expected} at {bounds_text(t.bounds)}): that verdict comes from a replayed "
-                  f"execution; a complete search at those bounds takes hours. Run it alone with --tweak {t.name}.")
+                  f"execution; a complete search at those bounds takes hours. Run it alone with --tweak {t.name} --stop-at-first.")
     if bad:
         print(f"FAILED: {len(bad)} verdict(s) differ from the expected: {', '.join(bad)}")
         return EXIT_VIOLATION

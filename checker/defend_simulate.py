@@ -63,7 +63,8 @@ def run_one(name: str, tweak: tweaks.Tweak | None, bounds: tuple[int, int, int],
     model = tweaks.apply([tweak] if tweak is not None else [])(*bounds)
     expected = HOLDS if tweak is None else tweak.expected
     props = [p for p in safety_properties(model) if expected == HOLDS or p.name == expected]
-    argv = check_argv(tweak.name if tweak is not None else None, bounds, props)
+    # A simulation always stops at its first violation: it takes no --stop-at-first.
+    argv = [a for a in check_argv(tweak.name if tweak is not None else None, bounds, props) if a != "--stop-at-first"]
     argv += ["--time-limit", f"{time_limit:g}", "--seed", str(seed), "--json", "--quiet", "--out", str(out)]
     if workers is not None:
         argv += ["--workers", str(workers)]

@@ -133,7 +133,7 @@ class Session:
 
     def itf(self) -> dict[str, Any]:
         desc = f"Path of {len(self.path) - 1} steps taken by hand in check explore, produced by: {self.command}"
-        return viewer.itf_document(self.model, self.path, desc)
+        return cli.itf_document(self.model, self.path, desc)
 
 
 def make_handler(session: Session) -> type[BaseHTTPRequestHandler]:

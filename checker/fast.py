@@ -5,7 +5,7 @@ come from the readable model's own actions, memoised per server, message and
 slot; canonicalisation is memoised per tuple of server codes.  Properties are
 the readable model's, evaluated on decoded :class:`models.raft.State` values:
 a property's answer is memoised on the server variables (and ``committed``)
-when evaluating it did not touch the network (or the action) -- a tripwire
+when evaluating it did not touch the network (or the action, or the ghost ``elected``) -- a tripwire
 in place of ``messages`` detects that, so any property stays correct.
 
 Counts (distinct states, transitions, depth, per-action counts) equal the
@@ -34,7 +34,7 @@ STORES = ("memory", "compact", "fp")
 CHUNK = 20_000
 """Batched stores expand this many frontier states, then look their new successors up at once."""
 
-Chunk = tuple[int, Any, list[int], list[int], tuple[int, int, Flat] | None, list[int]]
+Chunk = tuple[int, Any, list[int], list[int], list[tuple[int, int, Flat]], list[int]]
 """An expanded chunk: its offset in the level, then :meth:`FastExplorer.expand_chunk`'s answer with the states as uint32 rows."""
 
 
@@ -49,7 +49,8 @@ def unsupported(model: Raft) -> str | None:
     """Why the fast engine cannot run ``model`` (None if it can)."""
     if type(model).within_boundary is not Raft.within_boundary:
         return "the model overrides within_boundary"
-    for name in ("actions", "next_state", "prune", "dead", "notify_only", "permute", "sym_key", "commit_step", "HandleRPC"):
+    for name in ("actions", "next_state", "prune", "dead", "notify_only", "permute", "sym_key", "commit_step", "HandleRPC",
+                 "record_leaders"):
         if getattr(type(model), name) is not getattr(Raft, name):
             return f"the model overrides {name}"
     return None
@@ -72,7 +73,7 @@ class _TouchedError(Exception):
 
 
 class _Tripwire(tuple[Any, ...]):
-    """Stands in for ``messages`` (or the action): any use of it raises :class:`_TouchedError`."""
+    """Stands in for ``messages`` (or the action, or the ghost ``elected``): any use of it raises :class:`_TouchedError`."""
 
     def _touch(self, *args: Any, **kwargs: Any) -> Any:
         raise _TouchedError
@@ -132,7 +133,7 @@ class _StateCheck:
         got = self.memo.get(key)
         if got is None:
             try:
-                got = bool(self.prop.check(State(fr.servers(s), _WIRE, fr.comms[s[-1]])))
+                got = bool(self.prop.check(State(fr.servers(s), _WIRE, fr.comms[s[-1]], _WIRE)))
             except _TouchedError:
                 self.full = True
                 self.memo.clear()
@@ -197,8 +198,8 @@ class _ActionCheck:
         got = self.memo.get(key)
         if got is None:
             try:
-                got = bool(self.prop.check(State(fr.servers(s), _WIRE, fr.comms[s[-1]]), _WIRE,
-                                           State(fr.servers(t), _WIRE, fr.comms[t[-1]])))
+                got = bool(self.prop.check(State(fr.servers(s), _WIRE, fr.comms[s[-1]], _WIRE), _WIRE,
+                                           State(fr.servers(t), _WIRE, fr.comms[t[-1]], _WIRE)))
             except _TouchedError:
                 self.full = True
                 self.memo.clear()
@@ -227,6 +228,7 @@ class FastExplorer:
         checkpoint: Path | None = None,
         checkpoint_key: str = "",
         checkpoint_interval: float = 60.0,
+        keep_going: bool = False,
     ) -> None:
         if store not in STORES:
             raise ValueError(f"unknown store {store!r}; choose one of {', '.join(STORES)}")
@@ -247,6 +249,7 @@ class FastExplorer:
         self.max_states = max_states
         self.progress = progress
         self.progress_interval = progress_interval
+        self.keep_going = keep_going  # go on past a violation until every property is decided (check --continue)
         self.fr = FastRaft(model)
         self.index: dict[Flat, int] = {}
         self.states: list[Flat] = []
@@ -315,8 +318,7 @@ class FastExplorer:
         symmetry = self.symmetry
         index, states, parent = self.index, self.states, self.parent
 
-        invariants = [_StateCheck(p, fr) for p in self.props if p.kind is Kind.ALWAYS]
-        inv_props = [p for p in self.props if p.kind is Kind.ALWAYS]
+        invariants = [(_StateCheck(p, fr), p) for p in self.props if p.kind is Kind.ALWAYS]
         action_checks = [(_ActionCheck(p, fr, self._action_of), p) for p in self.props if p.kind is Kind.ACTION]
         pending = {p.name: (_StateCheck(p, fr), p) for p in self.props if p.kind is Kind.SOMETIMES}
         witness_idx: dict[str, int] = {}
@@ -325,18 +327,31 @@ class FastExplorer:
         start = time.perf_counter()
         report = Reporter(self.progress, self.progress_interval, start)
         status, reason = HOLDS, None
-        bad: tuple[Property[State, Action], int, Flat | None] | None = None
+        found: dict[str, tuple[Property[State, Action], int, Flat | None]] = {}
+        stop = False
 
-        def visit(idx: int) -> Property[State, Action] | None:
+        def record(p: Property[State, Action], idx: int, t: Flat | None) -> None:
+            """As in checker/bfs.py: note p's first violation; stop unless keep_going and some property is undecided."""
+            nonlocal stop, invariants, action_checks
+            found[p.name] = (p, idx, t)
+            invariants = [x for x in invariants if x[1] is not p]
+            action_checks = [x for x in action_checks if x[1] is not p]
+            stop = not self.keep_going or not (invariants or action_checks or pending)
+
+        def visit(idx: int) -> None:
+            nonlocal stop
             s = states[idx]
             if pending:
                 for name in [nm for nm, (chk, _) in pending.items() if chk(s)]:
                     witness_idx[name] = idx
                     del pending[name]
-            for chk, p in zip(invariants, inv_props, strict=True):
+                if found and not (invariants or action_checks or pending):
+                    stop = True
+            for chk, p in invariants:
                 if not chk(s):
-                    return p
-            return None
+                    record(p, idx, None)
+                    if stop:
+                        return
 
         def add(t: Flat, par: int) -> int | None:
             if t in index:
@@ -356,10 +371,9 @@ class FastExplorer:
                 if idx is None:
                     continue
                 frontier.append(idx)
-                p = visit(idx)
-                if p is not None and bad is None:
-                    bad = (p, idx, None)
-            while frontier and bad is None:
+                if not stop:
+                    visit(idx)
+            while frontier and not stop:
                 next_frontier: list[int] = []
                 for pos_in_frontier, idx in enumerate(frontier):
                     s = states[idx]
@@ -375,9 +389,10 @@ class FastExplorer:
                                 if ok is None:
                                     ok = chk(s, t, k)
                                 if not ok:
-                                    bad = (p, idx, t)
-                                    break
-                            if bad is not None:
+                                    record(p, idx, t)
+                                    if stop:
+                                        break
+                            if stop:
                                 break
                         if t == s:
                             continue
@@ -399,11 +414,10 @@ class FastExplorer:
                         parent.append(idx)
                         next_frontier.append(new)
                         stats.depth = depth + 1
-                        p = visit(new)
-                        if p is not None:
-                            bad = (p, new, None)
+                        visit(new)
+                        if stop:
                             break
-                    if bad is not None:
+                    if stop:
                         break
                     if (pos_in_frontier & 255) == 0:
                         report(len(states), transitions, depth + 1, len(frontier) - pos_in_frontier + len(next_frontier))
@@ -415,12 +429,12 @@ class FastExplorer:
             status, reason = INCOMPLETE, "interrupted"
 
         stats.transitions = transitions
-        return self._conclude(stats, counts, len(states), start, status, reason, bad, witness_idx, list(pending))
+        return self._conclude(stats, counts, len(states), start, status, reason, list(found.values()), witness_idx, list(pending))
 
     def _conclude(self, stats: Stats, counts: list[int], distinct: int, start: float, status: str, reason: str | None,
-                  bad: tuple[Property[State, Action], int, Flat | None] | None, witness_idx: dict[str, int],
+                  found: Sequence[tuple[Property[State, Action], int, Flat | None]], witness_idx: dict[str, int],
                   unwitnessed: list[str]) -> Result[State, Action]:
-        """The end of a search with either store: statistics, and the paths to the violation and the witnesses."""
+        """The end of a search with either store: statistics, and the paths to the violations (in the order found) and the witnesses."""
         fr = self.fr
         act_names = [a.name for a in fr.acts]
         stats.action_counts = Counter()
@@ -430,13 +444,11 @@ class FastExplorer:
         stats.distinct_states = distinct
         stats.wall_seconds = time.perf_counter() - start
         stats.peak_rss = peak_rss_bytes()
-        result: Result[State, Action] = Result(status, stats, incomplete_reason=reason, checked=list(self.props))
-        violation = None
-        if bad is not None:
-            p, idx, t_raw = bad
-            violation = (p, self.path_to(idx), fr.decode(t_raw) if t_raw is not None else None)
+        result: Result[State, Action] = Result(status, stats, incomplete_reason=reason, checked=list(self.props),
+                                               keep_going=self.keep_going)
+        violations = [(p, self.path_to(idx), fr.decode(t_raw) if t_raw is not None else None) for p, idx, t_raw in found]
         witnesses = {name: self.path_to(witness_idx[name]) if name in witness_idx else None for name in [*unwitnessed, *witness_idx]}
-        return finish(result, self.model, self.readable_canon, violation, witnesses)
+        return finish(result, self.model, self.readable_canon, violations, witnesses)
 
     def _run_batched(self) -> Result[State, Action]:
         """The same search with a :class:`checker.store.RunStore`: level by level, CHUNK frontier states at a time.
@@ -448,6 +460,8 @@ class FastExplorer:
         the memory store, and the first violating state is the same one.  An
         action property that fails stops generation at that transition; states
         found before it are checked first, as the memory store would have.
+        With ``keep_going`` nothing stops a chunk: its states are admitted,
+        then the first failure of each action property in it is recorded.
 
         With ``workers`` > 1 the chunks are expanded by worker processes
         (:mod:`checker.parallel`) and admitted here in the same order, so the
@@ -480,23 +494,44 @@ class FastExplorer:
         start = time.perf_counter() - (snap.elapsed if snap is not None else 0.0)
         report = Reporter(self.progress, self.progress_interval, start)
         status, reason = HOLDS, None
-        bad: tuple[Property[State, Action], int, Flat | None] | None = None
+        found: dict[str, tuple[Property[State, Action], int, Flat | None]] = {}
+        stop = False
         store: RunStore | None = None
         total = 0
 
         first_failing = _Invariants([chk for chk, _ in invariants], fr.n)
+        # keep_going: the action properties not yet violated (workers check them all; a later failure is ignored).
+        open_actions = {p.name for _, p in action_checks}
 
-        def visit(s: Flat, idx: int) -> Property[State, Action] | None:
+        def undecided() -> bool:
+            return bool(invariants or open_actions or pending)
+
+        def record(p: Property[State, Action], idx: int, t: Flat | None) -> None:
+            """As in checker/bfs.py: note p's first violation; stop unless keep_going and some property is undecided."""
+            nonlocal stop, invariants, first_failing
+            found[p.name] = (p, idx, t)
+            if any(q is p for _, q in invariants):
+                invariants = [x for x in invariants if x[1] is not p]
+                first_failing = _Invariants([chk for chk, _ in invariants], fr.n)
+            open_actions.discard(p.name)
+            stop = not self.keep_going or not undecided()
+
+        def visit(s: Flat, idx: int) -> None:
+            nonlocal stop
             if pending:
                 for name in [nm for nm, chk in pending.items() if chk(s)]:
                     witness_idx[name] = idx
                     del pending[name]
+                if found and not undecided():
+                    stop = True
             a = first_failing(s)
-            return invariants[a][1] if a >= 0 else None
+            while a >= 0 and not stop:
+                record(invariants[a][1], idx, None)
+                a = first_failing(s) if not stop else -1
 
         def admit(rows: Any, par: Sequence[int], pos: Sequence[int]) -> Any:
             """Store the new ones among ``rows`` (distinct states as uint32 rows), number and check them in order; return them."""
-            nonlocal store, total, bad
+            nonlocal store, total
             fps = fingerprints(rows)
             if store is None:
                 store = RunStore(exact, rows.shape[1])
@@ -507,10 +542,9 @@ class FastExplorer:
                 new = new[: self.max_states - total]
             nfresh = 0
             for key in rows[new].tolist():
-                p = visit(tuple(key), total + nfresh)
+                visit(tuple(key), total + nfresh)
                 nfresh += 1
-                if p is not None:
-                    bad = (p, total + nfresh - 1, None)
+                if stop:
                     break
             kept = new[:nfresh]
             took = kept.tolist()
@@ -518,7 +552,7 @@ class FastExplorer:
             pos_of.extend([pos[j] for j in took])
             total += nfresh
             store.add(fps[kept], rows[kept])
-            if capped and bad is None:
+            if capped and not stop:
                 raise _Capped()
             return rows[kept]
 
@@ -549,6 +583,9 @@ class FastExplorer:
                 witness_idx.update(snap.witness_idx)
                 for name in snap.witness_idx:
                     pending.pop(name, None)
+                by_name = {p.name: p for p in self.props}
+                for name, (at, t_raw) in snap.found.items():
+                    record(by_name[name], at, t_raw)
                 del snap
             else:
                 inits = list(dict.fromkeys(canon(fr.encode(s0)) for s0 in model.init_states()))
@@ -557,11 +594,11 @@ class FastExplorer:
                 del roots[len(frontier):]
                 idx = 0
             last_save = time.perf_counter()
-            while len(frontier) and bad is None:
+            while len(frontier) and not stop:
                 next_frontier: Spill | None = None
                 queued = 0
                 chunks = pool.level(frontier, idx) if pool is not None else self._expand_level(frontier, idx, action_checks)
-                for lo, keys, cpar, cpos, stop, fired in chunks:
+                for lo, keys, cpar, cpos, failures, fired in chunks:
                     transitions += sum(fired)
                     for k, f in enumerate(fired):
                         counts[k] += f
@@ -573,9 +610,10 @@ class FastExplorer:
                                 next_frontier = Spill(fresh.shape[1])
                             next_frontier.add(fresh)
                             queued += len(fresh)
-                    if bad is None and stop is not None:
-                        bad = (action_checks[stop[0]][1], stop[1], stop[2])
-                    if bad is not None:
+                    for a, at, t_raw in failures:
+                        if not stop and action_checks[a][1].name in open_actions:
+                            record(action_checks[a][1], at, t_raw)
+                    if stop:
                         break
                     report(total, transitions, depth + 1, max(0, len(frontier) - lo - CHUNK) + queued)
                 idx += len(frontier)
@@ -583,7 +621,7 @@ class FastExplorer:
                 frontier = next_frontier.close() if next_frontier is not None else np.zeros((0, 0), dtype=np.uint32)
                 del next_frontier
                 depth += 1
-                if self.checkpoint is not None and bad is None and len(frontier) and store is not None \
+                if self.checkpoint is not None and not stop and len(frontier) and store is not None \
                         and time.perf_counter() - last_save >= self.checkpoint_interval:
                     from checker import checkpoint
 
@@ -591,7 +629,7 @@ class FastExplorer:
                         key=self.checkpoint_key, tables=fr.tables(), roots=list(roots), frontier=frontier, parent=parent, pos=pos_of,
                         exact=exact, width=store.width, fps=store.fps, rows=store.rows, counts=counts, transitions=transitions,
                         depth=depth, idx=idx, total=total, stats_depth=stats.depth, witness_idx=witness_idx,
-                        elapsed=time.perf_counter() - start))
+                        elapsed=time.perf_counter() - start, found={nm: (at, t) for nm, (_, at, t) in found.items()}))
                     self.saved_checkpoints += 1
                     last_save = time.perf_counter()
         except _Capped:
@@ -608,7 +646,7 @@ class FastExplorer:
         # The visited set plus the path record (parent index and successor position per state).
         stats.store_bytes = (store.nbytes if store is not None else 0) + len(parent) * parent.itemsize + len(pos_of) * pos_of.itemsize
         stats.collision_probability = 0.0 if exact else collision_probability(total)
-        return self._conclude(stats, counts, total, start, status, reason, bad, witness_idx, list(pending))
+        return self._conclude(stats, counts, total, start, status, reason, list(found.values()), witness_idx, list(pending))
 
     def _expand_level(self, frontier: Any, base: int, action_checks: list[tuple[_ActionCheck, Property[State, Action]]]
                       ) -> Iterator[Chunk]:
@@ -616,18 +654,20 @@ class FastExplorer:
         import numpy as np
 
         for lo in range(0, len(frontier), CHUNK):
-            cand, cpar, cpos, stop, fired = self.expand_chunk(frontier[lo : lo + CHUNK].tolist(), base + lo, [c for c, _ in action_checks])
-            yield lo, np.array(cand, dtype=np.uint32).reshape(len(cand), self.fr.width), cpar, cpos, stop, fired
+            cand, cpar, cpos, failures, fired = self.expand_chunk(frontier[lo : lo + CHUNK].tolist(), base + lo, [c for c, _ in action_checks])
+            yield lo, np.array(cand, dtype=np.uint32).reshape(len(cand), self.fr.width), cpar, cpos, failures, fired
 
     def expand_chunk(self, rows: list[list[int]], idx: int, action_checks: Sequence[_ActionCheck]
-                     ) -> tuple[list[Flat], list[int], list[int], tuple[int, int, Flat] | None, list[int]]:
+                     ) -> tuple[list[Flat], list[int], list[int], list[tuple[int, int, Flat]], list[int]]:
         """Every transition from ``rows`` (frontier states numbered from ``idx``), canonicalised and de-duplicated.
 
         Returns the distinct canonical successors (self-loops dropped) in order
         of first appearance, each one's parent index and position among its
-        parent's successors, the first failing action property as (its index
-        in ``action_checks``, parent index, raw successor) or None -- the chunk
-        stops there -- and the transitions fired per action index.
+        parent's successors, the failing action properties as (index in
+        ``action_checks``, parent index, raw successor), and the transitions
+        fired per action index.  Without ``keep_going`` that is the first
+        failure only, and the chunk stops there; with it, the first failure of
+        each action property in the chunk, and the chunk is expanded in full.
         """
         fr = self.fr
         n = fr.n
@@ -661,6 +701,15 @@ class FastExplorer:
                         pair_ok[key] = failed
             return failed
 
+        keep_going = self.keep_going
+        stops: dict[int, tuple[int, int, Flat]] = {}
+
+        def note(s: Flat, t: Flat, k: int, at: int) -> None:
+            """keep_going: the first failure in this chunk of each action property that fails on s -> t."""
+            for a, chk in enumerate(action_checks):
+                if a not in stops and not chk(s, t, k):
+                    stops[a] = (a, at, t)
+
         for row in rows:
             s = tuple(row)
             ss, sc = s[:n], s[-1]
@@ -674,7 +723,9 @@ class FastExplorer:
                         failed = stutter if stutter > -2 and not slow else first_failing(s, t, k, (ss, ss, sc, sc))
                         stutter = failed
                         if failed >= 0:
-                            return list(cand), cpar, cpos, (failed, idx, t), fired
+                            if not keep_going:
+                                return list(cand), cpar, cpos, [(failed, idx, t)], fired
+                            note(s, t, k, idx)
                     continue
                 tn = t[:n]
                 if action_checks:
@@ -682,7 +733,9 @@ class FastExplorer:
                     if failed == -2:
                         failed = first_failing(s, t, k, (ss, tn, sc, t[-1]))
                     if failed >= 0:
-                        return list(cand), cpar, cpos, (failed, idx, t), fired
+                        if not keep_going:
+                            return list(cand), cpar, cpos, [(failed, idx, t)], fired
+                        note(s, t, k, idx)
                 if t == s:
                     continue
                 if symmetry:
@@ -696,7 +749,7 @@ class FastExplorer:
                     cpar.append(idx)
                     cpos.append(k_pos)
             idx += 1
-        return list(cand), cpar, cpos, None, fired
+        return list(cand), cpar, cpos, list(stops.values()), fired
 
     def _action_of(self, s: Flat, k: int, t: Flat) -> Action:
         """The readable action that took ``s`` to ``t`` (only needed by action properties that read the action)."""

@@ -61,10 +61,10 @@ MEMOS = ("act_memo", "handle_memo", "prune_memo", "add_memo", "union_memo", "ena
          "perm_memo", "srv_tuples", "least_memo", "net_memo")
 """FastRaft's memo tables: caches of answers, safe to drop at any time (unlike the interning tables)."""
 
-TABLES = ("bodies", "slots", "srvs", "comms")
+TABLES = ("bodies", "slots", "srvs", "comms", "electeds")
 """The interning tables, in the order they are sent (a slot names bodies)."""
 
-_IDS = {"bodies": "body_ids", "slots": "slot_ids", "srvs": "srv_ids", "comms": "comm_ids"}
+_IDS = {"bodies": "body_ids", "slots": "slot_ids", "srvs": "srv_ids", "comms": "comm_ids", "electeds": "elected_ids"}
 
 Values = dict[str, list[tuple[int, Any]]]
 
@@ -99,6 +99,8 @@ class _Map:
 
 def _columns(fr: FastRaft) -> dict[str, slice]:
     n, m = fr.n, fr.m
+    if fr.history:  # the ghost elected's column comes before the committed code (models/fast_raft.py)
+        return {"srvs": slice(0, n), "slots": slice(n, n + m), "electeds": slice(n + m, n + m + 1), "comms": slice(n + m + 1, n + m + 2)}
     return {"srvs": slice(0, n), "slots": slice(n, n + m), "comms": slice(n + m, n + m + 1)}
 
 
@@ -160,14 +162,14 @@ def _worker(explorer: FastExplorer, tasks: Any, replies: Any) -> None:
                         value = tuple(int(x) for x in mine["bodies"].get(np.array(value, dtype=np.int64)))
                     mine[table].set(main_code, _intern(fr, table, value))
             local = _translate(rows, mine, cols)
-            cand, cpar, cpos, stop, fired = explorer.expand_chunk(local.tolist(), idx, checks)
+            cand, cpar, cpos, failures, fired = explorer.expand_chunk(local.tolist(), idx, checks)
             new: Values = {}
             for table in TABLES:
                 tab = getattr(fr, table)
                 new[table] = list(enumerate(tab[reported[table] :], reported[table]))
                 reported[table] = len(tab)
             keys = np.array(cand, dtype=np.uint32).reshape(len(cand), fr.width)
-            replies.put(("ok", new, keys, cpar, cpos, stop, fired))
+            replies.put(("ok", new, keys, cpar, cpos, failures, fired))
             done += 1
             if done % 16 == 0 and _rss() - base > WORKER_RSS_LIMIT:  # memo tables grow without end on searches of hours
                 drop_memos(explorer, checks)
@@ -199,7 +201,7 @@ class WorkerPool:
         """Queue ``rows`` (main codes) for worker w, with the values and translations it lacks."""
         fr, known = self.fr, self.known[w]
         values: Values = {t: [] for t in TABLES}
-        for table in ("srvs", "slots", "comms"):
+        for table in self.cols:
             codes = np.unique(rows[:, self.cols[table]])
             for c in codes[known[table].get(codes) < 0].tolist():
                 known[table].set(c, 1)
@@ -213,7 +215,7 @@ class WorkerPool:
         self.tasks[w].put((self.learnt[w], values, rows, idx))
         self.learnt[w] = {t: [] for t in TABLES}
 
-    def _receive(self, w: int) -> tuple[NDArray[np.uint32], list[int], list[int], tuple[int, int, Flat] | None, list[int]]:
+    def _receive(self, w: int) -> tuple[NDArray[np.uint32], list[int], list[int], list[tuple[int, int, Flat]], list[int]]:
         """Worker w's next reply, read in main codes."""
         while True:
             try:
@@ -225,7 +227,7 @@ class WorkerPool:
                                        "if the machine ran out of memory, try fewer --workers") from None
         if msg[0] == "error":
             raise RuntimeError(f"worker {w + 1} failed:\n{msg[1]}")
-        _, new, keys, cpar, cpos, stop, fired = msg
+        _, new, keys, cpar, cpos, failures, fired = msg
         fr, theirs, known, learnt = self.fr, self.theirs[w], self.known[w], self.learnt[w]
         for table in TABLES:
             for code, value in new[table]:
@@ -236,10 +238,9 @@ class WorkerPool:
                 known[table].set(main_code, 1)
                 learnt[table].append((main_code, code))
         rows = _translate(keys, theirs, self.cols) if len(keys) else keys
-        if stop is not None:
-            a, idx, t = stop
-            stop = (a, idx, tuple(_translate(np.array([t], dtype=np.uint32), theirs, self.cols)[0].tolist()))
-        return rows, cpar, cpos, stop, fired
+        failures = [(a, idx, tuple(_translate(np.array([t], dtype=np.uint32), theirs, self.cols)[0].tolist()))
+                    for a, idx, t in failures]
+        return rows, cpar, cpos, failures, fired
 
     def level(self, frontier: NDArray[np.uint32], base: int) -> Iterator[Chunk]:
         """Expand a level (frontier states numbered from ``base``): the chunks' answers, in order."""

@@ -14,6 +14,13 @@ A state is a flat tuple of small ints::
   from source to dest with ``msource`` and ``mdest`` set to 0.  Renaming
   servers then only moves slots; it never changes a body.
 - The committed code names the interned ghost ``committed`` tuple.
+- With ``history`` (ElectionSafetyHistory) an *elected code* comes between
+  the slots and the committed code: it names the interned ghost ``elected``
+  tuple of (term, server) pairs.  It names servers, so renaming maps it
+  (:meth:`FastRaft.permute_elected`); it is updated here, not by the
+  readable model's actions (which run on probe states), exactly as
+  ``Raft.record_leaders`` does: each server that leads after a step is added
+  with its term.
 
 The memoisation rests on one fact of the readable model, checked by the
 differential tests (``tests/test_fast.py``): every action reads and writes one
@@ -33,7 +40,7 @@ from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from models.raft import Action, Committed, Message, Raft, ServerVars, State, tie_blocks
+from models.raft import Action, Committed, Message, Raft, Role, ServerVars, State, tie_blocks
 
 Flat = tuple[int, ...]
 """An encoded state; see the module docstring."""
@@ -59,10 +66,13 @@ class FastRaft:
         # The same model with pruning off: its actions then return exactly "new servers, messages | sent".
         self.raw = copy.copy(model)
         self.raw.prune_msgs = False
+        self.raw.history = False  # probe states are not real states: the ghost elected is kept here (see successors)
+        self.history = model.history
         self.pruning = model.prune_msgs
         self.pairs = [(a, b) for a in range(n) for b in range(n) if a != b]
         self.m = len(self.pairs)
-        self.width = n + self.m + 1
+        self.width = n + self.m + 1 + (1 if model.history else 0)
+        self.el_pos = n + self.m  # with history: the elected code's column
         self.pos_of = {p: n + k for k, p in enumerate(self.pairs)}
         self.src_of = [0] * n + [a for a, _ in self.pairs]
         self.dest_of = [0] * n + [b for _, b in self.pairs]
@@ -76,6 +86,10 @@ class FastRaft:
         self.slot_ids: dict[tuple[int, ...], int] = {(): 0}
         self.comms: list[tuple[Committed, ...]] = [()]
         self.comm_ids: dict[tuple[Committed, ...], int] = {(): 0}
+        self.electeds: list[tuple[tuple[int, int], ...]] = [()]
+        self.elected_ids: dict[tuple[tuple[int, int], ...], int] = {(): 0}
+        self.lead_memo: dict[tuple[int, int, int], int] = {}  # (elected code, server, server code) -> elected code
+        self.perm_el_memo: dict[tuple[int, tuple[int, ...]], int] = {}
         # The per-server actions, in the readable model's order (every action but HandleRPC).
         s0 = model.init_states()[0]
         self.acts: list[Action] = [a for a in model.actions(s0) if a.name != "HandleRPC"]
@@ -124,6 +138,31 @@ class FastRaft:
     def comm_code(self, committed: Sequence[Committed]) -> int:
         return self._intern(self.comm_ids, self.comms, tuple(sorted(set(committed))))
 
+    def elected_code(self, elected: Sequence[tuple[int, int]]) -> int:
+        return self._intern(self.elected_ids, self.electeds, tuple(sorted(set(elected))))
+
+    def lead(self, el: int, i: int, code: int) -> int:
+        """Elected code ``el`` after a step that leaves leader i with ``code``: ``Raft.record_leaders`` for server i.
+
+        Only the server a step changes can become a leader or change its term
+        while leading; every other leader is recorded already (the initial
+        state has none, and every step records its changed server).
+        """
+        key = (el, i, code)
+        got = self.lead_memo.get(key)
+        if got is None:
+            pair = (self.srvs[code].currentTerm, i)
+            got = self.lead_memo[key] = self.elected_code((*self.electeds[el], pair))
+        return got
+
+    def permute_elected(self, el: int, p: tuple[int, ...]) -> int:
+        """Elected code ``el`` with server i renamed to p[i] (readable ``Raft.permute``)."""
+        key = (el, p)
+        got = self.perm_el_memo.get(key)
+        if got is None:
+            got = self.perm_el_memo[key] = self.elected_code([(t, p[i]) for t, i in self.electeds[el]])
+        return got
+
     # ------------------------------------------------------ encode / decode
 
     def encode(self, s: State) -> Flat:
@@ -132,6 +171,8 @@ class FastRaft:
         for msg in s.messages:
             per_slot[self.pos_of[msg.msource, msg.mdest] - self.n].append(self.body_code(msg))
         out.extend(self.slot_code(b) for b in per_slot)
+        if self.history:
+            out.append(self.elected_code(s.elected))
         out.append(self.comm_code(s.committed))
         return tuple(out)
 
@@ -187,7 +228,7 @@ class FastRaft:
         return tuple(msg for _, msg in out)
 
     def decode(self, s: Flat) -> State:
-        return State(self.servers(s), self.messages(s), self.comms[s[-1]])
+        return State(self.servers(s), self.messages(s), self.comms[s[-1]], self.electeds[s[self.el_pos]] if self.history else ())
 
     # ------------------------------------------------------ memoised semantics
 
@@ -271,6 +312,7 @@ class FastRaft:
         prune_memo, add_memo, enabled_memo, hslot_memo = self.prune_memo, self.add_memo, self.enabled_memo, self.hslot_memo
         out: list[tuple[int, Flat]] = []
         comm = s[-1]
+        history, el_pos, lead_memo, srvs = self.history, self.el_pos, self.lead_memo, self.srvs
 
         def step(i: int, code: int, sent: tuple[tuple[int, int], ...], extra: int) -> Flat:
             if code == s[i] and not sent and not extra:
@@ -289,6 +331,10 @@ class FastRaft:
                 t[q] = got if got >= 0 else self.add(*key)
             if extra:
                 t[-1] = self.union(comm, extra)
+            if history and code != s[i] and srvs[code].role == Role.Leader:  # Raft.record_leaders: only server i changed
+                el = t[el_pos]
+                got = lead_memo.get((el, i, code), -1)
+                t[el_pos] = got if got >= 0 else self.lead(el, i, code)
             return tuple(t)
 
         for i in range(n):
@@ -363,11 +409,21 @@ class FastRaft:
         return got
 
     def slot_getter(self, p: tuple[int, ...]) -> Callable[[Flat], Flat]:
-        """Maps a flat state to its slots (and committed code) after renaming server i to p[i]."""
+        """Maps a flat state to its slots (and elected and committed codes) after renaming server i to p[i]."""
         inv = [0] * self.n
         for i, pi in enumerate(p):
             inv[pi] = i
         picks = [self.pos_of[inv[a], inv[b]] for a, b in self.pairs] + [self.width - 1]
+        if self.history:
+            pos = [self.pos_of[inv[a], inv[b]] for a, b in self.pairs]
+            slots: Callable[[Flat], Flat] = itemgetter(*pos) if len(pos) > 1 else (lambda s: tuple(s[q] for q in pos))
+            el_pos, last, memo, perm_el = self.el_pos, self.width - 1, self.perm_el_memo, self.permute_elected
+
+            def get(s: Flat) -> Flat:
+                got = memo.get((s[el_pos], p))
+                return (*slots(s), got if got is not None else perm_el(s[el_pos], p), s[last])
+
+            return get
         if len(picks) == 1:
             last = picks[0]
             return lambda s: (s[last],)
@@ -437,7 +493,7 @@ class FastRaft:
         return got
 
     def _least_slots(self, picks: list[Flat], s: Flat) -> Flat:
-        n, width = self.n, self.width - 1
+        n, width = self.n, self.n + self.m
         while True:
             gen = self.rank_generation
             best_key: list[int] | None = None
@@ -458,10 +514,12 @@ class FastRaft:
                 key.sort()
                 if best_key is None or key < best_key:
                     best_key, best = key, slots
+                elif self.history and key == best_key and self.electeds[slots[self.m]] < self.electeds[best[self.m]]:
+                    best = slots  # the readable order: servers, then messages, then (committed and) elected
             if gen == self.rank_generation:  # no message was seen for the first time (which re-ranks them all)
                 return best
 
-    TABLES = ("srvs", "bodies", "slots", "comms")
+    TABLES = ("srvs", "bodies", "slots", "comms", "electeds")
     """The interning tables: a code is an index into one of these."""
 
     def tables(self) -> dict[str, list[Any]]:
@@ -470,14 +528,14 @@ class FastRaft:
 
     def restore_tables(self, tables: dict[str, list[Any]]) -> None:
         """Take over saved interning tables; every memo is dropped (they are recomputed on demand)."""
-        ids = {"srvs": "srv_ids", "bodies": "body_ids", "slots": "slot_ids", "comms": "comm_ids"}
+        ids = {"srvs": "srv_ids", "bodies": "body_ids", "slots": "slot_ids", "comms": "comm_ids", "electeds": "elected_ids"}
         for name in self.TABLES:
             values = list(tables[name])
             setattr(self, name, values)
             setattr(self, ids[name], {v: c for c, v in enumerate(values)})
         for memo in (self.act_memo, self.handle_memo, self.prune_memo, self.add_memo, self.union_memo, self.enabled_memo,
                      self.hslot_memo, self.canon_memo, self.perm_memo, self.slot_msgs, self.msg_rank, self.srv_tuples,
-                     self.slot_ranks, self.least_memo, self.net_memo):
+                     self.slot_ranks, self.least_memo, self.net_memo, self.lead_memo, self.perm_el_memo):
             memo.clear()
         self.rank_generation += 1
 

@@ -98,6 +98,9 @@ class State(NamedTuple):
     servers: tuple[ServerVars, ...]
     messages: tuple[Message, ...]  # a set, kept sorted so that states compare and print deterministically
     committed: tuple[Committed, ...] = ()  # GHOST: history for LeaderCompleteness; sorted set
+    # GHOST: history for ElectionSafetyHistory: every (term, server) pair such that the server was leader in that term
+    # in some state so far; sorted set.  Kept only by a model with ``history=True`` (else always empty).
+    elected: tuple[tuple[int, int], ...] = ()
 
 
 class Action(NamedTuple):
@@ -108,7 +111,9 @@ class Action(NamedTuple):
 
 
 # Variable and action names of the spec, compared with spec/Raft.tla by tests.
-VARIABLES = (*ServerVars._fields, "messages", "committed")
+VARIABLES = (*ServerVars._fields, "messages", "committed", "elected")
+HISTORY_PROPERTIES = ("ElectionSafetyHistory",)
+"""Properties over the ghost ``elected``: selecting one (``check --invariant``) builds the model with ``history=True``."""
 ACTIONS = ("Restart", "Timeout", "RequestVote", "BecomeLeader", "ClientRequest", "AdvanceCommitIndex", "AppendEntries", "HandleRPC")
 
 HOOKS: dict[str, str] = {}
@@ -199,7 +204,8 @@ class Raft:
     pruning_sound: bool = True
 
     def __init__(self, n: int = 3, max_term: int = 4, max_log: int = 0, reduce: bool = True, *,
-                 eager_votes: bool | None = None, prune: bool | None = None, eager_appends: bool | None = None) -> None:
+                 eager_votes: bool | None = None, prune: bool | None = None, eager_appends: bool | None = None,
+                 history: bool = False) -> None:
         if n < 1:
             raise ValueError("--servers must be at least 1")
         if max_term < 0 or max_log < 0:
@@ -214,6 +220,9 @@ class Raft:
         eager = self.eager_votes if eager_appends is None else eager_appends and self.eager_votes_sound
         self.eager_appends = eager and max_log > 0
         self.reduce = self.eager_votes and self.prune_msgs
+        # The ghost ``elected`` and ElectionSafetyHistory: off by default, so the default search and its pinned
+        # counts are those of the model without it (a history tells apart states that are otherwise equal).
+        self.history = history
         self.server_ids = tuple(range(n))
         self.props = self._properties()
 
@@ -292,7 +301,23 @@ class Raft:
         ghost = state.committed if committed is None else committed
         if self.prune_msgs:
             msgs = self.prune(servers, msgs)
-        return State(servers, tuple(sorted(msgs)), ghost)
+        return State(servers, tuple(sorted(msgs)), ghost, self.record_leaders(state.elected, servers))
+
+    def record_leaders(self, elected: tuple[tuple[int, int], ...], servers: tuple[ServerVars, ...]) -> tuple[tuple[int, int], ...]:
+        r"""GHOST elected' = elected \cup {<<currentTerm'[i], i>> : i a leader in the next state} (with ``history``).
+
+        Recorded from the next state's servers, not inside BecomeLeader, so a
+        tweak that makes a leader some other way (say, a leader that adopts a
+        newer term and keeps leading) is recorded too.  The ghost is a function
+        of the sequence of server states, which every reduction preserves (each
+        matches an execution by one that passes through the same server
+        states), so the reduced searches find the same (servers, elected)
+        pairs (``tests/test_history.py``).
+        """
+        if not self.history:
+            return elected
+        new = [(v.currentTerm, i) for i, v in enumerate(servers) if v.role == Role.Leader and (v.currentTerm, i) not in elected]
+        return tuple(sorted((*elected, *new))) if new else elected
 
     def prune(self, servers: tuple[ServerVars, ...], msgs: set[Message]) -> set[Message]:
         """Prune(msgs): drop dead messages; then, in the election layer, all but the least of each group of
@@ -748,7 +773,7 @@ class Raft:
 
         servers = tuple(srv_map(s.servers[inv[k]]) for k in range(self.n))
         msgs = tuple(sorted(m._replace(msource=p[m.msource], mdest=p[m.mdest]) for m in s.messages))
-        return State(servers, msgs, s.committed)
+        return State(servers, msgs, s.committed, tuple(sorted((t, p[i]) for t, i in s.elected)))
 
     def representative(self, s: State) -> State:
         """The least (in tuple order) of the renamings of ``s`` that list servers in order of :meth:`sym_key`.
@@ -827,8 +852,21 @@ class Raft:
             leader_elected,
         ]
         props.extend(self._log_properties())
+        props.extend(self._history_properties())
         check_unique_names(props)
         return props
+
+    def _history_properties(self) -> list[Property[State, Action]]:
+        """The properties over the ghost ``elected``; only with ``history`` (see HISTORY_PROPERTIES)."""
+        if not self.history:
+            return []
+
+        @always("ElectionSafetyHistory", "at most one server is ever leader in a term, over the whole history (Figure 3)")
+        def election_safety_history(s: State) -> bool:
+            terms = [t for t, _ in s.elected]
+            return len(terms) == len(set(terms))
+
+        return [election_safety_history]
 
     def _log_properties(self) -> list[Property[State, Action]]:
         """The replication properties of Figure 3; checked only when ``max_log >= 1``."""

@@ -348,4 +348,10 @@ def itf_state(model: Raft, s: State, index: int, action: Action | None) -> dict[
         "matchIndex": per_server(lambda v: per_peer(v.matchIndex)),
         "messages": {"#set": [_msg_itf(m) for m in s.messages]},
         "committed": {"#set": [{"index": _int(c.index), "term": _int(c.term), "commitTerm": _int(c.commitTerm)} for c in s.committed]},
+        **({"elected": {"#set": [{"#tup": [_int(t), names[i]]} for t, i in s.elected]}} if model.history else {}),
     }
+
+
+def itf_vars(model: Raft) -> list[str]:
+    """The variables of ``model``'s ITF traces: the ghost ``elected`` only with ``history``."""
+    return [*ITF_VARS, "elected"] if model.history else list(ITF_VARS)

@@ -54,6 +54,8 @@ class Tweak:
     # When set, the complete search at ``bounds`` takes this long (e.g. "about 30 minutes"): `check defend` then
     # skips the tweak unless it is named with --tweak, and says so; its shortest counterexample is committed.
     search_time: str = ""
+    # A tweak file's declared verdicts (expect, expect_holds): `check defend --tweak-file` compares them.
+    expectations: tuple[Expectation, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.overrides) - set(HOOKS))
@@ -87,6 +89,7 @@ def apply(tweaks: Sequence[Tweak], base: type[Raft] = Raft) -> type[Raft]:
 class _Collector:
     overrides: dict[str, Callable[..., Any]] = field(default_factory=dict)
     keeps_reductions: bool = False
+    expectations: list[Expectation] = field(default_factory=list)
 
 
 _collecting: list[_Collector] = []
@@ -109,6 +112,58 @@ def keep_reductions() -> None:
     """Call in a tweak file to assert that the model's reductions stay sound under it (see models/raft.py)."""
     if _collecting:
         _collecting[-1].keeps_reductions = True
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """A verdict a tweak file declares: ``violated`` is violated at the bounds, or (None) every safety property holds."""
+
+    violated: str | None
+    servers: int
+    max_term: int
+    max_log: int = 0
+
+    @property
+    def bounds(self) -> tuple[int, int, int]:
+        return self.servers, self.max_term, self.max_log
+
+    @property
+    def verdict(self) -> str:
+        """As ``Tweak.expected``: the violated property's name, or "holds"."""
+        return self.violated or "holds"
+
+
+def _check_bounds(call: str, servers: Any, max_term: Any, max_log: Any) -> None:
+    for name, v, lo in (("servers", servers, 1), ("max_term", max_term, 0), ("max_log", max_log, 0)):
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise TweakError(f"{call}: {name} must be a whole number, not {v!r}; e.g. servers=3, max_term=2, max_log=1")
+        if v < lo:
+            raise TweakError(f"{call}: {name}={v} is impossible; it must be at least {lo}")
+
+
+def expect(prop: str, *, servers: int, max_term: int, max_log: int = 0) -> None:
+    """Call in a tweak file to declare that property ``prop`` is violated at these bounds (``check defend --tweak-file``)."""
+    from checker.model import Kind
+
+    call = f"expect({prop!r}, servers={servers!r}, max_term={max_term!r}, max_log={max_log!r})"
+    _check_bounds(call, servers, max_term, max_log)
+    props = {p.name: p for p in Raft(1, 0, max(max_log, 1), history=True).properties()}
+    if prop not in props:
+        raise TweakError(f"{call}: no property {prop!r}; valid properties: {', '.join(props)} (see check --list-properties)")
+    if props[prop].kind is Kind.SOMETIMES:
+        raise TweakError(f"{call}: {prop} is a reachability check, which is satisfied or vacuous, never violated; "
+                         "expect a safety property, or expect_holds(...) (which also requires it to be satisfied)")
+    if max_log == 0 and prop not in {p.name for p in Raft(1, 0, 0, history=True).properties()}:
+        raise TweakError(f"{call}: {prop} is a log-replication property, checked only with max_log >= 1; add max_log=1")
+    if _collecting:
+        _collecting[-1].expectations.append(Expectation(prop, servers, max_term, max_log))
+
+
+def expect_holds(*, servers: int, max_term: int, max_log: int = 0) -> None:
+    """Call in a tweak file to declare that every safety property holds (and none is vacuous) at these bounds."""
+    _check_bounds(f"expect_holds(servers={servers!r}, max_term={max_term!r}, max_log={max_log!r})", servers, max_term, max_log)
+    if _collecting:
+        _collecting[-1].expectations.append(Expectation(None, servers, max_term, max_log))
 
 
 def load_file(path: str) -> Tweak:
@@ -142,7 +197,8 @@ def load_file(path: str) -> Tweak:
         raise TweakError(f"{path}: defines no overrides; decorate a function with @override('<hook>'), hooks: {', '.join(sorted(HOOKS))}")
     checked = {name: _type_checked(name, f, path) for name, f in col.overrides.items()}
     return Tweak(p.stem, f"user tweak file {path}", checked, expected="?",
-                 keeps_eager_votes=col.keeps_reductions, keeps_pruning=col.keeps_reductions)
+                 keeps_eager_votes=col.keeps_reductions, keeps_pruning=col.keeps_reductions,
+                 expectations=tuple(col.expectations))
 
 
 def _returns(name: str) -> tuple[str, Callable[[Any], bool]]:

@@ -338,9 +338,11 @@ def _decode_state(values: dict[str, Any], n: int, where: str) -> State:
                 raise TraceFileError(f"{where}: unknown message field(s) {', '.join(sorted(unknown))}")
             messages.append(Message(MType[mtype], num(fields["mterm"], "mterm"), src, dst, **extra))
         committed = [Committed(num(c.index, "index"), num(c.term, "term"), num(c.commitTerm, "commitTerm")) for c in values["committed"]]
+        # GHOST `elected` (only in traces of a model with history, e.g. --invariant ElectionSafetyHistory)
+        elected = [(num(t, "an elected term"), _server_index(srv, n, f"{where}, elected")) for t, srv in values.get("elected", ())]
     except (KeyError, TypeError, AttributeError) as e:
         raise TraceFileError(f"{where}: not a state of the Raft model ({type(e).__name__}: {e})") from None
-    return State(tuple(servers), tuple(sorted(messages)), tuple(sorted(committed)))
+    return State(tuple(servers), tuple(sorted(messages)), tuple(sorted(committed)), tuple(sorted(elected)))
 
 
 def read_itf(path: Path) -> ItfTrace:
@@ -402,17 +404,6 @@ def read_itf(path: Path) -> ItfTrace:
         said = itf.states[k].meta.get("action") if isinstance(itf.states[k].meta, dict) else None
         trace.append(Step(next((a for a in fits if render.action_text(a) == said), fits[0]), t))
     return ItfTrace(model, command, props, violated, trace)
-
-
-def itf_document(model: Raft, trace: Sequence[Step[State, Action]], description: str) -> dict[str, Any]:
-    """An ITF document of ``trace`` (as ``check`` writes them), with the given description."""
-    return {
-        "#meta": {"format": "ITF", "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
-                  "source": "spec/Raft.tla", "description": description, "varTypes": {}},
-        "params": ["Server", "MaxTerm", "MaxLog"],
-        "vars": render.ITF_VARS,
-        "states": [render.itf_state(model, st.state, k, st.action) for k, st in enumerate(trace)],
-    }
 
 
 def html_for_itf(t: ItfTrace) -> str:

@@ -27,6 +27,12 @@
 (* The election layer runs without folding and eager appends, so that its  *)
 (* state counts stay those of the model before the log layer.  The         *)
 (* soundness arguments are in models/raft.py.                              *)
+(*                                                                         *)
+(* With History = TRUE the ghost variable elected records every <<term,    *)
+(* server>> pair such that the server was leader in that term in some      *)
+(* state so far, for ElectionSafetyHistory (Python: history=True, set by   *)
+(* `check --invariant ElectionSafetyHistory`).  With History = FALSE it    *)
+(* stays {}, so the state counts are those of the model without it.        *)
 (***************************************************************************)
 EXTENDS Naturals, FiniteSets, Sequences, TLC
 
@@ -35,11 +41,13 @@ CONSTANTS
     MaxTerm,  \* Timeout is enabled only while currentTerm < MaxTerm
     MaxLog,   \* ClientRequest is enabled only while Len(log) < MaxLog; 0 = election layer
     Reduce,   \* BOOLEAN: eager vote requests and message pruning (Python: not --unreduced)
+    History,  \* BOOLEAN: keep the ghost elected (Python: history, for ElectionSafetyHistory)
     Nil       \* votedFor of a server without a vote in its current term (Python: -1)
 
 ASSUME /\ MaxTerm \in Nat
        /\ MaxLog \in Nat
        /\ Reduce \in BOOLEAN
+       /\ History \in BOOLEAN
        /\ Nil \notin Server
 
 VARIABLES
@@ -52,10 +60,11 @@ VARIABLES
     nextIndex,     \* [Server -> [Server -> Nat]], volatile
     matchIndex,    \* [Server -> [Server -> Nat]], volatile
     messages,      \* the network: a set of message records (see Msg)
-    committed      \* GHOST: set of [index, term, commitTerm] records, for LeaderCompleteness
+    committed,     \* GHOST: set of [index, term, commitTerm] records, for LeaderCompleteness
+    elected        \* GHOST: set of <<term, server>> pairs that were ever leader, for ElectionSafetyHistory
 
 vars == <<currentTerm, role, votedFor, votesGranted, log, commitIndex,
-          nextIndex, matchIndex, messages, committed>>
+          nextIndex, matchIndex, messages, committed, elected>>
 
 serverVars == <<currentTerm, role, votedFor, votesGranted, log, commitIndex,
                 nextIndex, matchIndex>>
@@ -215,6 +224,7 @@ Init ==
     /\ matchIndex   = [i \in Server |-> [j \in Server |-> 0]]
     /\ messages     = {}
     /\ committed    = {}
+    /\ elected      = {}
 
 -----------------------------------------------------------------------------
 (***************************************************************************)
@@ -511,7 +521,16 @@ Next ==
     \/ \E i, j \in Server : AppendEntries(i, j)
     \/ \E m \in messages : HandleRPC(m)
 
-Spec == Init /\ [][Next]_vars
+\* GHOST: after every step, each server that leads in the next state is
+\* recorded with its term (Python's record_leaders, in commit_step).  The
+\* actions leave elected to this conjunct, so a change of the rule that makes
+\* a leader is recorded too.  Symmetry (Perms) renames the servers in it.
+RecordLeaders ==
+    elected' = IF History
+               THEN elected \cup {<<currentTerm'[i], i>> : i \in {j \in Server : role'[j] = Leader}}
+               ELSE elected
+
+Spec == Init /\ [][Next /\ RecordLeaders]_vars
 
 \* For TLC's SYMMETRY (RaftSym.cfg): servers are interchangeable.
 Perms == Permutations(Server)
@@ -529,6 +548,7 @@ TypeOK ==
     /\ commitIndex \in [Server -> Nat]
     /\ nextIndex \in [Server -> [Server -> Nat]]
     /\ matchIndex \in [Server -> [Server -> Nat]]
+    /\ elected \subseteq Nat \X Server
     /\ \A m \in messages :
           /\ m.mtype \in {RequestVoteRequest, RequestVoteResponse,
                           AppendEntriesRequest, AppendEntriesResponse}
@@ -539,6 +559,12 @@ TypeOK ==
 ElectionSafety ==
     \A i, j \in Server :
         (i # j /\ role[i] = Leader /\ role[j] = Leader) => currentTerm[i] # currentTerm[j]
+
+\* At most one server is ever leader in a term, over the whole history
+\* (Figure 3: "at most one leader can be elected in a given term"); checked
+\* with History = TRUE.
+ElectionSafetyHistory ==
+    \A e, f \in elected : e[1] = f[1] => e[2] = f[2]
 
 \* No message in flight carries a term above its sender's currentTerm.
 MessageTermBound ==

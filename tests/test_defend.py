@@ -134,7 +134,7 @@ def test_defend_selected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert re.search(r"^vote-twice .*ElectionSafety +ElectionSafety +8 ", out, re.M)
     assert re.search(r"^half-quorum .*ElectionSafety +ElectionSafety +4 ", out, re.M)
     txt = tmp_path / "vote-twice" / "ElectionSafety_s2_t1.txt"
-    first = "check --servers 2 --max-term 1 --tweak vote-twice --invariant ElectionSafety --invariant LeaderElected"
+    first = "check --servers 2 --max-term 1 --tweak vote-twice --invariant ElectionSafety --invariant LeaderElected --stop-at-first"
     assert txt.read_text().splitlines()[0] == first
     assert (tmp_path / "vote-twice" / "ElectionSafety_s2_t1.itf.json").exists()
     assert "OK: all 2 verdicts as expected" in out

@@ -25,7 +25,7 @@ CONFIGS = ("Raft.cfg", "RaftSym.cfg", "RaftLog.cfg")
 
 # The properties the Python model checks; 'sometimes' ones appear in the
 # module as reachability predicates, checked by TLC through their negations.
-PYTHON_PROPERTIES = tuple(p.name for p in Raft(3, 1, 1).properties())
+PYTHON_PROPERTIES = tuple(p.name for p in Raft(3, 1, 1, history=True).properties())
 
 
 @cache
@@ -70,7 +70,7 @@ def test_vars_tuple_lists_every_variable() -> None:
 
 
 def test_constants() -> None:
-    assert declared("Constants") == ["Server", "MaxTerm", "MaxLog", "Reduce", "Nil"]
+    assert declared("Constants") == ["Server", "MaxTerm", "MaxLog", "Reduce", "History", "Nil"]
 
 
 def next_actions() -> list[tuple[str, int]]:
@@ -132,7 +132,13 @@ def test_message_fields_match_python() -> None:
 
 def test_ghost_committed_fields_match_python() -> None:
     assert record_keys_with("commitTerm") == [list(Committed._fields)]
-    assert re.search(r"committed\s+\\\*\s*GHOST", MODULE.read_text())
+    assert re.search(r"committed,\s+\\\*\s*GHOST", MODULE.read_text())
+
+
+def test_ghost_elected_is_marked_and_recorded_by_spec() -> None:
+    text = MODULE.read_text()
+    assert re.search(r"elected\s+\\\*\s*GHOST", text)
+    assert "RecordLeaders" in definitions() and "Next /\\ RecordLeaders" in text
 
 
 def test_properties_are_defined() -> None:
@@ -214,7 +220,7 @@ def test_config_bounds() -> None:
         text = re.sub(r"\\\*.*", "", (SPEC_DIR / cfg).read_text())
         return dict(re.findall(r"([A-Za-z]\w*)\s*=\s*(\{[^}]*\}|\w+)", text))
 
-    base = {"Server": "{s1, s2, s3}", "MaxTerm": "2", "MaxLog": "0", "Reduce": "TRUE", "Nil": "Nil"}
+    base = {"Server": "{s1, s2, s3}", "MaxTerm": "2", "MaxLog": "0", "Reduce": "TRUE", "History": "FALSE", "Nil": "Nil"}
     assert values("Raft.cfg") == base
     assert values("RaftSym.cfg") == base
     assert "SYMMETRY" not in re.sub(r"\\\*.*", "", (SPEC_DIR / "Raft.cfg").read_text())

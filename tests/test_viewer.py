@@ -226,3 +226,14 @@ def test_a_viewer_failure_loses_no_trace(tmp_path: Path, capsys: pytest.CaptureF
     assert "could not be written (RuntimeError: template missing)" in err and "VIOLATED: ElectionSafety" in out
     folder = tmp_path / "half-quorum"
     assert sorted(p.name for p in folder.iterdir()) == ["ElectionSafety_s2_t1.itf.json", "ElectionSafety_s2_t1.txt"]
+
+
+def test_view_round_trips_a_trace_with_the_history_ghost(tmp_path: Path) -> None:
+    """A trace of a model with the ghost ``elected`` (ElectionSafetyHistory) reads back with its ghost: without it no step
+    after a leader's election would be a transition of that model."""
+    argv = ["--servers", "2", "--max-term", "1", "--tweak", "term-not-persisted", "--invariant", "ElectionSafetyHistory"]
+    assert cli.main([*argv, "--out", str(tmp_path), "--quiet"]) == 1
+    itf = next(tmp_path.glob("*/ElectionSafetyHistory_*.itf.json"))
+    assert '"elected"' in itf.read_text()
+    assert cli.main(["view", str(itf), "-o", str(tmp_path / "again.html")]) == 0
+    assert (tmp_path / "again.html").read_text() == itf.with_suffix("").with_suffix(".html").read_text()
