@@ -9,14 +9,17 @@ kernel meets a key it has no entry for, it returns the keys it missed, and
 the readable model), then the kernel resumes.  In steady state no Python
 runs per state.
 
-Symmetry canonical form: the processes are sorted by the model's ``sym_key``
-(interned to integers in order of first appearance; any fixed order works),
+Symmetry canonical form: the processes are sorted by the model's ``sym_key``,
 and only processes with equal keys are permuted among themselves; of those
-candidate renamings, the one giving the least vector of integers (process
-slots first) is the representative.  ``sym_key`` does not depend on process
-names, so renaming a state by q maps its candidate set onto the renamed
-state's, and both reach the same least vector: an exact orbit canonical form
-(for this run's interning).  It is not the readable engine's representative
+candidate renamings, the ones giving the least process values (in the order
+of ``process_order``) are kept, and of those the one giving the least vector
+of integers in the other slots is the representative.  ``sym_key`` does not
+depend on process names, so renaming a state by q maps its candidate set onto
+the renamed state's, and both reach the same least vector: an exact orbit
+canonical form (for this run's interning).  (Sorting by the keys' values and
+the process values' order, rather than by their integer codes, makes
+representatives regular -- a quarter of the table entries at 3 servers,
+max-term 3.)  It is not the readable engine's representative
 (that one compares readable states), so the two engines store different
 members of the same orbits; counts, verdicts and shortest-trace lengths are
 the same, and the differential tests compare state sets up to that choice.
@@ -31,12 +34,12 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
-from checker import kernel as K
+from checker import kernel as K  # noqa: N812  (the kernel's constants read as K.MISS, K.GROW, ...)
 from checker.bfs import HOLDS, INCOMPLETE, Progress, Reporter, Result, Stats, finish, peak_rss_bytes
 from checker.model import Kind, Property
 from checker.pins import MERGE, SET, PinsModel, check_model
@@ -92,8 +95,8 @@ class CompiledExplorer:
     def __init__(self, model: PinsModel, *, symmetry: bool = True, max_states: int | None = None,
                  progress: Callable[[Progress], None] | None = None, progress_interval: float = 1.0) -> None:
         check_model(model)
-        if len(model.state_props) > 62:
-            raise ValueError("the compiled engine checks at most 62 state properties at once")
+        if len(model.state_props) > 62 or len(model.action_props) > 62:
+            raise ValueError("the compiled engine checks at most 62 state and 62 action properties at once")
         self.model = model
         self.symmetry = symmetry and model.symmetry is not None
         self.max_states = max_states
@@ -116,15 +119,24 @@ class CompiledExplorer:
         self.deps = np.array([q for d in deps for q in d] or [0], dtype=np.int64)
         self.ctx = np.array(model.context, dtype=np.int64)
         sp, ap = model.state_props, model.action_props
-        self.sp_kind = np.array([1 if x.prop.kind is Kind.SOMETIMES else 0 for x in sp], dtype=np.int64)
-        parts = [part for x in sp for part in x.parts]
-        self.sp_poff = np.array([0, *itertools.accumulate(len(x.parts) for x in sp)], dtype=np.int64)
+        # Properties with the same parts form a group: one memo entry per (group, part, values) holds the bitmask of the
+        # group's properties that hold there, so a part's values are looked up (and computed) once for all of them.
+        self.sgroups = self._groups([x.parts for x in sp])
+        self.agroups = self._groups([x.parts for x in ap])
+        parts = [part for parts_, _ in self.sgroups for part in parts_]
+        self.sg_poff = np.array([0, *itertools.accumulate(len(pp) for pp, _ in self.sgroups)], dtype=np.int64)
+        self.sg_bits = np.array([sum(1 << a for a in members) for _, members in self.sgroups] or [0], dtype=np.int64)
         self.part_off = np.array([0, *itertools.accumulate(len(p) for p in parts)], dtype=np.int64)
         self.pslots = np.array([k for p in parts for k in p] or [0], dtype=np.int64)
-        aparts = [part for x in ap for part in x.parts]
-        self.ap_poff = np.array([0, *itertools.accumulate(len(x.parts) for x in ap)], dtype=np.int64)
+        self.s_always = sum(1 << a for a, x in enumerate(sp) if x.prop.kind is not Kind.SOMETIMES)
+        self.s_sometimes = sum(1 << a for a, x in enumerate(sp) if x.prop.kind is Kind.SOMETIMES)
+        aparts = [part for parts_, _ in self.agroups for part in parts_]
+        self.ag_poff = np.array([0, *itertools.accumulate(len(pp) for pp, _ in self.agroups)], dtype=np.int64)
+        self.ag_bits = np.array([sum(1 << a for a in members) for _, members in self.agroups] or [0], dtype=np.int64)
+        self.apart_group = np.array([g for g, (pp, _) in enumerate(self.agroups) for _ in pp] or [0], dtype=np.int64)
         self.apart_off = np.array([0, *itertools.accumulate(len(p) for p in aparts)], dtype=np.int64)
         self.apslots = np.array([k for p in aparts for k in p] or [0], dtype=np.int64)
+        self.a_all = sum(1 << a for a in range(len(ap)))
         wp = 2 + max([len(p) for p in parts] + [2 * len(p) for p in aparts] + [1])
         sym = model.symmetry
         self.slot_perm = np.array(sym.slot_perms if sym is not None else [list(range(w))], dtype=np.int64)
@@ -137,30 +149,44 @@ class CompiledExplorer:
         self.ef_label, self.ef_off, self.ef_len = _Buf(), _Buf(), _Buf()
         self.op_slot, self.op_kind, self.op_arg = _Buf(), _Buf(), _Buf()
         self.canon_vals, self.canon_poff, self.canon_plen, self.canon_perms = _Buf(), _Buf(), _Buf(), _Buf()
-        self.key_codes: dict[Hashable, int] = {}
         self.rename_memo: dict[tuple[int, int], int] = {}
         # The store: rows in BFS order (also the queue), parents, the visited table.
         self.rows = np.zeros((1 << 12, w), dtype=np.uint32)
         self.parent = np.full(1 << 12, -1, dtype=np.int64)
-        self.tab = np.full(1 << 13, -1, dtype=np.int64)
-        self.tabfp = np.zeros(1 << 13, dtype=np.int64)
+        self.clean = np.zeros(1 << 12, dtype=np.uint8)  # looked-ahead states that need no missing entry (checker/kernel.py)
+        self.tab = np.full((1 << 13, 2), -1, dtype=np.int64)
         self.nrows = 0
         self.scratch(64)
         self.misses = np.zeros((4096, 1 + max(4, wp, self.nproc)), dtype=np.int64)
         self.fills = 0
         self.kernel_calls = 0
+        self.kernel_seconds = 0.0  # time in the compiled kernel
+        self.fill_seconds = 0.0  # time filling tables (asking the model)
+
+    @staticmethod
+    def _groups(part_lists: list[tuple[tuple[int, ...], ...]]) -> list[tuple[tuple[tuple[int, ...], ...], list[int]]]:
+        """Properties grouped by their parts: (parts, member indexes), in order of first appearance."""
+        out: dict[tuple[tuple[int, ...], ...], list[int]] = {}
+        for a, parts in enumerate(part_lists):
+            out.setdefault(parts, []).append(a)
+        return list(out.items())
 
     def scratch(self, cap: int) -> None:
         w = self.width
         self.succ = np.zeros((cap, w), dtype=np.int64)
         self.succ_canon = np.zeros((cap, w), dtype=np.int64)
         self.succ_label, self.succ_afail, self.succ_inv = (np.zeros(cap, dtype=np.int64) for _ in range(3))
-        self.succ_wit, self.succ_new = np.zeros(cap, dtype=np.int64), np.zeros(cap, dtype=np.int64)
+        self.succ_wit, self.succ_new, self.succ_h = (np.zeros(cap, dtype=np.int64) for _ in range(3))
 
     # ------------------------------------------------------------------ filling tables
 
     def _fill(self, misses: Any) -> None:
         """Compute every missed entry by asking the model, and store it."""
+        t0 = time.perf_counter()
+        self._fill_entries(misses)
+        self.fill_seconds += time.perf_counter() - t0
+
+    def _fill_entries(self, misses: Any) -> None:
         model = self.model
         mem_k: dict[tuple[int, ...], int] = {}
         prop_k: dict[tuple[int, ...], int] = {}
@@ -183,13 +209,19 @@ class CompiledExplorer:
                 k = tuple(key[: self.pmemo.w])
                 if k in prop_k:
                     continue
-                kind, a, part = k[0] >> 32, k[0] & 0xFFFFFFFF, k[1]
+                kind, g, part = k[0] >> 32, k[0] & 0xFFFFFFFF, k[1]
+                mask = 0
                 if kind == 0:
-                    pw = len(model.state_props[a].parts[part])
-                    prop_k[k] = int(bool(model.holds(a, part, tuple(k[2 : 2 + pw]))))
+                    parts_, members = self.sgroups[g]
+                    pw = len(parts_[part])
+                    for a in members:
+                        mask |= int(bool(model.holds(a, part, tuple(k[2 : 2 + pw])))) << a
                 else:
-                    pw = len(model.action_props[a].parts[part])
-                    prop_k[k] = int(bool(model.action_holds(a, part, tuple(k[2 : 2 + pw]), tuple(k[2 + pw : 2 + 2 * pw]))))
+                    parts_, members = self.agroups[g]
+                    pw = len(parts_[part])
+                    for a in members:
+                        mask |= int(bool(model.action_holds(a, part, tuple(k[2 : 2 + pw]), tuple(k[2 + pw : 2 + 2 * pw])))) << a
+                prop_k[k] = mask
             else:
                 k = tuple(key[: self.nproc])
                 if k not in can_k:
@@ -217,13 +249,6 @@ class CompiledExplorer:
         self.rs_len.extend([len(effects)])
         return rs
 
-    def _key_code(self, process: int, value: int) -> int:
-        key = self.model.sym_key(process, value)
-        c = self.key_codes.get(key)
-        if c is None:
-            c = self.key_codes[key] = len(self.key_codes)
-        return c
-
     def _rename(self, perm: int, value: int) -> int:
         got = self.rename_memo.get((perm, value))
         if got is None:
@@ -233,8 +258,9 @@ class CompiledExplorer:
     def _canon_candidates(self, procs: tuple[int, ...]) -> tuple[tuple[int, ...], list[int]]:
         """The least renamed process values over the renamings that sort processes by key, and the renamings reaching them."""
         n = self.nproc
-        keys = [self._key_code(i, v) for i, v in enumerate(procs)]
+        keys = [self.model.sym_key(i, v) for i, v in enumerate(procs)]
         order = sorted(range(n), key=keys.__getitem__)
+        value_order = self.model.process_order
         blocks: list[list[int]] = []
         for i in order:
             if blocks and keys[blocks[-1][0]] == keys[i]:
@@ -242,6 +268,7 @@ class CompiledExplorer:
             else:
                 blocks.append([i])
         best: tuple[int, ...] | None = None
+        best_order: tuple[Any, ...] = ()
         perms: list[int] = []
         for choice in itertools.product(*(itertools.permutations(b) for b in blocks)):
             p = [0] * n
@@ -252,9 +279,10 @@ class CompiledExplorer:
             for i, v in enumerate(procs):
                 new[p[i]] = self._rename(pi, v)
             cand = tuple(new)
-            if best is None or cand < best:
-                best, perms = cand, [pi]
-            elif cand == best:
+            cand_order = tuple(value_order(v) for v in cand)
+            if best is None or cand_order < best_order:
+                best, best_order, perms = cand, cand_order, [pi]
+            elif cand_order == best_order:
                 perms.append(pi)
         assert best is not None
         return best, perms
@@ -306,27 +334,31 @@ class CompiledExplorer:
             rows[: self.nrows] = self.rows[: self.nrows]
             parent = np.full(cap, -1, dtype=np.int64)
             parent[: self.nrows] = self.parent[: self.nrows]
-            self.rows, self.parent = rows, parent
+            clean = np.zeros(cap, dtype=np.uint8)
+            clean[: self.nrows] = self.clean[: self.nrows]
+            self.rows, self.parent, self.clean = rows, parent, clean
         if 2 * (self.nrows + need) > len(self.tab):
             cap = len(self.tab)
             while 2 * (self.nrows + need) > cap:
                 cap *= 2
-            self.tab = np.full(cap, -1, dtype=np.int64)
-            self.tabfp = np.zeros(cap, dtype=np.int64)
-            K.rows_rehash(self.rows, self.nrows, self.tab, self.tabfp)
+            self.tab = np.full((cap, 2), -1, dtype=np.int64)
+            K.rows_rehash(self.rows, self.nrows, self.tab)
 
     def _call(self, x: int, hi: int, ctl: Any, counts: Any, wit: Any, bad_vec: Any) -> None:
         self.kernel_calls += 1
-        K.expand(x, hi, BUDGET, ctl, self.rows, self.parent, self.tab, self.tabfp,
+        t0 = time.perf_counter()
+        K.expand(x, hi, BUDGET, ctl, self.rows, self.parent, self.tab,
                  self.memo.keys, self.memo.vals, self.pmemo.keys, self.pmemo.vals, self.cmemo.keys, self.cmemo.vals,
                  self.g_reads, self.g_nreads, self.deps_off, self.deps, self.ctx,
                  self.rs_off.arr, self.rs_len.arr, self.ef_label.arr, self.ef_off.arr, self.ef_len.arr,
                  self.op_slot.arr, self.op_kind.arr, self.op_arg.arr,
-                 self.sp_kind, self.sp_poff, self.part_off, self.pslots, self.ap_poff, self.apart_off, self.apslots,
+                 self.sg_poff, self.sg_bits, self.part_off, self.pslots, self.s_always, self.s_sometimes,
+                 self.ag_poff, self.ag_bits, self.apart_group, self.apart_off, self.apslots, self.a_all,
                  self.nproc, int(self.symmetry), self.slot_perm,
                  self.canon_vals.arr, self.canon_poff.arr, self.canon_plen.arr, self.canon_perms.arr,
                  self.succ, self.succ_canon, self.succ_label, self.succ_afail, self.succ_inv, self.succ_wit, self.succ_new,
-                 counts, self.misses, wit, bad_vec)
+                 counts, self.misses, wit, bad_vec, self.clean, self.succ_h)
+        self.kernel_seconds += time.perf_counter() - t0
 
     def run(self) -> Result[Any, Any]:
         model = self.model
@@ -351,7 +383,7 @@ class CompiledExplorer:
         for v0 in model.initial():
             c = self.canon(v0)
             self._grow(1)
-            idx = K.rows_insert(self.rows, self.nrows, self.tab, self.tabfp, np.array(c, dtype=np.int64))
+            idx = K.rows_insert(self.rows, self.nrows, self.tab, np.array(c, dtype=np.int64))
             if idx < 0:
                 continue
             self.nrows += 1

@@ -17,8 +17,8 @@ word -1 marks an empty entry):
   properties: ``(1<<32 | prop, part, before..., after...)``);
 - the *canonical memo* ``C`` (key: the process slots' values) -> an entry of
   the canonical process values and the renamings that reach them;
-- the *visited set*: ``tab`` holds indexes into ``rows`` (the stored states,
-  in BFS order, which is also the queue) and ``tabfp`` their hashes; rows are
+- the *visited set*: ``tab`` holds pairs (index into ``rows``, the row's
+  hash); ``rows`` are the stored states in BFS order (also the queue); rows are
   compared exactly.
 
 When the kernel needs an entry that is not there, it records the key as a
@@ -56,8 +56,11 @@ DONE, MISS, GROW, VIOL_STATE, VIOL_ACTION, CAPPED = 0, 1, 2, 3, 4, 5
 NROWS, TRANS, NMISS, ST, RESUME, INFO_PROP, INFO_IDX, INFO_SUCC, MAXST, PENDING, GROW_SCRATCH, MEMO_N, PROP_N, CANON_N = range(14)
 CTL_SIZE = 16
 
-LOOKAHEAD = 256
+LOOKAHEAD = 1024
 """States looked ahead after a miss, collecting more misses before Python fills them."""
+
+MISS_ENOUGH = 512
+"""Lookahead also stops once this many misses are collected."""
 
 PRIME = np.uint64(1099511628211)
 MIXER = np.uint64(0xFF51AFD7ED558CCD)
@@ -126,16 +129,16 @@ def ht_rehash(keys: Any, vals: Any, new_keys: Any, new_vals: Any) -> None:
 
 
 @jit
-def row_find(tab: Any, tabfp: Any, rows: Any, v: Any, h: int) -> int:
+def row_find(tab: Any, rows: Any, v: Any, h: int) -> int:
     """The visited-table entry of state ``v`` with hash ``h`` (>= 0), or -1 - the empty entry where it would go."""
     mask = tab.shape[0] - 1
     w = rows.shape[1]
     i = h & mask
     while True:
-        r = tab[i]
+        r = tab[i, 0]
         if r == -1:
             return -1 - i
-        if tabfp[i] == h:
+        if tab[i, 1] == h:
             same = True
             for k in range(w):
                 if rows[r, k] != v[k]:
@@ -147,28 +150,28 @@ def row_find(tab: Any, tabfp: Any, rows: Any, v: Any, h: int) -> int:
 
 
 @jit
-def rows_rehash(rows: Any, nrows: int, tab: Any, tabfp: Any) -> None:
+def rows_rehash(rows: Any, nrows: int, tab: Any) -> None:
     """Fill an empty visited table with the first ``nrows`` rows."""
     w = rows.shape[1]
     for r in range(nrows):
         h = key_hash(rows[r], w)
-        i = -1 - row_find(tab, tabfp, rows, rows[r], h)
-        tab[i] = r
-        tabfp[i] = h
+        i = -1 - row_find(tab, rows, rows[r], h)
+        tab[i, 0] = r
+        tab[i, 1] = h
 
 
 @jit
-def rows_insert(rows: Any, nrows: int, tab: Any, tabfp: Any, v: Any) -> int:
+def rows_insert(rows: Any, nrows: int, tab: Any, v: Any) -> int:
     """Store ``v`` as row ``nrows`` unless present; its row index, or -1 if it was present."""
     h = key_hash(v, rows.shape[1])
-    i = row_find(tab, tabfp, rows, v, h)
+    i = row_find(tab, rows, v, h)
     if i >= 0:
         return -1
     i = -1 - i
     for k in range(rows.shape[1]):
         rows[nrows, k] = v[k]
-    tab[i] = nrows
-    tabfp[i] = h
+    tab[i, 0] = nrows
+    tab[i, 1] = h
     return nrows
 
 
@@ -185,19 +188,32 @@ def _miss(misses: Any, ctl: Any, table: int, key: Any, w: int) -> None:
 
 
 @jit
-def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab: Any, tabfp: Any,
+def _lowest(bits: int) -> int:
+    """The index of the lowest set bit of ``bits``, or -1."""
+    if bits == 0:
+        return -1
+    k = 0
+    while (bits >> k) & 1 == 0:
+        k += 1
+    return k
+
+
+@jit
+def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab: Any,
            mkeys: Any, mvals: Any, pkeys: Any, pvals: Any, ckeys: Any, cvals: Any,
            g_reads: Any, g_nreads: Any, deps_off: Any, deps: Any, ctx: Any,
            rs_off: Any, rs_len: Any, ef_label: Any, ef_off: Any, ef_len: Any, op_slot: Any, op_kind: Any, op_arg: Any,
-           sp_kind: Any, sp_poff: Any, part_off: Any, pslots: Any, ap_poff: Any, apart_off: Any, apslots: Any,
+           sg_poff: Any, sg_bits: Any, part_off: Any, pslots: Any, s_always: int, s_sometimes: int,
+           ag_poff: Any, ag_bits: Any, apart_group: Any, apart_off: Any, apslots: Any, a_all: int,
            nproc: int, sym_on: int, slot_perm: Any, canon_vals: Any, canon_poff: Any, canon_plen: Any, canon_perms: Any,
            succ: Any, succ_canon: Any, succ_label: Any, succ_afail: Any, succ_inv: Any, succ_wit: Any, succ_new: Any,
-           counts: Any, misses: Any, wit: Any, bad_vec: Any) -> None:
+           counts: Any, misses: Any, wit: Any, bad_vec: Any, clean: Any, succ_h: Any) -> None:
     """Expand states ``x0..hi-1`` (at most ``budget`` of them); the outcome is in ``ctl`` (see the module docstring)."""
     K = rows.shape[1]
     G = g_reads.shape[0]
-    nsp = sp_kind.shape[0]
-    nap = ap_poff.shape[0] - 1
+    nsg = sg_poff.shape[0] - 1
+    nag = ag_poff.shape[0] - 1
+    nsp = 63
     wp = pkeys.shape[1]
     mk = np.zeros(4, dtype=np.int64)
     pk = np.zeros(wp, dtype=np.int64)
@@ -214,8 +230,11 @@ def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab:
     x = x0
     while x < hi:
         if look:
-            if looked >= LOOKAHEAD or ctl[NMISS] >= misses.shape[0]:
+            if looked >= LOOKAHEAD or ctl[NMISS] >= MISS_ENOUGH:
                 break
+            if clean[x]:  # looked ahead at before, and needed nothing missing: tables only grow, so it still does not
+                x += 1
+                continue
             looked += 1
         elif done >= budget:
             break
@@ -292,32 +311,31 @@ def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab:
                 ctl[RESUME] = x
                 return
             break
-        if ok and nap > 0:
-            # Phase B: action properties; a part whose slots did not change takes its (s, s) answer.
-            for a in range(nap):
-                for p in range(ap_poff[a], ap_poff[a + 1]):
-                    pw = apart_off[p + 1] - apart_off[p]
-                    pk[0] = (1 << 32) | a
-                    pk[1] = p - ap_poff[a]
-                    for k in range(pw):
-                        v = s[apslots[apart_off[p] + k]]
-                        pk[2 + k] = v
-                        pk[2 + pw + k] = v
-                    for k in range(2 + 2 * pw, wp):
-                        pk[k] = 0
-                    i = ht_find(pkeys, pk, wp)
-                    if i < 0:
-                        _miss(misses, ctl, 1, pk, wp)
-                        ok = False
-                    else:
-                        selfres[p] = pvals[i]
+        if ok and nag > 0:
+            # Phase B: action properties, a bitmask per part; a part whose slots did not change takes its (s, s) answer.
+            for p in range(n_apart):
+                pw = apart_off[p + 1] - apart_off[p]
+                pk[0] = (1 << 32) | apart_group[p]
+                pk[1] = p - ag_poff[apart_group[p]]
+                for k in range(pw):
+                    v = s[apslots[apart_off[p] + k]]
+                    pk[2 + k] = v
+                    pk[2 + pw + k] = v
+                for k in range(2 + 2 * pw, wp):
+                    pk[k] = 0
+                i = ht_find(pkeys, pk, wp)
+                if i < 0:
+                    _miss(misses, ctl, 1, pk, wp)
+                    ok = False
+                else:
+                    selfres[p] = pvals[i]
             if ok:
                 for j in range(ns):
                     t = succ[j]
-                    failed = -1
-                    for a in range(nap):
-                        good = True
-                        for p in range(ap_poff[a], ap_poff[a + 1]):
+                    held = 0
+                    for g in range(nag):
+                        gm = ag_bits[g]
+                        for p in range(ag_poff[g], ag_poff[g + 1]):
                             pw = apart_off[p + 1] - apart_off[p]
                             changed = False
                             for k in range(pw):
@@ -325,12 +343,10 @@ def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab:
                                 if t[sl] != s[sl]:
                                     changed = True
                             if not changed:
-                                if selfres[p] == 0:
-                                    good = False
-                                    break
+                                gm &= selfres[p]
                                 continue
-                            pk[0] = (1 << 32) | a
-                            pk[1] = p - ap_poff[a]
+                            pk[0] = (1 << 32) | g
+                            pk[1] = p - ag_poff[g]
                             for k in range(pw):
                                 sl = apslots[apart_off[p] + k]
                                 pk[2 + k] = s[sl]
@@ -342,13 +358,9 @@ def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab:
                                 _miss(misses, ctl, 1, pk, wp)
                                 ok = False
                                 continue
-                            if pvals[i] == 0:
-                                good = False
-                                break
-                        if not good:
-                            failed = a
-                            break
-                    succ_afail[j] = failed
+                            gm &= pvals[i]
+                        held |= gm
+                    succ_afail[j] = _lowest(a_all & ~held)
         elif ok:
             for j in range(ns):
                 succ_afail[j] = -1
@@ -396,23 +408,20 @@ def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab:
                     for k in range(K):
                         c[k] = t[k]
                 h = key_hash(c, K)
-                if row_find(tab, tabfp, rows, c, h) >= 0:
+                succ_h[j] = h
+                if row_find(tab, rows, c, h) >= 0:
                     succ_new[j] = 0
                     continue
                 succ_new[j] = 1
-                inv = -1
-                wmask = 0
-                for a in range(nsp):
-                    is_sometimes = sp_kind[a] == 1
-                    if is_sometimes and (ctl[PENDING] >> a) & 1 == 0:
-                        continue
-                    if not is_sometimes and inv >= 0:
-                        continue
-                    good = True
-                    for p in range(sp_poff[a], sp_poff[a + 1]):
+                held = 0
+                for g in range(nsg):
+                    gm = sg_bits[g]
+                    if gm & ~ctl[PENDING] & s_sometimes == gm:
+                        continue  # only SOMETIMES properties that are already witnessed
+                    for p in range(sg_poff[g], sg_poff[g + 1]):
                         pw = part_off[p + 1] - part_off[p]
-                        pk[0] = a
-                        pk[1] = p - sp_poff[a]
+                        pk[0] = g
+                        pk[1] = p - sg_poff[g]
                         for k in range(pw):
                             pk[2 + k] = c[pslots[part_off[p] + k]]
                         for k in range(2 + pw, wp):
@@ -421,18 +430,11 @@ def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab:
                         if i < 0:
                             _miss(misses, ctl, 1, pk, wp)
                             ok = False
-                            good = True
-                            break
-                        if pvals[i] == 0:
-                            good = False
-                            break
-                    if not good:
-                        if is_sometimes:
-                            pass
-                        else:
-                            inv = a
-                    elif is_sometimes and ok:
-                        wmask |= 1 << a
+                            continue
+                        gm &= pvals[i]
+                    held |= gm
+                inv = _lowest(s_always & ~held)
+                wmask = held & s_sometimes
                 succ_inv[j] = inv
                 succ_wit[j] = wmask
         if not ok:
@@ -442,6 +444,7 @@ def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab:
             x += 1
             continue
         if look:
+            clean[x] = 1
             x += 1
             continue
         # Phase E: commit.
@@ -464,8 +467,8 @@ def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab:
                 return
             if succ_new[j] == 0:
                 continue
-            h = key_hash(succ_canon[j], K)
-            i = row_find(tab, tabfp, rows, succ_canon[j], h)
+            h = succ_h[j]
+            i = row_find(tab, rows, succ_canon[j], h)
             if i >= 0:
                 continue
             if ctl[MAXST] >= 0 and nrows >= ctl[MAXST]:
@@ -476,8 +479,8 @@ def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab:
             i = -1 - i
             for k in range(K):
                 rows[nrows, k] = succ_canon[j, k]
-            tab[i] = nrows
-            tabfp[i] = h
+            tab[i, 0] = nrows
+            tab[i, 1] = h
             parent[nrows] = x
             got = succ_wit[j] & ctl[PENDING]
             if got:

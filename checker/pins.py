@@ -33,7 +33,9 @@ describes:
   (:meth:`PinsModel.rename`); other slots' values are not renamed.
   :meth:`PinsModel.sym_key` is a summary of a process's slot that does not
   depend on process names; the engine canonicalises by sorting processes by
-  it and permuting only within ties (see ``checker/compiled.py``).
+  it and permuting only within ties, preferring the renaming with the least
+  process values in :meth:`PinsModel.process_order` (see
+  ``checker/compiled.py``).
 
 Every answer is computed by the model once, from its readable semantics, and
 cached by the engine in tables that it fills when it meets a key the first
@@ -43,7 +45,7 @@ change here.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -147,8 +149,12 @@ class PinsModel(Protocol):
         """The value of a process slot after renaming processes by ``symmetry.perms[perm]``."""
         ...
 
-    def sym_key(self, process: int, value: int) -> Hashable:
-        """A summary of process ``process`` with slot value ``value`` that does not depend on process names."""
+    def sym_key(self, process: int, value: int) -> Any:
+        """A summary of process ``process`` with slot value ``value`` that does not depend on process names (ordered)."""
+        ...
+
+    def process_order(self, value: int) -> Any:
+        """A sort key for process-slot values, one-to-one (e.g. the readable value): it picks among renamings."""
         ...
 
     # The readable side, for traces: the engine stores vectors and reports readable states.

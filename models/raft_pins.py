@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from checker.model import Kind, Property
@@ -104,6 +104,7 @@ class RaftPins:
         self.chan_ids: dict[tuple[int, ...], int] = {(): 0}
         self.comms: list[tuple[Committed, ...]] = [()]
         self.comm_ids: dict[tuple[Committed, ...], int] = {(): 0}
+        self.channel_memo: dict[tuple[int, int], tuple[Message, ...]] = {}
         # Per-server actions in the readable model's order, and their labels; HandleRPC is the last label.
         s0 = model.init_states()[0]
         self.acts: list[Action] = [a for a in model.actions(s0) if a.name != "HandleRPC"]
@@ -168,10 +169,13 @@ class RaftPins:
     def comm_code(self, committed: Sequence[Committed]) -> int:
         return self._intern(self.comm_ids, self.comms, tuple(sorted(set(committed))))
 
-    def channel(self, slot: int, code: int) -> list[Message]:
-        """The messages of channel ``slot`` holding ``code``."""
-        a, b = self.pairs[slot - self.n]
-        return [self.bodies[c]._replace(msource=a, mdest=b) for c in self.chans[code]]
+    def channel(self, slot: int, code: int) -> tuple[Message, ...]:
+        """The messages of channel ``slot`` holding ``code`` (memoised)."""
+        got = self.channel_memo.get((slot, code))
+        if got is None:
+            a, b = self.pairs[slot - self.n]
+            got = self.channel_memo[slot, code] = tuple(self.bodies[c]._replace(msource=a, mdest=b) for c in self.chans[code])
+        return got
 
     # ------------------------------------------------------ encode / decode
 
@@ -287,5 +291,9 @@ class RaftPins:
         v = self.srvs[value]
         return self.srv_code(self.model.permute(State((v,) * self.n, ()), self.perms[perm]).servers[0])
 
-    def sym_key(self, process: int, value: int) -> Hashable:
+    def sym_key(self, process: int, value: int) -> Any:
         return self.model.sym_key(self.srvs[value], process)
+
+    def process_order(self, value: int) -> ServerVars:
+        """Servers compare as the readable model compares them (as ``Raft.representative`` does)."""
+        return self.srvs[value]
