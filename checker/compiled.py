@@ -374,8 +374,8 @@ class CompiledExplorer:
         wit = np.full(max(len(sp), 1), -1, dtype=np.int64)
         bad_vec = np.zeros(self.width, dtype=np.int64)
         pending = 0
-        for a, x in enumerate(sp):
-            if x.prop.kind is Kind.SOMETIMES:
+        for a, sp_a in enumerate(sp):
+            if sp_a.prop.kind is Kind.SOMETIMES:
                 pending |= 1 << a
         ctl[K.MAXST] = -1 if self.max_states is None else self.max_states
         bad: tuple[Property[Any, Any], int, tuple[int, ...] | None] | None = None

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="no-any-return,return-value"
 """The compiled kernel of the compiled engine (numba): expand BFS states over lazily filled tables.
 
 Everything here is plain loops over numpy arrays, compiled by numba with

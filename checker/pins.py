@@ -109,17 +109,28 @@ class Symmetry:
 
 
 class PinsModel(Protocol):
-    """What the compiled engine needs from a model."""
+    """What the compiled engine needs from a model (attributes may be plain attributes; they are only read)."""
 
-    width: int
-    slot_names: Sequence[str]
-    context: Sequence[int]
-    groups: Sequence[Group]
-    labels: Sequence[str]
-    state_props: Sequence[StateProp]
-    action_props: Sequence[ActionProp]
-    symmetry: Symmetry | None
-    properties: Sequence[Property[Any, Any]]  # every property, in the order results list them
+    @property
+    def width(self) -> int: ...
+    @property
+    def slot_names(self) -> Sequence[str]: ...
+    @property
+    def context(self) -> Sequence[int]: ...
+    @property
+    def groups(self) -> Sequence[Group]: ...
+    @property
+    def labels(self) -> Sequence[str]: ...
+    @property
+    def state_props(self) -> Sequence[StateProp]: ...
+    @property
+    def action_props(self) -> Sequence[ActionProp]: ...
+    @property
+    def symmetry(self) -> Symmetry | None: ...
+    @property
+    def properties(self) -> Sequence[Property[Any, Any]]:
+        """Every property, in the order results list them."""
+        ...
 
     def initial(self) -> list[tuple[int, ...]]:
         """The initial state vectors, in a deterministic order."""
@@ -178,9 +189,12 @@ def check_model(m: PinsModel) -> None:
     for g in m.groups:
         if not 1 <= len(g.reads) <= MAX_READS:
             raise ValueError(f"group {g.name}: reads {len(g.reads)} slots; the compiled engine takes 1 to {MAX_READS}")
-    for sp in (*m.state_props, *m.action_props):
-        if sp.prop.kind is Kind.ACTION and isinstance(sp, StateProp):
+    for sp in m.state_props:
+        if sp.prop.kind is Kind.ACTION:
             raise ValueError(f"property {sp.prop.name} is an action property: declare it as an ActionProp")
+    for ap in m.action_props:
+        if ap.prop.kind is not Kind.ACTION:
+            raise ValueError(f"property {ap.prop.name} is a state property: declare it as a StateProp")
     if m.symmetry is not None:
         sym = m.symmetry
         if len(sym.perms) != len(sym.slot_perms):

@@ -132,12 +132,12 @@ class RaftPins:
                 self.per_message.append(None)
         perms = tuple(itertools.permutations(range(n)))
         slot_perms = []
-        for p in perms:
+        for perm in perms:
             sp = [0] * self.width
             for i in range(n):
-                sp[i] = p[i]
+                sp[i] = perm[i]
             for a, b in self.pairs:
-                sp[self.pos_of[a, b]] = self.pos_of[p[a], p[b]]
+                sp[self.pos_of[a, b]] = self.pos_of[perm[a], perm[b]]
             sp[self.ghost] = self.ghost
             slot_perms.append(tuple(sp))
         self.perms = perms
@@ -274,7 +274,7 @@ class RaftPins:
         ap = self.action_props[prop]
         n = self.n
         if len(ap.parts[part]) == 1:  # per server: every server of both probes has the part's variables
-            s, t = State((self.srvs[before[0]],) * n, _WIRE, _WIRE), State((self.srvs[after[0]],) * n, _WIRE, _WIRE)  # type: ignore[arg-type]
+            s, t = State((self.srvs[before[0]],) * n, _WIRE, _WIRE), State((self.srvs[after[0]],) * n, _WIRE, _WIRE)
         else:
             s = State(tuple(self.srvs[c] for c in before[:n]), _WIRE, self.comms[before[n]])
             t = State(tuple(self.srvs[c] for c in after[:n]), _WIRE, self.comms[after[n]])
