@@ -154,7 +154,7 @@ class CompiledExplorer:
         self.rows = np.zeros((1 << 12, w), dtype=np.uint32)
         self.parent = np.full(1 << 12, -1, dtype=np.int64)
         self.clean = np.zeros(1 << 12, dtype=np.uint8)  # looked-ahead states that need no missing entry (checker/kernel.py)
-        self.tab = np.full((1 << 13, 2), -1, dtype=np.int64)
+        self.tab = np.full((1 << 13, w + 1), K.EMPTY, dtype=np.uint32)
         self.nrows = 0
         self.scratch(64)
         self.misses = np.zeros((4096, 1 + max(4, wp, self.nproc)), dtype=np.int64)
@@ -341,7 +341,9 @@ class CompiledExplorer:
             cap = len(self.tab)
             while 2 * (self.nrows + need) > cap:
                 cap *= 2
-            self.tab = np.full((cap, 2), -1, dtype=np.int64)
+            if cap >= 1 << 32:
+                raise MemoryError("the compiled engine stores fewer than 2**31 states")
+            self.tab = np.full((cap, self.width + 1), K.EMPTY, dtype=np.uint32)
             K.rows_rehash(self.rows, self.nrows, self.tab)
 
     def _call(self, x: int, hi: int, ctl: Any, counts: Any, wit: Any, bad_vec: Any) -> None:
