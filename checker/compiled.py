@@ -232,19 +232,29 @@ class CompiledExplorer:
         self.fills += len(mem_k) + len(prop_k) + len(can_k)
 
     def _result_set(self, effects: list[Any]) -> int:
-        first = self.ef_label.n
+        """Append a group's effects to the effect and op arrays; the index of the new result set."""
+        first, at = self.ef_label.n, self.op_slot.n
+        labels: list[int] = []
+        offs: list[int] = []
+        lens: list[int] = []
+        slots: list[int] = []
+        kinds: list[int] = []
+        args: list[int] = []
         for eff in effects:
-            self.ef_label.extend([eff.label])
-            self.ef_off.extend([self.op_slot.n])
-            self.ef_len.extend([len(eff.ops)])
+            labels.append(eff.label)
+            offs.append(at + len(slots))
+            lens.append(len(eff.ops))
             for op in eff.ops:
                 if op.kind not in (SET, MERGE) or not 0 <= op.slot < self.width:
                     raise ValueError(f"bad effect op {op}")
                 if op.kind == MERGE and op.slot in self.model.context:
                     raise ValueError("a merged slot cannot be a context slot")
-            self.op_slot.extend([op.slot for op in eff.ops])
-            self.op_kind.extend([op.kind for op in eff.ops])
-            self.op_arg.extend([op.arg for op in eff.ops])
+                slots.append(op.slot)
+                kinds.append(op.kind)
+                args.append(op.arg)
+        for buf, vals in ((self.ef_label, labels), (self.ef_off, offs), (self.ef_len, lens),
+                          (self.op_slot, slots), (self.op_kind, kinds), (self.op_arg, args)):
+            buf.extend(vals)
         rs = self.rs_off.extend([first])
         self.rs_len.extend([len(effects)])
         return rs
@@ -381,26 +391,29 @@ class CompiledExplorer:
                 pending |= 1 << a
         ctl[K.MAXST] = -1 if self.max_states is None else self.max_states
         bad: tuple[Property[Any, Any], int, tuple[int, ...] | None] | None = None
-        # Initial states, in Python (few).
-        for v0 in model.initial():
-            c = self.canon(v0)
-            self._grow(1)
-            idx = K.rows_insert(self.rows, self.nrows, self.tab, np.array(c, dtype=np.int64))
-            if idx < 0:
-                continue
-            self.nrows += 1
-            inv, mask = self._state_props_py(c)
-            for a in range(len(sp)):
-                if (mask & pending) >> a & 1:
-                    wit[a] = idx
-            pending &= ~mask
-            if inv >= 0 and bad is None:
-                bad = (sp[inv].prop, idx, None)
-        ctl[K.PENDING] = pending
-        ctl[K.NROWS] = self.nrows
-        lo, hi, depth = 0, self.nrows, 0
-        x = 0
+        lo = hi = depth = x = 0
         try:
+            # Initial states, in Python (few).
+            for v0 in model.initial():
+                c = self.canon(v0)
+                self._grow(1)
+                if self.max_states is not None and self.nrows >= self.max_states and \
+                        K.row_find(self.tab, np.array(c, dtype=np.int64), K.key_hash(np.array(c, dtype=np.int64), self.width)) < 0:
+                    raise _Capped
+                idx = K.rows_insert(self.rows, self.nrows, self.tab, np.array(c, dtype=np.int64))
+                if idx < 0:
+                    continue
+                self.nrows += 1
+                inv, mask = self._state_props_py(c)
+                for a in range(len(sp)):
+                    if (mask & pending) >> a & 1:
+                        wit[a] = idx
+                pending &= ~mask
+                if inv >= 0 and bad is None:
+                    bad = (sp[inv].prop, idx, None)
+            ctl[K.PENDING] = pending
+            ctl[K.NROWS] = self.nrows
+            hi = self.nrows
             while bad is None and lo < hi:
                 while x < hi:
                     self._call(x, hi, ctl, counts, wit, bad_vec)
