@@ -58,10 +58,14 @@ NROWS, TRANS, NMISS, ST, RESUME, INFO_PROP, INFO_IDX, INFO_SUCC, MAXST, PENDING,
 CTL_SIZE = 16
 
 LOOKAHEAD = 1024
-"""States looked ahead after a miss, collecting more misses before Python fills them."""
+"""At most this many states are looked ahead at after a miss, collecting more misses before Python fills them."""
 
 MISS_ENOUGH = 512
 """Lookahead also stops once this many misses are collected."""
+
+LOOKAHEAD_QUIET = 8
+"""... and after this many states in a row with no miss: each state looked at is expanded again when the kernel
+resumes, so a long look past the last miss costs more than the round trip to Python it might save."""
 
 PRIME = np.uint64(1099511628211)
 MIXER = np.uint64(0xFF51AFD7ED558CCD)
@@ -237,11 +241,12 @@ def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab:
     ctl[GROW_SCRATCH] = 0
     look = False
     looked = 0
+    quiet = 0  # states looked ahead at since the last one with a miss
     done = 0
     x = x0
     while x < hi:
         if look:
-            if looked >= LOOKAHEAD or ctl[NMISS] >= MISS_ENOUGH:
+            if looked >= LOOKAHEAD or ctl[NMISS] >= MISS_ENOUGH or quiet >= LOOKAHEAD_QUIET:
                 break
             if clean[x]:  # looked ahead at before, and needed nothing missing: tables only grow, so it still does not
                 x += 1
@@ -452,10 +457,12 @@ def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab:
             if not look:
                 look = True
                 ctl[RESUME] = x
+            quiet = 0
             x += 1
             continue
         if look:
             clean[x] = 1
+            quiet += 1
             x += 1
             continue
         # Phase E: commit.
