@@ -9,8 +9,10 @@ that run's alone.  Every run checks the default properties with reductions on.
 Printed per run: distinct states, transitions, states/s, peak RSS, bytes per
 stored state (peak RSS above the RSS before the search, divided by the states),
 wall and CPU seconds, and the start-up cost before the search (interpreter,
-imports, building the engine's tables; neither engine has a JIT or compile
-step).  Runs that exceed ``--timeout`` are reported as such; ``--quick``
+imports, building the engine's tables).  The compiled engine loads (or, in
+``compiled-cold`` rows, compiles) its numba kernel at its first call, inside
+the search's wall time; a note per compiled run splits its time into kernel
+and table filling.  Runs that exceed ``--timeout`` are reported as such; ``--quick``
 skips the readable runs that take many minutes; the table says which.
 ``--replication`` adds the log layer's target, 3 servers, max-term 3, max-log
 1 (the largest log-layer configuration found to complete within 10 minutes
@@ -51,8 +53,11 @@ REPLICATION = [(3, 3, 1, True), (3, 2, 2, True)]
 # --large: the Figure 8 bounds untweaked, on the fp store only (hours of CPU).
 LARGE = [(3, 4, 1, True)]
 LARGE_ENGINES = ("fast+fp",)
-ENGINES = ("readable", "fast", "fast+compact", "fast+fp")
-"""fast+compact and fast+fp: the fast engine with ``--store compact`` / ``--store fp`` (checker/store.py)."""
+ENGINES = ("readable", "fast", "fast+compact", "fast+fp", "compiled-cold", "compiled")
+"""fast+compact and fast+fp: the fast engine with ``--store compact`` / ``--store fp`` (checker/store.py).
+compiled: ``check --engine compiled`` (checker/compiled.py) with numba's on-disk cache of compiled code;
+compiled-cold: the same with an empty cache (``NUMBA_CACHE_DIR`` set to a new directory), so the run pays for
+compiling the kernel, as the first run after a fresh install does."""
 # Readable runs known to take far longer than the fast ones: skipped by --quick.
 SLOW_READABLE = {(3, 4, 0, True), (3, 4, 0, False), (5, 2, 0, True)}
 
@@ -67,6 +72,10 @@ n, term, log, sym, engine = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 model = Raft(n, term, log)
 if engine == "readable":
     explorer = Explorer(model, symmetry=sym)
+elif engine.startswith("compiled"):
+    from checker.compiled import CompiledExplorer
+    from models.raft_pins import RaftPins
+    explorer = CompiledExplorer(RaftPins(model), symmetry=sym)
 else:
     store, _, workers = (engine.partition("+")[2] or "memory").partition("/")
     explorer = FastExplorer(model, symmetry=sym, store=store, workers=int(workers.rstrip("w") or 1))
@@ -81,7 +90,8 @@ cpu = cpu_now() - c0  # worker processes included (they are joined by the end of
 st = r.stats
 print(json.dumps({"status": r.status, "states": st.distinct_states, "transitions": st.transitions, "depth": st.depth,
                   "wall": st.wall_seconds, "cpu": cpu, "peak_rss": st.peak_rss, "rss_before": rss0, "startup": startup,
-                  "store_bytes": st.store_bytes}))
+                  "store_bytes": st.store_bytes, "kernel": getattr(explorer, "kernel_seconds", None),
+                  "fill": getattr(explorer, "fill_seconds", None), "fills": getattr(explorer, "fills", None)}))
 """
 
 
@@ -98,6 +108,10 @@ def pinned() -> dict[tuple[int, int, int, bool], tuple[int, int | None]]:
 
 def run_one(n: int, term: int, log: int, sym: bool, engine: str, timeout: float) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if engine == "compiled-cold":
+        import tempfile
+
+        env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-numba-cache-")  # an empty cache: the kernel is compiled
     cmd = [sys.executable, "-c", CHILD, str(n), str(term), str(log), "1" if sym else "0", engine]
     t0 = time.perf_counter()
     try:
@@ -178,6 +192,7 @@ def main() -> int:
                 for step in ([(cfg, engine), (cfg, f"{engine}/{args.workers}w")] if engine == "fast+compact" else [(cfg, engine)])]
     pins = pinned()
     mismatches = 0
+    notes: list[str] = []
     for cfg, engine in plan:
         if args.quick and engine == "readable" and cfg in SLOW_READABLE:
             r: dict[str, Any] = {"status": "skipped (--quick)"}
@@ -190,8 +205,14 @@ def main() -> int:
             r.pop("states")
         rows.append(fmt_row(cfg, engine, r))
         print(" | ".join(rows[-1]), flush=True)
+        if r.get("kernel") is not None:
+            notes.append(f"{fmt_row(cfg, engine, r)[0]}, {engine}: {float(r['kernel']):.2f} s in the compiled kernel, "
+                         f"{float(r['fill']):.2f} s filling {int(r['fills']):,} table entries from the readable model; "
+                         f"the rest of the wall time is numba loading or compiling the kernel and the trace")
     print()
     print(markdown(rows))
+    for note in notes:
+        print(f"- {note}")
     print(f"\nload average at end {os.getloadavg()[0]:.2f} (wall times are inflated when other processes share the CPUs; CPU s is not)")
     if mismatches:
         print(f"{mismatches} run(s) disagree with the counts pinned in models/manifest.json")

@@ -163,8 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--invariant", action="append", default=[], metavar="NAME", help="check only this property (repeatable; see --list-properties)")
     p.add_argument("--list-properties", action="store_true", help="name each property with its meaning, and exit")
     p.add_argument("--list-tweaks", action="store_true", help="name each built-in tweak with the rule it changes and its verdict, and exit")
-    p.add_argument("--engine", choices=("auto", "readable", "fast"), default="auto",
+    p.add_argument("--engine", choices=("auto", "readable", "fast", "compiled"), default="auto",
                    help="search engine: readable (checker/bfs.py), fast (checker/fast.py: same counts and verdicts, compact states), "
+                        "compiled (checker/compiled.py: the fast encoding searched in numba-compiled code; same counts and "
+                        "verdicts, its own orbit representatives, memory store only), "
                         "or auto (default): fast where it supports the model")
     p.add_argument("--store", choices=("memory", "compact", "fp"), default="memory",
                    help="where the fast engine keeps visited states: memory (default; a dict, ~250 bytes/state), "
@@ -544,6 +546,11 @@ def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry
     bar = ProgressBar(not quiet)
     bar.start()
     try:
+        if engine == "compiled":
+            from checker.compiled import CompiledExplorer
+            from models.raft_pins import RaftPins
+
+            return CompiledExplorer(RaftPins(model, props), symmetry=symmetry, max_states=max_states, progress=bar).run()
         if engine == "fast":
             from checker.fast import FastExplorer
 
@@ -660,6 +667,16 @@ def search_key(model: Raft, props: Sequence[Property[State, Action]], symmetry: 
     return f"{key} code-sha256={h.hexdigest()[:16]}"
 
 
+def compiled_engine(model: Raft) -> tuple[str, str]:
+    """``--engine compiled`` and its announcement; ValueError if the Raft encoding cannot represent ``model``."""
+    from models.raft_pins import unsupported
+
+    why = unsupported(model)
+    if why is not None:
+        raise ValueError(f"--engine compiled cannot run this model: {why}; use --engine readable")
+    return "compiled", "compiled (checker/compiled.py, numba kernel checker/kernel.py; encoding models/raft_pins.py)"
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -702,7 +719,7 @@ def _check(argv: list[str]) -> int:
     from checker.fast import pick_engine
 
     try:
-        engine, engine_note = pick_engine(model, args.engine)
+        engine, engine_note = pick_engine(model, args.engine) if args.engine != "compiled" else compiled_engine(model)
     except ValueError as e:
         raise BadInput(str(e)) from None
     if args.store != "memory":
@@ -719,6 +736,9 @@ def _check(argv: list[str]) -> int:
     if checkpoint is None and args.checkpoint_every != 1.0:
         raise BadInput("--checkpoint-every needs --checkpoint DIR")
     keep_going = args.keep_going if args.keep_going is not None else bool(args.tweak or args.tweak_file)
+    if keep_going and engine == "compiled":  # else every property not yet violated at its first stop would read "holds"
+        raise BadInput("the compiled engine stops at the first violation (--continue comes with its next stage): add "
+                       "--stop-at-first, or use --engine fast for a verdict per property")
     key = search_key(model, props, symmetry, args.store, args.tweak_file) + (" continue" if keep_going else "")
     if checkpoint is not None:
         from checker import checkpoint as ck

@@ -1,0 +1,299 @@
+"""The Raft model as a :class:`checker.pins.PinsModel`, for the compiled engine.
+
+Nothing here re-states the protocol: every effect, normalisation, renaming
+and property answer is computed by calling the (possibly tweaked) readable
+model of :mod:`models.raft` on a small probe state, so tweaks work through
+this encoding unchanged.  The encoding is the one of ``models/fast_raft.py``:
+
+    slots 0..n-1        server i's variables, an interned ServerVars (the process slots)
+    slots n..n+m-1      channel (a, b) for each ordered pair a != b: an interned sorted tuple of
+                        message bodies (messages from a to b with msource and mdest set to 0);
+                        0 is the empty channel.  Context slot: the destination server b.
+    slot n+m            the ghost ``committed``, an interned sorted tuple
+
+Groups: ``local i`` reads server i and fires every per-server action of i
+(Restart, Timeout, RequestVote, BecomeLeader, ClientRequest,
+AdvanceCommitIndex, AppendEntries); ``deliver a->b`` reads server b and
+channel (a, b) and fires HandleRPC for each message in the channel.  This
+rests on a fact of the readable model that the probes check: each action
+reads and writes one server only (plus the messages it sends, and the
+ghost).  Normalisation is ``Raft.prune``, which judges each channel against
+its destination alone.
+
+Properties: a ``models.raft.EachMessage`` invariant is checked channel by
+channel (part: the channel and its sender); every other state property reads
+the servers and the ghost (a tripwire in place of the network enforces it).
+The built-in action properties ``TermMonotonic`` and ``LeaderAppendOnly``
+are conjunctions over servers of the same predicate on a server's before and
+after variables, so they are checked server by server
+(``tests/test_compiled.py`` checks that decomposition on every transition of
+small searches); any other action property reads all servers and the ghost.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+from checker.model import Kind, Property
+from checker.pins import MERGE, SET, ActionProp, Effect, Group, Op, StateProp, Symmetry
+from models.raft import Action, Committed, EachMessage, Message, Raft, ServerVars, State
+
+PER_SERVER_ACTION_PROPS = ("TermMonotonic", "LeaderAppendOnly")
+"""Action properties of ``models.raft`` that are a conjunction, over servers, of one predicate on (before, after)."""
+
+
+def unsupported(model: Raft) -> str | None:
+    """Why this encoding cannot represent ``model`` (None if it can): it relies on the readable model's actions,
+    network and symmetry as written in ``models/raft.py``; a tweak overrides hooks only."""
+    if type(model).within_boundary is not Raft.within_boundary:
+        return "the model overrides within_boundary"
+    for name in ("actions", "next_state", "prune", "dead", "notify_only", "permute", "sym_key", "commit_step", "HandleRPC"):
+        if getattr(type(model), name) is not getattr(Raft, name):
+            return f"the model overrides {name}"
+    return None
+
+
+class PropertyReadsNetwork(Exception):
+    """A property read a part of the state its declared parts do not include."""
+
+
+class _Tripwire(tuple[Any, ...]):
+    """Stands in for what a property must not read: any use raises :class:`PropertyReadsNetwork`."""
+
+    def _touch(self, *args: Any, **kwargs: Any) -> Any:
+        raise PropertyReadsNetwork
+
+    __iter__ = __len__ = __getitem__ = __contains__ = __bool__ = __eq__ = __ne__ = __lt__ = __hash__ = _touch
+
+    def __getattr__(self, name: str) -> Any:
+        raise PropertyReadsNetwork
+
+
+_WIRE = _Tripwire()
+
+
+class RaftPins:
+    """Interning tables and readable-model probes for one (possibly tweaked) :class:`models.raft.Raft`."""
+
+    def __init__(self, model: Raft, properties: Sequence[Property[State, Action]] | None = None) -> None:
+        why = unsupported(model)
+        if why is not None:
+            raise ValueError(f"the compiled engine cannot run this model: {why}")
+        self.model = model
+        n = self.n = model.n
+        # The same model with pruning off: its actions then return exactly "new servers, messages | sent".
+        self.raw = copy.copy(model)
+        self.raw.prune_msgs = False
+        self.pruning = model.prune_msgs
+        self.pairs = [(a, b) for a in range(n) for b in range(n) if a != b]
+        self.m = len(self.pairs)
+        self.pos_of = {p: n + k for k, p in enumerate(self.pairs)}
+        self.ghost = n + self.m
+        self.width = n + self.m + 1
+        self.slot_names = [f"S{i + 1}" for i in range(n)] + [f"S{a + 1}->S{b + 1}" for a, b in self.pairs] + ["committed"]
+        self.context = [-1] * n + [b for _, b in self.pairs] + [-1]
+        # Interning tables: code -> value and value -> code.
+        self.srvs: list[ServerVars] = []
+        self.srv_ids: dict[ServerVars, int] = {}
+        self.bodies: list[Message] = []
+        self.body_ids: dict[Message, int] = {}
+        self.chans: list[tuple[int, ...]] = [()]
+        self.chan_ids: dict[tuple[int, ...], int] = {(): 0}
+        self.comms: list[tuple[Committed, ...]] = [()]
+        self.comm_ids: dict[tuple[Committed, ...], int] = {(): 0}
+        self.channel_memo: dict[tuple[int, int], tuple[Message, ...]] = {}
+        # Per-server actions in the readable model's order, and their labels; HandleRPC is the last label.
+        s0 = model.init_states()[0]
+        self.acts: list[Action] = [a for a in model.actions(s0) if a.name != "HandleRPC"]
+        self.labels = [a.name for a in self.acts] + ["HandleRPC"]
+        self.handle_label = len(self.acts)
+        chans_from = [tuple(self.pos_of[i, j] for j in range(n) if j != i) for i in range(n)]
+        self.groups = [Group(f"local S{i + 1}", (i,), (i, *chans_from[i], self.ghost)) for i in range(n)]
+        self.groups += [Group(f"deliver S{a + 1}->S{b + 1}", (b, self.pos_of[a, b]), (b, self.pos_of[b, a])) for a, b in self.pairs]
+        self.group_kind = ["local"] * n + ["deliver"] * self.m
+        props = list(model.properties() if properties is None else properties)
+        self.properties = props
+        self.state_props: list[StateProp] = []
+        self.action_props: list[ActionProp] = []
+        self.per_message: list[Any] = []
+        every = (*range(n), self.ghost)
+        for p in props:
+            if p.kind is Kind.ACTION:
+                parts = tuple((i,) for i in range(n)) if p.name in PER_SERVER_ACTION_PROPS else (every,)
+                self.action_props.append(ActionProp(p, parts))
+            elif isinstance(p.check, EachMessage):
+                self.state_props.append(StateProp(p, tuple((self.pos_of[a, b], a) for a, b in self.pairs)))
+                self.per_message.append(p.check.per_message)
+            else:
+                self.state_props.append(StateProp(p, (every,)))
+                self.per_message.append(None)
+        perms = tuple(itertools.permutations(range(n)))
+        slot_perms = []
+        for perm in perms:
+            sp = [0] * self.width
+            for i in range(n):
+                sp[i] = perm[i]
+            for a, b in self.pairs:
+                sp[self.pos_of[a, b]] = self.pos_of[perm[a], perm[b]]
+            sp[self.ghost] = self.ghost
+            slot_perms.append(tuple(sp))
+        self.perms = perms
+        self.symmetry = Symmetry(n, perms, tuple(slot_perms))
+
+    @property
+    def readable(self) -> Raft:
+        return self.model
+
+    # ------------------------------------------------------------ interning
+
+    @staticmethod
+    def _intern(ids: dict[Any, int], table: list[Any], key: Any) -> int:
+        c = ids.get(key)
+        if c is None:
+            c = ids[key] = len(table)
+            table.append(key)
+        return c
+
+    def srv_code(self, v: ServerVars) -> int:
+        return self._intern(self.srv_ids, self.srvs, v)
+
+    def body_code(self, msg: Message) -> int:
+        return self._intern(self.body_ids, self.bodies, msg._replace(msource=0, mdest=0))
+
+    def chan_code(self, bodies: Sequence[int]) -> int:
+        return self._intern(self.chan_ids, self.chans, tuple(sorted(set(bodies), key=self.bodies.__getitem__)))
+
+    def comm_code(self, committed: Sequence[Committed]) -> int:
+        return self._intern(self.comm_ids, self.comms, tuple(sorted(set(committed))))
+
+    def channel(self, slot: int, code: int) -> tuple[Message, ...]:
+        """The messages of channel ``slot`` holding ``code`` (memoised)."""
+        got = self.channel_memo.get((slot, code))
+        if got is None:
+            a, b = self.pairs[slot - self.n]
+            got = self.channel_memo[slot, code] = tuple(self.bodies[c]._replace(msource=a, mdest=b) for c in self.chans[code])
+        return got
+
+    # ------------------------------------------------------ encode / decode
+
+    def encode(self, s: State) -> tuple[int, ...]:
+        per: list[list[int]] = [[] for _ in self.pairs]
+        for msg in s.messages:
+            per[self.pos_of[msg.msource, msg.mdest] - self.n].append(self.body_code(msg))
+        return (*(self.srv_code(v) for v in s.servers), *(self.chan_code(b) for b in per), self.comm_code(s.committed))
+
+    def decode(self, vector: tuple[int, ...]) -> State:
+        n = self.n
+        msgs = [msg for q in range(n, n + self.m) for msg in self.channel(q, vector[q])]
+        return State(tuple(self.srvs[c] for c in vector[:n]), tuple(sorted(msgs)), self.comms[vector[self.ghost]])
+
+    def initial(self) -> list[tuple[int, ...]]:
+        return [self.encode(s) for s in self.model.init_states()]
+
+    # ------------------------------------------------------ effects
+
+    def _probe(self, v: ServerVars, messages: tuple[Message, ...] = ()) -> State:
+        """A state whose every server is ``v``: an action of server i reads only server i (checked on its result)."""
+        return State((v,) * self.n, messages, ())
+
+    def effects(self, group: int, values: tuple[int, ...]) -> list[Effect]:
+        if self.group_kind[group] == "local":
+            return self._local(group, values[0])
+        return self._deliver(group - self.n, values[0], values[1])
+
+    def _local(self, i: int, code: int) -> list[Effect]:
+        v = self.srvs[code]
+        out = []
+        for k, a in enumerate(self.acts):
+            if a.args[0] != i:
+                continue
+            t = self.raw.next_state(self._probe(v), a)
+            if t is None:
+                continue
+            if any(u != v for j, u in enumerate(t.servers) if j != i):
+                raise AssertionError(f"{a.name} changed a server other than S{i + 1}: the compiled engine cannot memoise it")
+            ops = [Op(i, SET, self.srv_code(t.servers[i]))]
+            for msg in t.messages:
+                if msg.msource != i:
+                    raise AssertionError(f"{a.name} of S{i + 1} sent a message from another server")
+                ops.append(Op(self.pos_of[msg.msource, msg.mdest], MERGE, self.body_code(msg)))
+            if t.committed:
+                ops.append(Op(self.ghost, MERGE, self.comm_code(t.committed)))
+            out.append(Effect(k, tuple(ops)))
+        return out
+
+    def _deliver(self, pair: int, code: int, chan: int) -> list[Effect]:
+        a, d = self.pairs[pair]
+        v = self.srvs[code]
+        out = []
+        for msg in self.channel(self.n + pair, chan):
+            t = self.raw.next_state(self._probe(v, (msg,)), Action("HandleRPC", (msg,)))
+            assert t is not None, "HandleRPC is enabled for every message in the network"
+            if t.committed or any(u != v for j, u in enumerate(t.servers) if j != d):
+                raise AssertionError("HandleRPC changed more than its destination: the compiled engine cannot memoise it")
+            replies = [r for r in t.messages if r != msg]
+            if len(replies) > 1 or any((r.msource, r.mdest) != (d, a) for r in replies):
+                raise AssertionError("HandleRPC sent something other than one reply to the sender: the compiled engine cannot memoise it")
+            ops = [Op(d, SET, self.srv_code(t.servers[d]))]
+            ops += [Op(self.pos_of[d, a], MERGE, self.body_code(r)) for r in replies]
+            out.append(Effect(self.handle_label, tuple(ops)))
+        return out
+
+    def normalise(self, slot: int, ctx: int, value: int) -> int:
+        """``Raft.prune`` of one channel against its destination (the readable prune judges a channel by it alone)."""
+        if not self.pruning or not value:
+            return value
+        live = self.model.prune(self._probe(self.srvs[ctx]).servers, set(self.channel(slot, value)))
+        return self.chan_code([self.body_code(msg) for msg in live])
+
+    def merge(self, slot: int, ctx: int, value: int, token: int) -> int:
+        if slot == self.ghost:
+            return self.comm_code((*self.comms[value], *self.comms[token]))
+        return self.normalise(slot, ctx, self.chan_code((*self.chans[value], token)))
+
+    # ------------------------------------------------------ properties
+
+    def holds(self, prop: int, part: int, values: tuple[int, ...]) -> bool:
+        each = self.per_message[prop]
+        check = self.state_props[prop].prop.check
+        if each is not None:
+            chan, sender = values
+            slot = self.state_props[prop].parts[part][0]
+            return all(each(self.srvs[sender], msg) for msg in self.channel(slot, chan))
+        servers = tuple(self.srvs[c] for c in values[: self.n])
+        try:
+            return bool(check(State(servers, _WIRE, self.comms[values[self.n]])))
+        except PropertyReadsNetwork:
+            raise ValueError(f"property {self.state_props[prop].prop.name} reads the network: the compiled engine cannot check it "
+                             "(write it as a models.raft.EachMessage, or use --engine fast)") from None
+
+    def action_holds(self, prop: int, part: int, before: tuple[int, ...], after: tuple[int, ...]) -> bool:
+        ap = self.action_props[prop]
+        n = self.n
+        if len(ap.parts[part]) == 1:  # per server: every server of both probes has the part's variables
+            s, t = State((self.srvs[before[0]],) * n, _WIRE, _WIRE), State((self.srvs[after[0]],) * n, _WIRE, _WIRE)
+        else:
+            s = State(tuple(self.srvs[c] for c in before[:n]), _WIRE, self.comms[before[n]])
+            t = State(tuple(self.srvs[c] for c in after[:n]), _WIRE, self.comms[after[n]])
+        try:
+            return bool(ap.prop.check(s, _WIRE, t))
+        except PropertyReadsNetwork:
+            raise ValueError(f"action property {ap.prop.name} reads the network, the ghost or the action: the compiled engine "
+                             "cannot check it (use --engine fast)") from None
+
+    # ------------------------------------------------------ symmetry
+
+    def rename(self, perm: int, value: int) -> int:
+        """Server ``value`` renamed by ``perms[perm]`` (readable ``Raft.permute``)."""
+        v = self.srvs[value]
+        return self.srv_code(self.model.permute(State((v,) * self.n, ()), self.perms[perm]).servers[0])
+
+    def sym_key(self, process: int, value: int) -> Any:
+        return self.model.sym_key(self.srvs[value], process)
+
+    def process_order(self, value: int) -> ServerVars:
+        """Servers compare as the readable model compares them (as ``Raft.representative`` does)."""
+        return self.srvs[value]

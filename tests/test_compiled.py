@@ -1,0 +1,204 @@
+"""Differential tests: the compiled engine (checker/compiled.py, checker/pins_kernel.py, models/raft_pins.py) against the readable one.
+
+The compiled engine stores its own member of each symmetry orbit (see
+checker/compiled.py), so its states are compared with the readable engine's
+after mapping each to the readable representative: the two sets of orbits
+must be equal.  Transition counts, per-action counts and depth must be equal
+too, as must verdicts and shortest-trace lengths; every trace the compiled
+engine reports must replay through the readable model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checker.bfs import Explorer
+from checker.compiled import CompiledExplorer
+from checker.model import action_property
+from checker.trace import replay
+from models import tweaks
+from models.raft import Action, Raft, State
+from models.raft_pins import PER_SERVER_ACTION_PROPS, RaftPins, unsupported
+
+# (servers, max-term, max-log), as in tests/test_fast.py
+SMALL = [(1, 2, 2), (2, 1, 0), (2, 2, 0), (2, 1, 1), (2, 2, 1), (3, 1, 0), (3, 2, 0), (4, 1, 0)]
+TWEAK_CAP = 2500
+
+
+def compiled(model: Raft, props: list[Any] | None = None, **kw: Any) -> CompiledExplorer:
+    return CompiledExplorer(RaftPins(model, props), **kw)
+
+
+def assert_same_search(model: Raft, symmetry: bool) -> None:
+    """Full searches (no properties) reach the same orbits with the same transition, action and depth counts."""
+    slow: Explorer[State, Action] = Explorer(model, [], symmetry=symmetry)
+    fast = compiled(model, [], symmetry=symmetry)
+    a, b = slow.run().stats, fast.run().stats
+    assert (b.distinct_states, b.transitions, b.depth) == (a.distinct_states, a.transitions, a.depth)
+    assert b.action_counts == a.action_counts
+    pins = fast.model
+    assert isinstance(pins, RaftPins)
+    mine = [pins.decode(v) for v in fast.vectors()]
+    if symmetry:
+        mine = [model.representative(s) for s in mine]
+    assert len(set(mine)) == len(mine) == len(slow.states)
+    assert set(mine) == set(slow.states)
+
+
+@pytest.mark.parametrize("symmetry", [True, False], ids=["sym", "nosym"])
+@pytest.mark.parametrize("bounds", SMALL, ids=lambda b: "s{}t{}l{}".format(*b))
+def test_same_orbits(bounds: tuple[int, int, int], symmetry: bool) -> None:
+    assert_same_search(Raft(*bounds), symmetry)
+
+
+@pytest.mark.parametrize("bounds", [(2, 2, 0), (3, 1, 0), (2, 1, 1)], ids=lambda b: "s{}t{}l{}".format(*b))
+def test_same_orbits_unreduced(bounds: tuple[int, int, int]) -> None:
+    assert_same_search(Raft(*bounds, reduce=False), True)
+
+
+@pytest.mark.parametrize("name", list(tweaks.BUILTIN))
+def test_tweaks_same_orbits(name: str) -> None:
+    """Every built-in tweak reaches the compiled engine through the readable model alone: same orbits and counts."""
+    cls = tweaks.apply([tweaks.BUILTIN[name]])
+    assert unsupported(cls(3, 1, 0)) is None
+    compared = 0
+    for bounds, symmetry in [((2, 1, 0), True), ((2, 1, 0), False), ((3, 1, 0), True), ((2, 2, 0), True), ((2, 1, 1), True)]:
+        if compiled(cls(*bounds), [], symmetry=symmetry, max_states=TWEAK_CAP).run().status != "holds":
+            continue  # more than TWEAK_CAP states: too slow for the readable engine here
+        assert_same_search(cls(*bounds), symmetry)
+        compared += 1
+    assert compared >= 1
+
+
+@pytest.mark.parametrize("name", list(tweaks.BUILTIN))
+def test_tweak_verdicts(name: str) -> None:
+    """At each tweak's bounds, capped as in tests/test_fast.py: same verdict and shortest-trace length; the trace replays."""
+    t = tweaks.BUILTIN[name]
+    n, term, log = t.bounds
+    if log:
+        n, log = 2, 1
+    model = tweaks.apply([t])(n, min(term, 2 if t.keeps_pruning else 1), log)
+    a = Explorer(model).run()
+    b = compiled(model).run()
+    assert b.status == a.status
+    assert b.unsatisfied == a.unsatisfied
+    if a.violation is None:
+        assert b.violation is None
+        assert (b.stats.distinct_states, b.stats.transitions) == (a.stats.distinct_states, a.stats.transitions)
+        return
+    assert b.violation is not None
+    assert len(b.violation.trace) == len(a.violation.trace)
+    replay(model, b.violation.trace, b.violation.prop)
+
+
+def test_violations_of_each_kind_replay() -> None:
+    """An invariant (vote-twice: SelfVote) and an action property (term-not-persisted: TermMonotonic) violated
+    at the depth the readable engine finds; witnesses replay."""
+    for tweak, prop in (("vote-twice", "SelfVote"), ("term-not-persisted", "TermMonotonic")):
+        model = tweaks.apply([tweaks.BUILTIN[tweak]])(2, 1, 0)
+        props = [p for p in model.properties() if p.name == prop]
+        a = Explorer(model, props).run()
+        b = compiled(model, props).run()
+        assert a.violation is not None and b.violation is not None and b.violation.prop.name == prop
+        assert len(b.violation.trace) == len(a.violation.trace)
+        replay(model, b.violation.trace, b.violation.prop)
+    model = Raft(2, 2, 1)
+    r = compiled(model).run()
+    assert r.status == "holds" and set(r.witnesses) == {"LeaderElected", "EntryCommitted"}
+    for name, trace in r.witnesses.items():
+        assert trace is not None
+        replay(model, trace, next(p for p in model.properties() if p.name == name))
+
+
+@pytest.mark.parametrize("tweak", [None, "term-not-persisted", "no-step-down"])
+def test_per_server_action_properties_decompose(tweak: str | None) -> None:
+    """The encoding checks TermMonotonic and LeaderAppendOnly server by server: on every transition of small searches
+    (also of tweaks that break them) the property equals the conjunction of its answers on one server's variables."""
+    model = (tweaks.apply([tweaks.BUILTIN[tweak]]) if tweak else Raft)(2, 1, 1)
+    props = [p for p in model.properties() if p.name in PER_SERVER_ACTION_PROPS]
+    assert len(props) == len(PER_SERVER_ACTION_PROPS)
+    ex: Explorer[State, Action] = Explorer(model, [], symmetry=False, max_states=3000)  # the tweaks turn reductions off
+    ex.run()
+    seen = set()
+    for s in ex.states:
+        for a in model.actions(s):
+            t = model.next_state(s, a)
+            if t is None:
+                continue
+            for p in props:
+                parts = all(p.check(State((v,) * model.n, ()), a, State((u,) * model.n, ())) for v, u in zip(s.servers, t.servers, strict=True))
+                assert p.check(s, a, t) == parts
+                seen.add((p.name, parts))
+    if tweak == "term-not-persisted":
+        assert ("TermMonotonic", False) in seen
+
+
+def test_state_cap() -> None:
+    model = Raft(2, 1, 0)
+    total = Explorer(model).run().stats.distinct_states
+    assert compiled(model, max_states=total).run().status == "holds"
+    capped = compiled(model, max_states=total - 1).run()
+    assert capped.status == "incomplete" and capped.stats.distinct_states == total - 1
+
+
+def test_property_reading_the_network_is_refused() -> None:
+    @action_property("Quiet", "no step changes the network")
+    def quiet(s: State, a: object, t: State) -> bool:
+        return s.messages == t.messages
+
+    with pytest.raises(ValueError, match="reads the network"):
+        compiled(Raft(2, 1, 0), [quiet]).run()
+
+
+LARGER = json.loads((Path(__file__).resolve().parent.parent / "models" / "manifest.json").read_text())["larger"]["configs"]
+SLOW_LARGER = {(3, 3, 0, False), (3, 2, 1, False)}
+"""Over 200,000 states each: checked with RUN_SLOW=1 only (tests/test_fast.py checks them on the fast engine)."""
+
+
+def _larger(c: dict[str, Any]) -> Any:
+    slow = (c["servers"], c["max_term"], c["max_log"], c["symmetry"]) in SLOW_LARGER
+    marks = [pytest.mark.skipif(not os.environ.get("RUN_SLOW"), reason="over 200,000 states; set RUN_SLOW=1")] if slow else []
+    return pytest.param(c, marks=marks, id="s{servers}-t{max_term}-l{max_log}-sym{symmetry}".format(**c))
+
+
+@pytest.mark.parametrize("c", [_larger(c) for c in LARGER])
+def test_larger_pinned_counts(c: dict[str, Any]) -> None:
+    result = compiled(Raft(c["servers"], c["max_term"], c["max_log"]), symmetry=c["symmetry"]).run()
+    assert result.status == "holds" and not result.unsatisfied
+    assert result.stats.distinct_states == c["distinct_states"]
+
+
+def test_cli_engine_compiled(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from checker import cli
+
+    assert cli.main(["--servers", "3", "--max-term", "2", "--engine", "compiled", "--quiet", "--out", str(tmp_path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["engine"], out["distinct_states"], out["verdict"]) == ("compiled", 1333, "holds")
+    assert cli.main(["--servers", "2", "--max-term", "1", "--tweak", "vote-twice", "--engine", "compiled", "--quiet",
+                     "--stop-at-first", "--out", str(tmp_path)]) == 1
+    assert (tmp_path / "vote-twice").is_dir()
+    # --continue (the default with a tweak) is refused, not answered with "holds" for the properties it never got to
+    capsys.readouterr()
+    assert cli.main(["--servers", "2", "--max-term", "1", "--tweak", "vote-twice", "--engine", "compiled", "--quiet",
+                     "--out", str(tmp_path)]) == 2
+    assert "--stop-at-first" in capsys.readouterr().err
+    assert cli.main(["--engine", "compiled", "--store", "fp", "--quiet", "--out", str(tmp_path)]) == 2
+
+
+def test_ctrl_c_ends_in_an_incomplete_report(tmp_path: Path) -> None:
+    """Ctrl-C reaches the search between kernel calls: INCOMPLETE, exit 3, partial statistics."""
+    import signal
+
+    from helpers import interrupt_check
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    argv = ["-m", "checker", "--servers", "3", "--max-term", "5", "--quiet", "--engine", "compiled"]
+    code, out, err = interrupt_check(argv, signal.SIGINT, cwd=tmp_path, env=env)
+    assert code == 3, err
+    assert "INCOMPLETE (interrupted)" in out and "HOLDS" not in out
+    assert "distinct states" in out
