@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 from tabulate import tabulate
 
+from checker import selfcheck
 from checker.bfs import HOLDS, INCOMPLETE, VIOLATED, Explorer, Progress, Result
 from checker.checkpoint import CheckpointError
 from checker.model import Kind, Property
@@ -97,6 +98,9 @@ def add_model_args(p: argparse.ArgumentParser, defaults: bool = True) -> None:
     m.add_argument("--unreduced", action="store_true",
                    help="turn off the model's sound reductions (eager vote requests, message pruning; with --max-log "
                         ">= 1 also folding of notify-only requests and eager appends)")
+    m.add_argument("--trust-reductions", action="store_true",
+                   help="with --tweak-file, skip the soundness self-check that first compares the tweaked model's "
+                        "reductions and symmetry with the plain search at small bounds (checker/selfcheck.py)")
     o = p.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", default="counterexamples", help="where counterexample files go (default counterexamples/)")
     o.add_argument("--quiet", action="store_true", help="no live progress on stderr")
@@ -434,6 +438,21 @@ def search_key(model: Raft, props: Sequence[Property[State, Action]], symmetry: 
     return f"{key} code-sha256={h.hexdigest()[:16]}"
 
 
+def tweak_self_check(args: argparse.Namespace, model: Raft, symmetry: bool) -> tuple[selfcheck.Report | None, str | None]:
+    """For a --tweak-file run with a reduction or symmetry on: the self-check's report and header line (BadInput,
+    exit 2, if it finds a difference).  (None, None) for a run without a tweak file."""
+    if not args.tweak_file:
+        return None, None
+    if not symmetry and not any(model.reductions.values()):
+        return None, selfcheck.check_line(False, None, "no reduction and no symmetry: nothing to check")
+    if args.trust_reductions:
+        return None, selfcheck.check_line(True, None)
+    report = selfcheck.run(type(model), model, symmetry)
+    if not report.ok:
+        raise BadInput(selfcheck.refusal(report, args.tweak_file))
+    return report, selfcheck.check_line(False, report)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -478,15 +497,13 @@ def _check(argv: list[str]) -> int:
             saved = ck.describe(checkpoint)
         except CheckpointError as e:
             raise BadInput(str(e)) from None
+    check_report, check_note = tweak_self_check(args, model, symmetry)
     if not args.json:
-        reductions = [("eager vote requests", model.eager_votes), ("message pruning", model.prune_msgs)]
-        if model.max_log > 0:
-            reductions.append(("eager appends", model.eager_appends))
-        off = [name for name, on in reductions if not on]
-        why = "--unreduced" if args.unreduced else "the tweak changes a rule their soundness argument rests on"
-        extra = f" (reductions off: {', '.join(off)}; {why})" if off else ""
         print(f"Checking {model_label(model)}: servers={model.n} max-term={model.max_term} max-log={model.max_log} "
-              f"symmetry={'on' if symmetry else 'off'}{extra}")
+              f"symmetry={'on' if symmetry else 'off'}")
+        print("\n".join(selfcheck.reduction_lines(model, args.unreduced)))
+        if check_note is not None:
+            print(check_note)
         print(f"Properties: {', '.join(p.name for p in props)}")
         print(f"Engine: {engine_note}")
         if checkpoint is not None:
@@ -509,7 +526,9 @@ def _check(argv: list[str]) -> int:
         files = list(write_counterexample(model, result, out, cmd))
     text, code = verdict(result)
     if args.json:
-        print(json.dumps({**summary_json(model, result, symmetry, files), "engine": engine}, indent=1))
+        print(json.dumps({**summary_json(model, result, symmetry, files), "engine": engine,
+                          **selfcheck.json_fields(model, args.trust_reductions and bool(args.tweak_file), check_report)},
+                         indent=1))
         return code
     if result.violation is not None:
         print()

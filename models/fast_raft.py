@@ -58,8 +58,8 @@ class FastRaft:
         n = self.n = model.n
         # The same model with pruning off: its actions then return exactly "new servers, messages | sent".
         self.raw = copy.copy(model)
-        self.raw.prune_msgs = False
-        self.pruning = model.prune_msgs
+        self.raw.prune_msgs = self.raw.fold_msgs = False
+        self.pruning = model.prune_msgs or model.fold_msgs
         self.pairs = [(a, b) for a in range(n) for b in range(n) if a != b]
         self.m = len(self.pairs)
         self.width = n + self.m + 1

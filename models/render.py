@@ -61,7 +61,7 @@ def story(model: Raft, before: State, a: Action, after: State) -> str:
         term = "an old term" if Raft.is_folded(m) else f"term {m.mterm}"
         parts = [f"{to} receives {SHORT[m.mtype]} from {frm} ({term})"]
         # The server after the step-down rule, before the handler (hooks as the model has them, so tweaks show).
-        mid = model.step_down(d0, m.mterm) if m.mterm > d0.currentTerm else d0
+        mid = model.step_down_on(d0, m, m.mdest)
         stale = m.mterm < d0.currentTerm
         if m.mterm > d0.currentTerm:
             parts.append(f"sees a newer term and adopts term {mid.currentTerm}" + _step_down_detail(d0, mid))

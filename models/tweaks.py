@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.raft import HOOKS, NIL, Message, Raft, Role, ServerVars
+from models.raft import HOOKS, NIL, REDUCTIONS, HookError, Message, Raft, Role, ServerVars, adapt_hook
 
 
 class TweakError(ValueError):
@@ -54,6 +54,12 @@ class Tweak:
     # When set, the complete search at ``bounds`` takes this long (e.g. "about 30 minutes"): `check defend` then
     # skips the tweak unless it is named with --tweak, and says so; its shortest counterexample is committed.
     search_time: str = ""
+    # A tweak file's reductions follow from the hooks it overrides (``models.raft.Reduction``); ``kept`` and
+    # ``dropped`` are those it declares with keep_reductions(...) and drop_reductions(...).  ``by_rule`` is False
+    # for the built-in tweaks, whose keeps_* flags are argued one by one above.
+    by_rule: bool = False
+    kept: frozenset[str] = frozenset()
+    dropped: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.overrides) - set(HOOKS))
@@ -71,44 +77,112 @@ def register(t: Tweak) -> Tweak:
     return t
 
 
+def adapt(name: str, f: Callable[..., Any]) -> Callable[..., Any]:
+    """``f`` as an override of hook ``name`` (:func:`models.raft.adapt_hook`); TweakError if its arguments do not fit."""
+    try:
+        return adapt_hook(name, f)
+    except HookError as e:
+        raise TweakError(str(e)) from None
+
+
 def apply(tweaks: Sequence[Tweak], base: type[Raft] = Raft) -> type[Raft]:
-    """A subclass of ``base`` with every tweak's overrides installed."""
+    """A subclass of ``base`` with every tweak's overrides installed (adapted to the hooks' arguments by :func:`adapt`)."""
     if not tweaks:
         return base
     attrs: dict[str, Any] = {"tweaks": tuple(t.name for t in tweaks)}
     for t in tweaks:
-        attrs.update(t.overrides)
-    attrs["eager_votes_sound"] = all(t.keeps_eager_votes for t in tweaks)
-    attrs["pruning_sound"] = all(t.keeps_pruning for t in tweaks)
+        attrs.update((name, adapt(name, f)) for name, f in t.overrides.items())
+    unsound: dict[str, str] = {}
+    overridden: dict[str, str] = {}
+    declared: dict[str, str] = {}
+    for t in tweaks:
+        if t.by_rule:
+            overridden.update(dict.fromkeys(t.overrides, t.name))
+            declared.update(dict.fromkeys(t.kept, t.name))
+            unsound.update(dict.fromkeys(t.dropped, f"dropped by drop_reductions() in {t.name}"))
+            continue
+        off = [*(["eager-votes", "eager-appends"] if not t.keeps_eager_votes else []),
+               *(["pruning", "folding"] if not t.keeps_pruning else [])]
+        unsound.update((r, f"the tweak {t.name} changes a rule its argument rests on (models/tweaks.py)") for r in off)
+    attrs.update(unsound=unsound, overridden=overridden, declared_kept=declared)
     return type("Raft_" + "_".join(t.name.replace("-", "_") for t in tweaks), (base,), attrs)
 
 
 @dataclass
 class _Collector:
     overrides: dict[str, Callable[..., Any]] = field(default_factory=dict)
-    keeps_reductions: bool = False
+    kept: set[str] = field(default_factory=set)
+    dropped: set[str] = field(default_factory=set)
 
 
 _collecting: list[_Collector] = []
 
 
 def override(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator for tweak files: replace the model's hook ``name`` with the decorated function."""
+    """Decorator for tweak files: replace the model's hook ``name`` with the decorated function.
+
+    Misuse fails here, where the file says it: an unknown hook, parameters
+    that fit neither form of the hook's call, or a second override of a hook
+    the file already overrides.
+    """
     if name not in HOOKS:
         raise TweakError(f"override({name!r}): no such hook; valid names: {', '.join(sorted(HOOKS))}")
 
     def deco(f: Callable[..., Any]) -> Callable[..., Any]:
+        adapt(name, f)  # its parameters must fit the hook's call
         if _collecting:
-            _collecting[-1].overrides[name] = f
+            col = _collecting[-1]
+            if name in col.overrides:
+                first = col.overrides[name]
+                line = getattr(getattr(first, "__code__", None), "co_firstlineno", "?")
+                raise TweakError(f"override({name!r}) a second time (the first is {getattr(first, '__name__', '?')}, "
+                                 f"line {line}); a tweak file overrides each hook once: merge the two into one function")
+            col.overrides[name] = f
         return f
 
     return deco
 
 
-def keep_reductions() -> None:
-    """Call in a tweak file to assert that the model's reductions stay sound under it (see models/raft.py)."""
+def _reduction_names(call: str, names: Sequence[str]) -> set[str]:
+    unknown = [n for n in names if n not in REDUCTIONS]
+    if unknown:
+        hint = ""
+        close = [r for r in REDUCTIONS if unknown[0].replace("_", "-").lower() in (r, r.rstrip("s"))]
+        if close:
+            hint = f" (did you mean {close[0]!r}?)"
+        raise TweakError(f"{call}({', '.join(map(repr, names))}): no reduction {unknown[0]!r}{hint}; "
+                         f"the reductions are {', '.join(map(repr, REDUCTIONS))}")
+    return set(names)
+
+
+def keep_reductions(*names: str) -> None:
+    """Call in a tweak file to keep the named reductions (all of them if none is named) although the file overrides
+    a hook their soundness argument rests on (``models.raft.REDUCTIONS``).
+
+    A reduction whose hooks the file does not override is kept without this.
+    The checker tests the claim with a self-check at small bounds before the
+    run (``checker/selfcheck.py``), which is a guard, not a proof.
+    """
+    chosen = _reduction_names("keep_reductions", names) if names else set(REDUCTIONS)
     if _collecting:
-        _collecting[-1].keeps_reductions = True
+        col = _collecting[-1]
+        both = sorted(chosen & col.dropped)
+        if both:
+            raise TweakError(f"keep_reductions({both[0]!r}) after drop_reductions({both[0]!r}): keep or drop it, not both")
+        col.kept |= chosen
+
+
+def drop_reductions(*names: str) -> None:
+    """Call in a tweak file to run without the named reductions (at least one), even where the rule would keep them."""
+    if not names:
+        raise TweakError(f"drop_reductions() names no reduction; name one or more of {', '.join(map(repr, REDUCTIONS))}")
+    chosen = _reduction_names("drop_reductions", names)
+    if _collecting:
+        col = _collecting[-1]
+        both = sorted(chosen & col.kept)
+        if both:
+            raise TweakError(f"drop_reductions({both[0]!r}) after keep_reductions() keeps it: keep or drop it, not both")
+        col.dropped |= chosen
 
 
 def load_file(path: str) -> Tweak:
@@ -136,8 +210,8 @@ def load_file(path: str) -> Tweak:
         _collecting.pop()
     if not col.overrides:
         raise TweakError(f"{path}: defines no overrides; decorate a function with @override('<hook>'), hooks: {', '.join(sorted(HOOKS))}")
-    return Tweak(p.stem, f"user tweak file {path}", dict(col.overrides), expected="?",
-                 keeps_eager_votes=col.keeps_reductions, keeps_pruning=col.keeps_reductions)
+    return Tweak(p.stem, f"user tweak file {path}", dict(col.overrides), expected="?", by_rule=True,
+                 kept=frozenset(col.kept), dropped=frozenset(col.dropped))
 
 
 def _line_in(p: Path, tb: Any) -> int | str:
