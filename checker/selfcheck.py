@@ -83,7 +83,7 @@ class _Search:
     verdicts: dict[str, bool]  # property -> holds (always) / satisfied (sometimes)
 
 
-MAX_STATES = 25_000
+MAX_STATES = 60_000
 """A bound of the self-check whose search stores more states than this is skipped (and the header says so): the check
 must stay a matter of seconds."""
 

@@ -13,6 +13,7 @@ a user's ``--tweak-file`` is a Python file that uses :func:`override`::
 
 from __future__ import annotations
 
+import difflib
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -146,10 +147,8 @@ def override(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 def _reduction_names(call: str, names: Sequence[str]) -> set[str]:
     unknown = [n for n in names if n not in REDUCTIONS]
     if unknown:
-        hint = ""
-        close = [r for r in REDUCTIONS if unknown[0].replace("_", "-").lower() in (r, r.rstrip("s"))]
-        if close:
-            hint = f" (did you mean {close[0]!r}?)"
+        close = difflib.get_close_matches(unknown[0].replace("_", "-").lower(), list(REDUCTIONS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise TweakError(f"{call}({', '.join(map(repr, names))}): no reduction {unknown[0]!r}{hint}; "
                          f"the reductions are {', '.join(map(repr, REDUCTIONS))}")
     return set(names)
