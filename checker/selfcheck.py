@@ -226,7 +226,8 @@ def summary(report: Report) -> str:
 def refusal(report: Report, tweak_file: str | None) -> str:
     """The message that refuses a run whose self-check found a difference: what differs, and what to drop."""
     f = report.findings[0]
-    lines = [f"the self-check refuses this run: with {f.culprit}, the tweaked model at {fmt_bounds(f.bounds)} {f.detail}."]
+    lines = [f"the self-check ({report.searches} complete searches at small bounds, {report.seconds:.1f} s) refuses this run: "
+             f"with {f.culprit}, the tweaked model at {fmt_bounds(f.bounds)} {f.detail}."]
     for g in report.findings[1:]:
         lines.append(f"Also with {g.culprit} at {fmt_bounds(g.bounds)}: {g.detail}")
     culprits = list(dict.fromkeys(c for g in report.findings for c in g.culprit.split("+")))
