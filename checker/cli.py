@@ -415,7 +415,7 @@ def search_key(model: Raft, props: Sequence[Property[State, Action]], symmetry: 
     """What a search explores and checks, and a digest of the code that defines it: a checkpoint is resumed only by a
     search with the same key."""
     key = (f"{model_label(model)} servers={model.n} max-term={model.max_term} max-log={model.max_log} symmetry={symmetry} "
-           f"eager-votes={model.eager_votes} pruning={model.prune_msgs} eager-appends={model.eager_appends} "
+           f"eager-votes={model.eager_votes} pruning={model.prune_msgs} folding={model.fold_msgs} eager-appends={model.eager_appends} "
            f"properties={','.join(p.name for p in props)} store={store}")
     # The code that defines the states and their numbering: a checkpoint saved by other code would be misread.
     import hashlib

@@ -23,6 +23,13 @@ send messages; ``RequestVote(i, j)`` and ``AppendEntries(i, j)`` read server i
 and send one message; ``HandleRPC(m)`` reads and writes ``m.mdest`` and may
 send one reply.  ``prune`` judges each message by its destination alone and
 groups redundant requests per (source, dest) pair, so it works slot by slot.
+
+Tweaks keep this true because a hook (``models.raft.hook``) is given one
+server's variables, the message it handles and that server's id, never the
+state: what it can read is in the memo key (the server code, and the action
+index or slot position, which fix the id).  A hook that treats servers
+differently is still memoised soundly; it is symmetry that it breaks, which
+the self-check of ``checker/selfcheck.py`` catches.
 """
 
 from __future__ import annotations
