@@ -7,8 +7,15 @@ a user's ``--tweak-file`` is a Python file that uses :func:`override`::
     from models.tweaks import override
 
     @override("can_grant_vote")
-    def can_grant_vote(self, srv, m):
+    def can_grant_vote(self, srv, m, i):
         return True  # grant every candidate, ignoring votedFor
+
+Every hook receives the server's id ``i`` last; a hook written in its older
+form without it still works (:func:`models.raft.adapt_hook`).  A tweak file
+keeps each reduction whose argument rests on no hook it overrides
+(``models.raft.REDUCTIONS``); ``keep_reductions(name, ...)`` and
+``drop_reductions(name, ...)`` say otherwise, and ``checker/selfcheck.py``
+tests the result at small bounds before the run.
 """
 
 from __future__ import annotations
