@@ -204,3 +204,30 @@ def test_misuse_is_refused_where_the_file_says_it(body: str, line: int, words: l
     assert f"{f}:{line}" in err
     for w in words:
         assert w in err, (w, err)
+
+
+# ------------------------------------------------------------------ the rule
+
+
+def test_the_rule_is_never_bolder_than_the_hand_argued_builtins() -> None:
+    """Each built-in tweak's reductions were argued by hand (models/tweaks.py).  Had the rule decided them, it would
+    keep a reduction only where the hand argument keeps it too, in the layer each tweak is for.  (In the log layer
+    the rule is finer than the election tweaks' one pruning flag: accept-stale-requests keeps pruning there, which
+    drops dead responses only and rests on no stale-request rule, and loses folding.)"""
+    for t in tweaks.BUILTIN.values():
+        for max_log in (t.bounds[2],):
+            by_hand = tweaks.apply([t])(2, 1, max_log)
+            by_rule = tweaks.apply([tweaks.Tweak(t.name, t.rule, t.overrides, by_rule=True)])(2, 1, max_log)
+            for name, kept in by_rule.reductions.items():
+                assert not kept or by_hand.reductions[name], (t.name, max_log, name)
+
+
+def test_keep_and_drop_by_name(tmp_path: Path) -> None:
+    f = tmp_path / "t.py"
+    f.write_text("from models.tweaks import drop_reductions, keep_reductions, override\n\n"
+                 "@override('record_vote')\ndef rv(self, srv, m, i):\n    return srv\n\n"
+                 "keep_reductions('pruning')\ndrop_reductions('eager-votes')\n")
+    m = tweaks.apply([tweaks.load_file(str(f))])(3, 2, 0)
+    assert m.reductions == {"eager-votes": False, "pruning": True, "folding": False, "eager-appends": False}
+    assert "kept by keep_reductions()" in m.reduction_notes["pruning"] and "record_vote" in m.reduction_notes["pruning"]
+    assert "drop_reductions()" in m.reduction_notes["eager-votes"]
