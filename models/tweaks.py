@@ -121,6 +121,7 @@ class _Collector:
     overrides: dict[str, Callable[..., Any]] = field(default_factory=dict)
     kept: set[str] = field(default_factory=set)
     dropped: set[str] = field(default_factory=set)
+    keep_all: bool = False  # keep_reductions() without names
 
 
 _collecting: list[_Collector] = []
@@ -162,14 +163,18 @@ def _reduction_names(call: str, names: Sequence[str]) -> set[str]:
 
 
 def keep_reductions(*names: str) -> None:
-    """Call in a tweak file to keep the named reductions (all of them if none is named) although the file overrides
-    a hook their soundness argument rests on (``models.raft.REDUCTIONS``).
+    """Call in a tweak file to keep the named reductions (all of them but those it drops, if none is named) although
+    the file overrides a hook their soundness argument rests on (``models.raft.REDUCTIONS``).
 
     A reduction whose hooks the file does not override is kept without this.
     The checker tests the claim with a self-check at small bounds before the
     run (``checker/selfcheck.py``), which is a guard, not a proof.
     """
-    chosen = _reduction_names("keep_reductions", names) if names else set(REDUCTIONS)
+    if not names:  # all of them, except any the file drops
+        if _collecting:
+            _collecting[-1].keep_all = True
+        return
+    chosen = _reduction_names("keep_reductions", names)
     if _collecting:
         col = _collecting[-1]
         both = sorted(chosen & col.dropped)
@@ -187,7 +192,7 @@ def drop_reductions(*names: str) -> None:
         col = _collecting[-1]
         both = sorted(chosen & col.kept)
         if both:
-            raise TweakError(f"drop_reductions({both[0]!r}) after keep_reductions() keeps it: keep or drop it, not both")
+            raise TweakError(f"drop_reductions({both[0]!r}) after keep_reductions({both[0]!r}): keep or drop it, not both")
         col.dropped |= chosen
 
 
@@ -217,7 +222,7 @@ def load_file(path: str) -> Tweak:
     if not col.overrides:
         raise TweakError(f"{path}: defines no overrides; decorate a function with @override('<hook>'), hooks: {', '.join(sorted(HOOKS))}")
     return Tweak(p.stem, f"user tweak file {path}", dict(col.overrides), expected="?", by_rule=True,
-                 kept=frozenset(col.kept), dropped=frozenset(col.dropped))
+                 kept=frozenset((set(REDUCTIONS) if col.keep_all else col.kept) - col.dropped), dropped=frozenset(col.dropped))
 
 
 def _line_in(p: Path, tb: Any) -> int | str:
