@@ -11,7 +11,7 @@ import pytest
 from checker import cli, selfcheck
 from checker.fast import FastExplorer
 from models import tweaks
-from models.raft import REDUCTIONS, WITHOUT_ID, Message, MType, Raft, ServerVars
+from models.raft import REDUCTIONS, WITHOUT_ID, Raft, ServerVars
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -71,11 +71,14 @@ def test_server_id_tweak_with_symmetry_is_refused(tmp_path: Path, capsys: pytest
                           "--out", str(tmp_path)], capsys)
     assert code == cli.EXIT_BAD_INPUT and out == ""
     assert len(err.splitlines()) == 1
-    assert "self-check refuses this run: with symmetry" in err and "treats servers differently" in err and "--no-symmetry" in err
+    assert "refuses this run: with symmetry" in err and "complete searches at small bounds" in err
+    assert "treats servers differently" in err and "--no-symmetry" in err
 
 
 def test_wrong_keep_reductions_is_refused_naming_folding(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The accept-stale-AppendEntries file with keep_reductions() (Why item 3 of issue 17): refused before the run."""
+    """The accept-stale-AppendEntries file with keep_reductions() (Why item 3 of issue 17): refused before the run.
+    Trusted, the reduced search at these bounds reports a false "holds"; without folding it finds a 15-step
+    StateMachineSafety violation (docs/tweak-files.md)."""
     f = EXAMPLES / "stale_append_kept.py"
     code, out, err = run(["--tweak-file", str(f), "--servers", "3", "--max-term", "2", "--max-log", "1", "--out", str(tmp_path)], capsys)
     assert code == cli.EXIT_BAD_INPUT and out == ""
@@ -105,13 +108,6 @@ def test_stale_append_without_keep_drops_folding_only(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ the self-check itself
 
 
-class StaleAppends(Raft):
-    """Accepts stale AppendEntries requests, with every reduction on (as the wrong keep_reductions() claims)."""
-
-    def is_stale_request(self, srv: ServerVars, m: Message, i: int = -1) -> bool:
-        return m.mtype != MType.AppendEntriesRequest and Raft.is_stale_request(self, srv, m, i)
-
-
 class OnlyS1TimesOut(Raft):
     """Treats servers differently: only S1 may start an election."""
 
@@ -125,12 +121,6 @@ def test_self_check_agrees_on_the_unmodified_model() -> None:
         report = selfcheck.run(Raft, m, symmetry=True)
         assert report.ok and report.checked == [r for r in REDUCTIONS if m.reductions[r]] + ["symmetry"]
         assert report.searches >= 3 * len(report.bounds) and not report.skipped
-
-
-def test_self_check_names_the_unsound_reduction() -> None:
-    report = selfcheck.run(StaleAppends, StaleAppends(3, 2, 1), symmetry=False)
-    assert [f.culprit for f in report.findings] == ["folding"]
-    assert "misses" in report.findings[0].detail
 
 
 def test_self_check_catches_a_tweak_that_treats_servers_differently() -> None:
