@@ -307,6 +307,12 @@ class Raft:
     The election layer (``max_log == 0``) runs without folding and eager
     appends, so its pinned state counts are those of the model before the
     log layer (both would be sound there too).
+
+    The four are named ``eager-votes``, ``pruning`` (dead messages, and in
+    the election layer the merging of notify-only requests), ``folding`` and
+    ``eager-appends`` (:data:`REDUCTIONS`, with the hooks each argument rests
+    on); ``self.reductions`` says which are on and ``self.reduction_notes``
+    why.
     """
 
     tweaks: tuple[str, ...] = ()
