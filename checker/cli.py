@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 
 from tabulate import tabulate
 
+from checker import selfcheck
 from checker.bfs import HOLDS, INCOMPLETE, VIOLATED, Explorer, Progress, Result
 from checker.checkpoint import CheckpointError
 from checker.failure import EXIT_FAILED
@@ -149,6 +150,9 @@ def add_model_args(p: argparse.ArgumentParser, defaults: bool = True) -> None:
     m.add_argument("--unreduced", action="store_true",
                    help="turn off the model's sound reductions (eager vote requests, message pruning; with --max-log "
                         ">= 1 also folding of notify-only requests and eager appends)")
+    m.add_argument("--trust-reductions", action="store_true",
+                   help="with --tweak-file, skip the soundness self-check that first compares the tweaked model's "
+                        "reductions and symmetry with the plain search at small bounds (checker/selfcheck.py)")
     o = p.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", default="counterexamples", help="where counterexample files go (default counterexamples/)")
     o.add_argument("--quiet", action="store_true", help="no live progress on stderr")
@@ -644,7 +648,7 @@ def search_key(model: Raft, props: Sequence[Property[State, Action]], symmetry: 
     """What a search explores and checks, and a digest of the code that defines it: a checkpoint is resumed only by a
     search with the same key."""
     key = (f"{model_label(model)} servers={model.n} max-term={model.max_term} max-log={model.max_log} symmetry={symmetry} "
-           f"eager-votes={model.eager_votes} pruning={model.prune_msgs} eager-appends={model.eager_appends} "
+           f"eager-votes={model.eager_votes} pruning={model.prune_msgs} folding={model.fold_msgs} eager-appends={model.eager_appends} "
            f"properties={','.join(p.name for p in props)} store={store}")
     # The code that defines the states and their numbering: a checkpoint saved by other code would be misread.
     import hashlib
@@ -674,7 +678,22 @@ def compiled_engine(model: Raft) -> tuple[str, str]:
     why = unsupported(model)
     if why is not None:
         raise ValueError(f"--engine compiled cannot run this model: {why}; use --engine readable")
-    return "compiled", "compiled (checker/compiled.py, numba kernel checker/kernel.py; encoding models/raft_pins.py)"
+    return "compiled", "compiled (checker/compiled.py, numba kernel checker/pins_kernel.py; encoding models/raft_pins.py)"
+
+
+def tweak_self_check(args: argparse.Namespace, model: Raft, symmetry: bool) -> tuple[selfcheck.Report | None, str | None]:
+    """For a --tweak-file run with a reduction or symmetry on: the self-check's report and header line (BadInput,
+    exit 2, if it finds a difference).  (None, None) for a run without a tweak file."""
+    if not args.tweak_file:
+        return None, None
+    if not symmetry and not any(model.reductions.values()):
+        return None, selfcheck.check_line(False, None, "no reduction and no symmetry: nothing to check")
+    if args.trust_reductions:
+        return None, selfcheck.check_line(True, None)
+    report = selfcheck.run(type(model), model, symmetry)
+    if not report.ok:
+        raise BadInput(selfcheck.refusal(report, args.tweak_file))
+    return report, selfcheck.check_line(False, report)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -748,15 +767,13 @@ def _check(argv: list[str]) -> int:
             saved = ck.describe(checkpoint)
         except CheckpointError as e:
             raise BadInput(str(e)) from None
+    check_report, check_note = tweak_self_check(args, model, symmetry)
     if not args.json:
-        reductions = [("eager vote requests", model.eager_votes), ("message pruning", model.prune_msgs)]
-        if model.max_log > 0:
-            reductions.append(("eager appends", model.eager_appends))
-        off = [name for name, on in reductions if not on]
-        why = "--unreduced" if args.unreduced else "the tweak changes a rule their soundness argument rests on"
-        extra = f" (reductions off: {', '.join(off)}; {why})" if off else ""
         print(f"Checking {model_label(model)}: servers={model.n} max-term={model.max_term} max-log={model.max_log} "
-              f"symmetry={'on' if symmetry else 'off'}{extra}{symmetry_note}")
+              f"symmetry={'on' if symmetry else 'off'}{symmetry_note}")
+        print("\n".join(selfcheck.reduction_lines(model, args.unreduced)))
+        if check_note is not None:
+            print(check_note)
         print(f"Properties: {', '.join(p.name for p in props)}")
         print(f"Engine: {engine_note}")
         if keep_going:
@@ -793,7 +810,8 @@ def _check(argv: list[str]) -> int:
         from checker import verdicts
 
         return verdicts.report(model, result, out, cmd, as_json=args.json,
-                               summary={**summary_json(model, result, symmetry, []), "engine": engine})
+                               summary={**summary_json(model, result, symmetry, []), "engine": engine,
+                                        **selfcheck.json_fields(model, args.trust_reductions and bool(args.tweak_file), check_report)})
     files: list[Path] = []
     write_error = None
     if result.violation is not None and not args.json:
@@ -809,7 +827,8 @@ def _check(argv: list[str]) -> int:
                   file=sys.stderr)
     text, code = verdict(result)
     if args.json:
-        summary = {**summary_json(model, result, symmetry, files), "engine": engine}
+        summary = {**summary_json(model, result, symmetry, files), "engine": engine,
+                   **selfcheck.json_fields(model, args.trust_reductions and bool(args.tweak_file), check_report)}
         if write_error is not None:
             summary.update(write_error=write_error, counterexample_text=violation_text(model, result, cmd))
         print(json.dumps(summary, indent=1))

@@ -30,6 +30,13 @@ send messages; ``RequestVote(i, j)`` and ``AppendEntries(i, j)`` read server i
 and send one message; ``HandleRPC(m)`` reads and writes ``m.mdest`` and may
 send one reply.  ``prune`` judges each message by its destination alone and
 groups redundant requests per (source, dest) pair, so it works slot by slot.
+
+Tweaks keep this true because a hook (``models.raft.hook``) is given one
+server's variables, the message it handles and that server's id, never the
+state: what it can read is in the memo key (the server code, and the action
+index or slot position, which fix the id).  A hook that treats servers
+differently is still memoised soundly; it is symmetry that it breaks, which
+the self-check of ``checker/selfcheck.py`` catches.
 """
 
 from __future__ import annotations
@@ -65,10 +72,10 @@ class FastRaft:
         n = self.n = model.n
         # The same model with pruning off: its actions then return exactly "new servers, messages | sent".
         self.raw = copy.copy(model)
-        self.raw.prune_msgs = False
+        self.raw.prune_msgs = self.raw.fold_msgs = False
         self.raw.history = False  # probe states are not real states: the ghost elected is kept here (see successors)
         self.history = model.history
-        self.pruning = model.prune_msgs
+        self.pruning = model.prune_msgs or model.fold_msgs
         self.pairs = [(a, b) for a in range(n) for b in range(n) if a != b]
         self.m = len(self.pairs)
         self.width = n + self.m + 1 + (1 if model.history else 0)

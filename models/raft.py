@@ -19,10 +19,12 @@ override hooks by name and nothing else.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from enum import IntEnum
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from checker.model import Property, action_property, always, check_unique_names, sometimes
 
@@ -119,11 +121,73 @@ ACTIONS = ("Restart", "Timeout", "RequestVote", "BecomeLeader", "ClientRequest",
 HOOKS: dict[str, str] = {}
 """Overridable hook name -> its first docstring line; filled by ``@hook``."""
 
+WITHOUT_ID: dict[str, int] = {}
+"""Hooks that were once called without the server id: name -> the number of arguments (after ``self``) of that
+older form.  Their id is the last argument and defaults to ``NIL``, so ``Raft.restart_server(self, srv)`` still
+works; an override written in the older form is adapted by ``models.tweaks`` (it is told its arity)."""
+
 
 def hook(f: F) -> F:
-    """Mark a method as a hook that a tweak may override by name."""
+    """Mark a method as a hook that a tweak may override by name.
+
+    Every hook receives the id ``i`` of the server it acts for, as its last
+    argument (``can_commit(srv, i, index)`` and ``start_election(srv, i)``
+    had it before and keep their order).  A hook sees that one server's
+    variables, the message it handles and its id, never the whole state:
+    that is what lets the fast engine memoise per server and per message.
+    """
     HOOKS[f.__name__] = (f.__doc__ or "").strip().splitlines()[0]
+    params = list(inspect.signature(f).parameters.values())[1:]
+    if params and params[-1].name == "i" and params[-1].default is not inspect.Parameter.empty:
+        WITHOUT_ID[f.__name__] = len(params) - 1
     return f
+
+
+class HookError(ValueError):
+    """An override whose parameters fit neither form of the hook's call; the message shows the call."""
+
+
+def hook_call(name: str, with_id: bool = True) -> str:
+    """How the model calls hook ``name``, e.g. ``can_grant_vote(self, srv, m, i)``."""
+    params = list(inspect.signature(getattr(Raft, name)).parameters)
+    if not with_id:
+        params = params[: WITHOUT_ID[name] + 1]
+    return f"{name}({', '.join(params)})"
+
+
+def adapt_hook(name: str, f: Callable[..., Any]) -> Callable[..., Any]:
+    """``f`` as an override of hook ``name``: as it is if it takes the hook's arguments (the server id last), or
+    wrapped to drop the id if it is written in the hook's older form without it (:data:`WITHOUT_ID`).
+
+    Raises HookError, with the call to match, if it takes neither.
+    """
+    try:
+        params = list(inspect.signature(f).parameters.values())
+    except (TypeError, ValueError):
+        return f  # no signature to check (a builtin or a C callable): called as it is
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+        return f
+    positional = [p for p in params if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    required = sum(1 for p in positional if p.default is inspect.Parameter.empty)
+    required += sum(1 for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is inspect.Parameter.empty)
+
+    def takes(k: int) -> bool:
+        return required <= k <= len(positional)
+
+    if takes(len(inspect.signature(getattr(Raft, name)).parameters)):
+        return f
+    old = WITHOUT_ID.get(name)
+    if old is not None and takes(old + 1):
+        n_old = old
+
+        @functools.wraps(f)
+        def without_id(self: Raft, *args: Any) -> Any:
+            return f(self, *args[:n_old])  # the model passes the id last; a call in the older form has none
+
+        return without_id
+    older = f" (or, without the server id, {hook_call(name, with_id=False)})" if old is not None else ""
+    raise HookError(f"override({name!r}): {getattr(f, '__name__', 'the function')} takes {len(positional)} positional "
+                    f"argument(s), but the model calls {hook_call(name)}{older}; change its parameters to match")
 
 
 def server_name(i: int) -> str:
@@ -170,6 +234,59 @@ def term_within_senders(sender: ServerVars, m: Message) -> bool:
     return m.mterm <= sender.currentTerm
 
 
+class Reduction(NamedTuple):
+    """A state-space reduction of the model, and the hooks its soundness argument rests on.
+
+    A tweak that overrides none of ``rests_on`` (nor, in the election layer,
+    of ``election_rests_on``) keeps the reduction; one that overrides any of
+    them loses it unless it declares ``keep_reductions(name)``.  The
+    argument assumes that a hook does what its docstring says and no more
+    (``record_vote`` records votedFor and changes nothing else); the
+    self-check of ``checker/selfcheck.py`` is the guard for the rest.
+    """
+
+    name: str  # as keep_reductions() spells it
+    title: str
+    argued_in: str  # where the soundness argument is written
+    rests_on: tuple[str, ...]
+    log_layer_only: bool = False
+    election_rests_on: tuple[str, ...] = ()  # more hooks, in the election layer only
+
+
+# A server's term never decreases and it is a candidate of a term only once, from its Timeout into it: every
+# argument rests on these.
+_TERMS = ("step_down_on", "step_down", "restart_server", "start_election")
+# A stale request changes nothing and is refused; a vote once cast is fixed for the term (NotifyOnly).
+_NOTIFY_ONLY = ("is_stale_request", "on_request_vote_request", "on_append_entries_request", "can_grant_vote", "record_vote")
+# Handlers that may change anything about their server.
+_HANDLERS = ("on_request_vote_request", "on_request_vote_response", "on_append_entries_request", "on_append_entries_response")
+
+REDUCTIONS: dict[str, Reduction] = {r.name: r for r in (
+    Reduction("eager-votes", "eager vote requests", "Raft.Timeout",
+              # a candidate's term and log stay fixed while it is one, and only Timeout makes a candidate
+              tuple(dict.fromkeys((*_TERMS, "become_leader", *_HANDLERS)))),
+    Reduction("pruning", "message pruning", "Raft.prune, Raft.dead, Raft.notify_only",
+              # Dead: terms, candidacy and leading once per term, and the response handlers
+              tuple(dict.fromkeys((*_TERMS, "become_leader", "on_request_vote_response", "counts_vote", "count_vote",
+                                   "on_append_entries_response", "update_indexes"))),
+              # the election layer also keeps one of each group of notify-only requests
+              election_rests_on=_NOTIFY_ONLY),
+    Reduction("folding", "folding of notify-only requests", "Raft.fold, Raft.notify_only",
+              tuple(dict.fromkeys((*_TERMS, *_NOTIFY_ONLY))), log_layer_only=True),
+    Reduction("eager-appends", "eager appends", "Raft.heartbeats",
+              # what a leader's AppendEntries RPC carries changes only in the steps that send it, and stops with leading
+              tuple(dict.fromkeys((*_TERMS, "become_leader", "add_client_entry", "update_indexes", *_HANDLERS))),
+              log_layer_only=True),
+)}
+"""The model's reductions by name, in the order the ``check`` header lists them."""
+
+
+def reduction_hooks(name: str, max_log: int) -> tuple[str, ...]:
+    """The hooks reduction ``name``'s argument rests on in the layer of ``max_log``."""
+    r = REDUCTIONS[name]
+    return r.rests_on if max_log > 0 else tuple(dict.fromkeys((*r.rests_on, *r.election_rests_on)))
+
+
 class Raft:
     """The Raft model for ``n`` servers, terms up to ``max_term`` and logs up to ``max_log`` entries.
 
@@ -195,17 +312,38 @@ class Raft:
     The election layer (``max_log == 0``) runs without folding and eager
     appends, so its pinned state counts are those of the model before the
     log layer (both would be sound there too).
+
+    The four are named ``eager-votes``, ``pruning`` (dead messages, and in
+    the election layer the merging of notify-only requests), ``folding`` and
+    ``eager-appends`` (:data:`REDUCTIONS`, with the hooks each argument rests
+    on); ``self.reductions`` says which are on and ``self.reduction_notes``
+    why.
     """
 
     tweaks: tuple[str, ...] = ()
-    # A tweak that changes a rule a reduction's argument rests on sets its flag False,
-    # and the tweaked model then runs without that reduction.
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's hook written in its older form, without the server id, is adapted (:func:`adapt_hook`)."""
+        super().__init_subclass__(**kwargs)
+        for name in HOOKS:
+            f = cls.__dict__.get(name)
+            if callable(f):
+                setattr(cls, name, adapt_hook(name, f))
+
+    # Which reductions a tweak keeps (models.tweaks.apply sets these; the tweaked model runs without the others):
+    # ``unsound`` names those a built-in tweak turns off, with the reason; a tweak file's reductions follow from the
+    # hooks it overrides (``overridden`` -> the file) by their ``Reduction.rests_on``, unless it declares
+    # ``keep_reductions`` (``declared_kept``: reduction -> the file) or ``drop_reductions`` (in ``unsound``).
+    # The two older flags (eager votes, with eager appends; pruning, with folding) still work.
+    unsound: ClassVar[dict[str, str]] = {}
+    overridden: ClassVar[dict[str, str]] = {}
+    declared_kept: ClassVar[dict[str, str]] = {}
     eager_votes_sound: bool = True
     pruning_sound: bool = True
 
     def __init__(self, n: int = 3, max_term: int = 4, max_log: int = 0, reduce: bool = True, *,
                  eager_votes: bool | None = None, prune: bool | None = None, eager_appends: bool | None = None,
-                 history: bool = False) -> None:
+                 fold: bool | None = None, history: bool = False) -> None:
         if n < 1:
             raise ValueError("--servers must be at least 1")
         if max_term < 0 or max_log < 0:
@@ -213,12 +351,30 @@ class Raft:
         self.n = n
         self.max_term = max_term
         self.max_log = max_log
-        # Each reduction separately (tests turn them on one at a time); ``reduce`` sets all of them.
-        self.eager_votes = (reduce if eager_votes is None else eager_votes) and self.eager_votes_sound
-        self.prune_msgs = (reduce if prune is None else prune) and self.pruning_sound
-        # Eager appends follow eager vote requests unless set on their own (both rest on the same argument).
-        eager = self.eager_votes if eager_appends is None else eager_appends and self.eager_votes_sound
-        self.eager_appends = eager and max_log > 0
+        # Each reduction separately (tests turn them on one at a time); ``reduce`` sets all of them.  Eager appends
+        # follow eager vote requests, and folding follows pruning, unless set on their own.
+        votes = reduce if eager_votes is None else eager_votes
+        pruning = reduce if prune is None else prune
+        wanted = {"eager-votes": votes, "pruning": pruning, "folding": pruning if fold is None else fold,
+                  "eager-appends": votes if eager_appends is None else eager_appends}
+        older = {"eager-votes": self.eager_votes_sound, "pruning": self.pruning_sound, "folding": self.pruning_sound,
+                 "eager-appends": self.eager_votes_sound}
+        self.reductions: dict[str, bool] = {}
+        self.reduction_notes: dict[str, str] = {}  # why each reduction is on or off
+        for name, r in REDUCTIONS.items():
+            if r.log_layer_only and max_log == 0:
+                on, why = False, "not used in the election layer (max-log 0)"
+            elif not wanted[name]:
+                on, why = False, "turned off (unreduced)"
+            elif name in self.unsound or not older[name]:
+                on, why = False, self.unsound.get(name, "the tweak changes a rule its argument rests on")
+            else:
+                on, why = self.rule_for(name)
+            self.reductions[name], self.reduction_notes[name] = on, why
+        self.eager_votes = self.reductions["eager-votes"]
+        self.prune_msgs = self.reductions["pruning"]
+        self.fold_msgs = self.reductions["folding"]
+        self.eager_appends = self.reductions["eager-appends"]
         self.reduce = self.eager_votes and self.prune_msgs
         # The ghost ``elected`` and ElectionSafetyHistory: off by default, so the default search and its pinned
         # counts are those of the model without it (a history tells apart states that are otherwise equal).
@@ -231,6 +387,19 @@ class Raft:
         """Every renaming of the servers (n! of them: made only on demand, by tests of small models; the search never
         lists them, see :meth:`representative`)."""
         return list(itertools.permutations(self.server_ids))
+
+    def rule_for(self, name: str) -> tuple[bool, str]:
+        """Whether a tweak file keeps reduction ``name`` by the rule of :class:`Reduction`, and why."""
+        if not self.overridden:
+            return True, ""
+        hit = [h for h in reduction_hooks(name, self.max_log) if h in self.overridden]
+        if name in self.declared_kept:
+            if not hit:
+                return True, "kept: the tweak overrides none of the hooks its argument rests on"
+            return True, f"kept by keep_reductions() although the tweak overrides {', '.join(hit)}"
+        if hit:
+            return False, f"the tweak overrides {', '.join(hit)}, which its argument rests on"
+        return True, "kept: the tweak overrides none of the hooks its argument rests on"
 
     # ------------------------------------------------------------------ helpers
 
@@ -299,7 +468,7 @@ class Raft:
         msgs = set(state.messages)
         msgs.update(sent)
         ghost = state.committed if committed is None else committed
-        if self.prune_msgs:
+        if self.prune_msgs or self.fold_msgs:
             msgs = self.prune(servers, msgs)
         return State(servers, tuple(sorted(msgs)), ghost, self.record_leaders(state.elected, servers))
 
@@ -336,9 +505,10 @@ class Raft:
         server variables are untouched, and a dropped message's term is at most
         its sender's, as terms never decrease.
         """
-        live = {m for m in msgs if not self.dead(servers, m)}
+        live = {m for m in msgs if not self.dead(servers, m)} if self.prune_msgs else msgs
         if self.max_log > 0:
-            return {self.fold(m) if self.notify_only(servers, m) else m for m in live}
+            # Folding is the log layer's own reduction ("folding"); pruning alone drops the dead messages only.
+            return {self.fold(m) if self.fold_msgs and self.notify_only(servers, m) else m for m in live}
         kept: dict[tuple[int, ...], Message] = {}
         for m in sorted(live):
             if self.notify_only(servers, m):
@@ -385,8 +555,8 @@ class Raft:
 
     @property
     def folding(self) -> bool:
-        """Whether :meth:`prune` folds notify-only requests: in the log layer, with pruning on."""
-        return self.prune_msgs and self.max_log > 0
+        """Whether :meth:`prune` folds notify-only requests: the ``folding`` reduction (log layer only)."""
+        return self.fold_msgs
 
     def dead(self, servers: tuple[ServerVars, ...], m: Message) -> bool:
         """Dead(m): delivering ``m`` now or at any later time changes nothing.
@@ -471,17 +641,17 @@ class Raft:
         ``nextIndex``, ``matchIndex`` are lost; the persistent ``currentTerm``,
         ``votedFor`` and ``log`` survive (the persist barrier).
         """
-        srv = self.restart_server(s.servers[i])
+        srv = self.restart_server(s.servers[i], i)
         return self.commit_step(s, _put(s.servers, i, srv))
 
     @hook
-    def restart_server(self, srv: ServerVars) -> ServerVars:
+    def restart_server(self, srv: ServerVars, i: int = NIL) -> ServerVars:
         """What survives a crash: currentTerm, votedFor and log."""
         nxt, match = self.fresh_leader_state(())
         return srv._replace(role=Role.Follower, votesGranted=(), commitIndex=0, nextIndex=nxt, matchIndex=match)
 
     @hook
-    def timeout_enabled(self, srv: ServerVars) -> bool:
+    def timeout_enabled(self, srv: ServerVars, i: int = NIL) -> bool:
         """Timeout's guard: a follower or candidate below the term bound."""
         return srv.role in (Role.Follower, Role.Candidate) and srv.currentTerm < self.max_term
 
@@ -500,7 +670,7 @@ class Raft:
         is reached by Timeout followed by the RequestVote actions at once.
         """
         srv = s.servers[i]
-        if not self.timeout_enabled(srv):
+        if not self.timeout_enabled(srv, i):
             return None
         cand = self.start_election(srv, i)
         sent = [self.vote_request(cand, i, j) for j in self.server_ids if j != i] if self.eager_votes else []
@@ -526,9 +696,15 @@ class Raft:
         return self.commit_step(s, s.servers, [self.vote_request(srv, i, j)])
 
     @hook
-    def has_quorum(self, srv: ServerVars) -> bool:
+    def has_quorum(self, srv: ServerVars, i: int = NIL) -> bool:
         """BecomeLeader's guard: votes from a majority."""
         return self.quorum(len(srv.votesGranted))
+
+    @hook
+    def become_leader(self, srv: ServerVars, i: int) -> ServerVars:
+        """BecomeLeader's update: leader role, ``nextIndex[j] = Len(log) + 1`` and ``matchIndex[j] = 0`` for every j."""
+        nxt, match = self.fresh_leader_state(srv.log)
+        return srv._replace(role=Role.Leader, nextIndex=nxt, matchIndex=match)
 
     def BecomeLeader(self, s: State, i: int) -> State | None:
         """BecomeLeader(i) -- enabled for a candidate with votes from a majority.
@@ -536,10 +712,9 @@ class Raft:
         i becomes leader and resets ``nextIndex[j]`` to ``Len(log[i]) + 1`` and ``matchIndex[j]`` to 0.
         """
         srv = s.servers[i]
-        if srv.role != Role.Candidate or not self.has_quorum(srv):
+        if srv.role != Role.Candidate or not self.has_quorum(srv, i):
             return None
-        nxt, match = self.fresh_leader_state(srv.log)
-        leader = srv._replace(role=Role.Leader, nextIndex=nxt, matchIndex=match)
+        leader = self.become_leader(srv, i)
         return self.commit_step(s, _put(s.servers, i, leader), self.heartbeats(leader, i))
 
     def ClientRequest(self, s: State, i: int) -> State | None:
@@ -547,8 +722,13 @@ class Raft:
         srv = s.servers[i]
         if srv.role != Role.Leader or len(srv.log) >= self.max_log:
             return None
-        leader = srv._replace(log=(*srv.log, srv.currentTerm))
+        leader = self.add_client_entry(srv, i)
         return self.commit_step(s, _put(s.servers, i, leader), self.heartbeats(leader, i))
+
+    @hook
+    def add_client_entry(self, srv: ServerVars, i: int) -> ServerVars:
+        """ClientRequest's update: the leader appends an entry of its current term to its log."""
+        return srv._replace(log=(*srv.log, srv.currentTerm))
 
     @hook
     def can_commit(self, srv: ServerVars, i: int, index: int) -> bool:
@@ -634,14 +814,14 @@ class Raft:
         """HandleRPC(m) -- enabled for every message in the network; the message stays there.
 
         At the top of every handler comes the universal step-down rule
-        (``step_down``); then the handler of ``m.mtype`` runs on the updated
-        server and may send one reply.
+        (``step_down_on``, which calls ``step_down`` for a newer term); then
+        the handler of ``m.mtype`` (``on_request_vote_request``, ...) runs on
+        the updated server and may send one reply.
         """
         if m not in s.messages:
             return None
-        srv = s.servers[m.mdest]
-        if m.mterm > srv.currentTerm:
-            srv = self.step_down(srv, m.mterm)
+        i = m.mdest
+        srv = self.step_down_on(s.servers[i], m, i)
         handler = {
             MType.RequestVoteRequest: self.handle_request_vote_request,
             MType.RequestVoteResponse: self.handle_request_vote_response,
@@ -649,59 +829,84 @@ class Raft:
             MType.AppendEntriesResponse: self.handle_append_entries_response,
         }[m.mtype]
         srv, reply, ghost = handler(srv, m, s)
-        return self.commit_step(s, _put(s.servers, m.mdest, srv), [reply] if reply is not None else [], ghost)
+        return self.commit_step(s, _put(s.servers, i, srv), [reply] if reply is not None else [], ghost)
 
     @hook
-    def step_down(self, srv: ServerVars, term: int) -> ServerVars:
+    def step_down_on(self, srv: ServerVars, m: Message, i: int) -> ServerVars:
+        """The universal rule as server i receives m: if ``m.mterm > currentTerm``, ``step_down`` to it; else no change."""
+        return self.step_down(srv, m.mterm, i) if m.mterm > srv.currentTerm else srv
+
+    @hook
+    def step_down(self, srv: ServerVars, term: int, i: int = NIL) -> ServerVars:
         """The universal rule: on seeing term T' > currentTerm, adopt T', clear votedFor, become follower."""
         return srv._replace(currentTerm=term, votedFor=NIL, role=Role.Follower, votesGranted=())
 
     @hook
-    def is_stale_request(self, srv: ServerVars, m: Message) -> bool:
+    def is_stale_request(self, srv: ServerVars, m: Message, i: int = NIL) -> bool:
         """A request with ``m.mterm < currentTerm`` is answered with currentTerm and failure."""
         return m.mterm < srv.currentTerm
 
     @hook
-    def log_ok_for_vote(self, srv: ServerVars, m: Message) -> bool:
+    def log_ok_for_vote(self, srv: ServerVars, m: Message, i: int = NIL) -> bool:
         """The election restriction: the candidate's log is at least as up-to-date (last term, then length)."""
         mine = self.last_term(srv.log)
         return m.mlastLogTerm > mine or (m.mlastLogTerm == mine and m.mlastLogIndex >= len(srv.log))
 
     @hook
-    def can_grant_vote(self, srv: ServerVars, m: Message) -> bool:
+    def can_grant_vote(self, srv: ServerVars, m: Message, i: int = NIL) -> bool:
         """Grant only if not voted for another candidate in this term."""
         return srv.votedFor in (NIL, m.msource)
 
-    Handled = tuple[ServerVars, "Message | None", "tuple[Committed, ...] | None"]
+    @hook
+    def record_vote(self, srv: ServerVars, m: Message, i: int) -> ServerVars:
+        """The vote grant's update: record ``votedFor := m.msource`` (persisted before the reply)."""
+        return srv._replace(votedFor=m.msource)
 
-    def handle_request_vote_request(self, srv: ServerVars, m: Message, s: State) -> Handled:
-        """RequestVoteRequest: grant if the term is current, no other vote was cast in it, and the log is ok."""
-        stale = self.is_stale_request(srv, m)
-        # After the step-down rule, a request that is not stale is of the current term.
-        grant = not stale and self.can_grant_vote(srv, m) and self.log_ok_for_vote(srv, m)
-        if grant:
-            srv = srv._replace(votedFor=m.msource)
-        reply = Message(MType.RequestVoteResponse, srv.currentTerm, m.mdest, m.msource, mvoteGranted=grant)
-        return srv, reply, None
+    Handled = tuple[ServerVars, "Message | None", "tuple[Committed, ...] | None"]
+    Reply = tuple[ServerVars, "Message | None"]
 
     @hook
-    def counts_vote(self, srv: ServerVars, m: Message) -> bool:
+    def on_request_vote_request(self, srv: ServerVars, m: Message, i: int) -> Reply:
+        """The RequestVote handler (after step-down): grant if not stale, no other vote cast in the term, and the log is ok."""
+        stale = self.is_stale_request(srv, m, i)
+        # After the step-down rule, a request that is not stale is of the current term.
+        grant = not stale and self.can_grant_vote(srv, m, i) and self.log_ok_for_vote(srv, m, i)
+        if grant:
+            srv = self.record_vote(srv, m, i)
+        return srv, Message(MType.RequestVoteResponse, srv.currentTerm, i, m.msource, mvoteGranted=grant)
+
+    def handle_request_vote_request(self, srv: ServerVars, m: Message, s: State) -> Handled:
+        """RequestVoteRequest: the hook ``on_request_vote_request`` at ``m.mdest``; no ghost update."""
+        return (*self.on_request_vote_request(srv, m, m.mdest), None)
+
+    @hook
+    def counts_vote(self, srv: ServerVars, m: Message, i: int = NIL) -> bool:
         """A vote response counts only at a candidate, only in the term it was sent in, and only if granted."""
         return srv.role == Role.Candidate and m.mterm == srv.currentTerm and m.mvoteGranted
 
-    def handle_request_vote_response(self, srv: ServerVars, m: Message, s: State) -> Handled:
-        """RequestVoteResponse: a candidate adds a granted vote of its own term to ``votesGranted``."""
-        if self.counts_vote(srv, m):
-            srv = srv._replace(votesGranted=_set_add(srv.votesGranted, m.msource))
-        return srv, None, None
+    @hook
+    def count_vote(self, srv: ServerVars, m: Message, i: int) -> ServerVars:
+        """Counting a vote: ``votesGranted := votesGranted \\cup {m.msource}``."""
+        return srv._replace(votesGranted=_set_add(srv.votesGranted, m.msource))
 
     @hook
-    def log_ok_for_append(self, srv: ServerVars, m: Message) -> bool:
+    def on_request_vote_response(self, srv: ServerVars, m: Message, i: int) -> Reply:
+        """The RequestVote response handler (after step-down): a candidate counts a granted vote of its own term."""
+        if self.counts_vote(srv, m, i):
+            srv = self.count_vote(srv, m, i)
+        return srv, None
+
+    def handle_request_vote_response(self, srv: ServerVars, m: Message, s: State) -> Handled:
+        """RequestVoteResponse: the hook ``on_request_vote_response`` at ``m.mdest``; no ghost update."""
+        return (*self.on_request_vote_response(srv, m, m.mdest), None)
+
+    @hook
+    def log_ok_for_append(self, srv: ServerVars, m: Message, i: int = NIL) -> bool:
         """The log contains an entry at prevLogIndex whose term matches prevLogTerm."""
         return m.mprevLogIndex == 0 or (m.mprevLogIndex <= len(srv.log) and srv.log[m.mprevLogIndex - 1] == m.mprevLogTerm)
 
     @hook
-    def merge_entries(self, log: tuple[int, ...], m: Message) -> tuple[int, ...]:
+    def merge_entries(self, log: tuple[int, ...], m: Message, i: int = NIL) -> tuple[int, ...]:
         """Delete a conflicting entry and all that follow it, then append what is new; keep agreeing entries."""
         for k, term in enumerate(m.mentries, start=m.mprevLogIndex + 1):
             if k <= len(log) and log[k - 1] != term:
@@ -711,30 +916,40 @@ class Raft:
         return log
 
     @hook
-    def new_commit_index(self, srv: ServerVars, m: Message) -> int:
+    def new_commit_index(self, srv: ServerVars, m: Message, i: int = NIL) -> int:
         """commitIndex := min(leaderCommit, index of last new entry), never lowered."""
         return max(srv.commitIndex, min(m.mcommitIndex, m.mprevLogIndex + len(m.mentries)))
 
-    def handle_append_entries_request(self, srv: ServerVars, m: Message, s: State) -> Handled:
-        """AppendEntriesRequest: a candidate of the same term steps down; a follower checks and merges."""
-        def fail(srv: ServerVars) -> Message:
-            return Message(MType.AppendEntriesResponse, srv.currentTerm, m.mdest, m.msource, msuccess=False)
+    @hook
+    def accept_entries(self, srv: ServerVars, m: Message, i: int) -> ServerVars:
+        """An accepted AppendEntries request's update: ``merge_entries`` into the log, then ``new_commit_index``."""
+        log = self.merge_entries(srv.log, m, i)
+        return srv._replace(log=log, commitIndex=self.new_commit_index(srv._replace(log=log), m, i))
 
-        if self.is_stale_request(srv, m):
-            return srv, fail(srv), None
+    @hook
+    def on_append_entries_request(self, srv: ServerVars, m: Message, i: int) -> Reply:
+        """The AppendEntries handler (after step-down): a candidate of the term steps down; a follower checks and merges."""
+        def fail(srv: ServerVars) -> Message:
+            return Message(MType.AppendEntriesResponse, srv.currentTerm, i, m.msource, msuccess=False)
+
+        if self.is_stale_request(srv, m, i):
+            return srv, fail(srv)
         if srv.role == Role.Candidate:
             srv = srv._replace(role=Role.Follower, votesGranted=())
-        if srv.role == Role.Leader or not self.log_ok_for_append(srv, m):
+        if srv.role == Role.Leader or not self.log_ok_for_append(srv, m, i):
             # A leader never hears of another leader of its own term; if it did, it refuses.
-            return srv, fail(srv), None
-        log = self.merge_entries(srv.log, m)
-        srv = srv._replace(log=log, commitIndex=self.new_commit_index(srv._replace(log=log), m))
-        reply = Message(MType.AppendEntriesResponse, srv.currentTerm, m.mdest, m.msource, msuccess=True,
-                        mmatchIndex=m.mprevLogIndex + len(m.mentries))
-        return srv, reply, None
+            return srv, fail(srv)
+        srv = self.accept_entries(srv, m, i)
+        return srv, Message(MType.AppendEntriesResponse, srv.currentTerm, i, m.msource, msuccess=True,
+                            mmatchIndex=m.mprevLogIndex + len(m.mentries))
 
-    def handle_append_entries_response(self, srv: ServerVars, m: Message, s: State) -> Handled:
-        """AppendEntriesResponse: a leader of that term advances its indexes for j, or backs nextIndex off.
+    def handle_append_entries_request(self, srv: ServerVars, m: Message, s: State) -> Handled:
+        """AppendEntriesRequest: the hook ``on_append_entries_request`` at ``m.mdest``; no ghost update."""
+        return (*self.on_append_entries_request(srv, m, m.mdest), None)
+
+    @hook
+    def update_indexes(self, srv: ServerVars, m: Message, i: int) -> ServerVars:
+        """A leader's update for a response of its term from j: advance nextIndex[j] and matchIndex[j], or back off.
 
         On success, ``matchIndex[j]`` and ``nextIndex[j]`` only move forward, so
         a stale or duplicated response changes nothing.  On failure,
@@ -742,18 +957,26 @@ class Raft:
         ``matchIndex[j]``: entries known to match are not sent again.  So a
         leader always has ``nextIndex[j] > matchIndex[j]``.
         """
-        if srv.role != Role.Leader or m.mterm != srv.currentTerm:
-            return srv, None, None
         j = m.msource
         if m.msuccess:
-            srv = srv._replace(
+            return srv._replace(
                 nextIndex=_put(srv.nextIndex, j, max(srv.nextIndex[j], m.mmatchIndex + 1)),
                 matchIndex=_put(srv.matchIndex, j, max(srv.matchIndex[j], m.mmatchIndex)),
             )
-        else:
-            srv = srv._replace(nextIndex=_put(srv.nextIndex, j, max(srv.nextIndex[j] - 1, srv.matchIndex[j] + 1)))
+        return srv._replace(nextIndex=_put(srv.nextIndex, j, max(srv.nextIndex[j] - 1, srv.matchIndex[j] + 1)))
+
+    @hook
+    def on_append_entries_response(self, srv: ServerVars, m: Message, i: int) -> Reply:
+        """The AppendEntries response handler (after step-down): a leader of that term runs ``update_indexes``."""
+        if srv.role != Role.Leader or m.mterm != srv.currentTerm:
+            return srv, None
+        srv = self.update_indexes(srv, m, i)
         # Eager appends: the next RPC to j goes out in this step (only nextIndex[j] may have changed).
-        return srv, self.append_request(srv, m.mdest, j) if self.eager_appends else None, None
+        return srv, self.append_request(srv, i, m.msource) if self.eager_appends else None
+
+    def handle_append_entries_response(self, srv: ServerVars, m: Message, s: State) -> Handled:
+        """AppendEntriesResponse: the hook ``on_append_entries_response`` at ``m.mdest``; no ghost update."""
+        return (*self.on_append_entries_response(srv, m, m.mdest), None)
 
     # -------------------------------------------------------------- symmetry
 

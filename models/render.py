@@ -204,10 +204,12 @@ def _handle_story(model: Raft, before: State, m: Message, after: State) -> tuple
     covered: set[tuple[int, str]] = set()
     # The server after the step-down rule, before the handler (hooks as the model has them, so tweaks show).
     newer = m.mterm > d0.currentTerm
-    mid = model.step_down(d0, m.mterm) if newer else d0
+    mid = model.step_down_on(d0, m, d)
     request = m.mtype in REQUESTS
-    stale = request and model.is_stale_request(mid, m)
-    if newer:
+    stale = request and model.is_stale_request(mid, m, d)
+    if newer and mid == d0:  # a tweak that does not step down here
+        parts.append(f"sees a newer term ({m.mterm}) but does not step down")
+    elif newer or mid != d0:
         parts.append(f"sees a newer term and adopts term {mid.currentTerm}" + _step_down_detail(d0, mid))
         covered |= {(d, "currentTerm"), (d, "votedFor"), (d, "role"), (d, "votesGranted")}
     elif m.mterm < d0.currentTerm:

@@ -7,12 +7,20 @@ a user's ``--tweak-file`` is a Python file that uses :func:`override`::
     from models.tweaks import override
 
     @override("can_grant_vote")
-    def can_grant_vote(self, srv, m):
+    def can_grant_vote(self, srv, m, i):
         return True  # grant every candidate, ignoring votedFor
+
+Every hook receives the server's id ``i`` last; a hook written in its older
+form without it still works (:func:`models.raft.adapt_hook`).  A tweak file
+keeps each reduction whose argument rests on no hook it overrides
+(``models.raft.REDUCTIONS``); ``keep_reductions(name, ...)`` and
+``drop_reductions(name, ...)`` say otherwise, and ``checker/selfcheck.py``
+tests the result at small bounds before the run.
 """
 
 from __future__ import annotations
 
+import difflib
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -20,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.raft import HOOKS, NIL, Message, Raft, Role, ServerVars
+from models.raft import HOOKS, NIL, REDUCTIONS, HookError, Message, Raft, Role, ServerVars, adapt_hook
 
 
 class TweakError(ValueError):
@@ -56,6 +64,12 @@ class Tweak:
     search_time: str = ""
     # A tweak file's declared verdicts (expect, expect_holds): `check defend --tweak-file` compares them.
     expectations: tuple[Expectation, ...] = ()
+    # A tweak file's reductions follow from the hooks it overrides (``models.raft.Reduction``); ``kept`` and
+    # ``dropped`` are those it declares with keep_reductions(...) and drop_reductions(...).  ``by_rule`` is False
+    # for the built-in tweaks, whose keeps_* flags are argued one by one above.
+    by_rule: bool = False
+    kept: frozenset[str] = frozenset()
+    dropped: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.overrides) - set(HOOKS))
@@ -73,45 +87,117 @@ def register(t: Tweak) -> Tweak:
     return t
 
 
+def adapt(name: str, f: Callable[..., Any]) -> Callable[..., Any]:
+    """``f`` as an override of hook ``name`` (:func:`models.raft.adapt_hook`); TweakError if its arguments do not fit."""
+    try:
+        return adapt_hook(name, f)
+    except HookError as e:
+        raise TweakError(str(e)) from None
+
+
 def apply(tweaks: Sequence[Tweak], base: type[Raft] = Raft) -> type[Raft]:
-    """A subclass of ``base`` with every tweak's overrides installed."""
+    """A subclass of ``base`` with every tweak's overrides installed (adapted to the hooks' arguments by :func:`adapt`)."""
     if not tweaks:
         return base
     attrs: dict[str, Any] = {"tweaks": tuple(t.name for t in tweaks)}
     for t in tweaks:
-        attrs.update(t.overrides)
-    attrs["eager_votes_sound"] = all(t.keeps_eager_votes for t in tweaks)
-    attrs["pruning_sound"] = all(t.keeps_pruning for t in tweaks)
+        attrs.update((name, adapt(name, f)) for name, f in t.overrides.items())
+    unsound: dict[str, str] = {}
+    overridden: dict[str, str] = {}
+    declared: dict[str, str] = {}
+    for t in tweaks:
+        if t.by_rule:
+            overridden.update(dict.fromkeys(t.overrides, t.name))
+            declared.update(dict.fromkeys(t.kept, t.name))
+            unsound.update(dict.fromkeys(t.dropped, f"dropped by drop_reductions() in {t.name}"))
+            continue
+        off = [*(["eager-votes", "eager-appends"] if not t.keeps_eager_votes else []),
+               *(["pruning", "folding"] if not t.keeps_pruning else [])]
+        unsound.update((r, f"the tweak {t.name} changes a rule its argument rests on (models/tweaks.py)") for r in off)
+    attrs.update(unsound=unsound, overridden=overridden, declared_kept=declared)
     return type("Raft_" + "_".join(t.name.replace("-", "_") for t in tweaks), (base,), attrs)
 
 
 @dataclass
 class _Collector:
     overrides: dict[str, Callable[..., Any]] = field(default_factory=dict)
-    keeps_reductions: bool = False
+    keeps_reductions: bool = False  # unused by tweak files now (kept, dropped, keep_all); the built-ins' flags are their own
     expectations: list[Expectation] = field(default_factory=list)
+    kept: set[str] = field(default_factory=set)
+    dropped: set[str] = field(default_factory=set)
+    keep_all: bool = False  # keep_reductions() without names
 
 
 _collecting: list[_Collector] = []
 
 
 def override(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator for tweak files: replace the model's hook ``name`` with the decorated function."""
+    """Decorator for tweak files: replace the model's hook ``name`` with the decorated function.
+
+    Misuse fails here, where the file says it: an unknown hook, parameters
+    that fit neither form of the hook's call, or a second override of a hook
+    the file already overrides.
+    """
     if name not in HOOKS:
         raise TweakError(f"override({name!r}): no such hook; valid names: {', '.join(sorted(HOOKS))}")
 
     def deco(f: Callable[..., Any]) -> Callable[..., Any]:
+        adapt(name, f)  # its parameters must fit the hook's call
         if _collecting:
-            _collecting[-1].overrides[name] = f
+            col = _collecting[-1]
+            if name in col.overrides:
+                first = col.overrides[name]
+                line = getattr(getattr(first, "__code__", None), "co_firstlineno", "?")
+                raise TweakError(f"override({name!r}) a second time (the first is {getattr(first, '__name__', '?')}, "
+                                 f"line {line}); a tweak file overrides each hook once: merge the two into one function")
+            col.overrides[name] = f
         return f
 
     return deco
 
 
-def keep_reductions() -> None:
-    """Call in a tweak file to assert that the model's reductions stay sound under it (see models/raft.py)."""
+def _reduction_names(call: str, names: Sequence[str]) -> set[str]:
+    unknown = [n for n in names if n not in REDUCTIONS]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0].replace("_", "-").lower(), list(REDUCTIONS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise TweakError(f"{call}({', '.join(map(repr, names))}): no reduction {unknown[0]!r}{hint}; "
+                         f"the reductions are {', '.join(map(repr, REDUCTIONS))}")
+    return set(names)
+
+
+def keep_reductions(*names: str) -> None:
+    """Call in a tweak file to keep the named reductions (all of them but those it drops, if none is named) although
+    the file overrides a hook their soundness argument rests on (``models.raft.REDUCTIONS``).
+
+    A reduction whose hooks the file does not override is kept without this.
+    The checker tests the claim with a self-check at small bounds before the
+    run (``checker/selfcheck.py``), which is a guard, not a proof.
+    """
+    if not names:  # all of them, except any the file drops
+        if _collecting:
+            _collecting[-1].keep_all = True
+        return
+    chosen = _reduction_names("keep_reductions", names)
     if _collecting:
-        _collecting[-1].keeps_reductions = True
+        col = _collecting[-1]
+        both = sorted(chosen & col.dropped)
+        if both:
+            raise TweakError(f"keep_reductions({both[0]!r}) after drop_reductions({both[0]!r}): keep or drop it, not both")
+        col.kept |= chosen
+
+
+def drop_reductions(*names: str) -> None:
+    """Call in a tweak file to run without the named reductions (at least one), even where the rule would keep them."""
+    if not names:
+        raise TweakError(f"drop_reductions() names no reduction; name one or more of {', '.join(map(repr, REDUCTIONS))}")
+    chosen = _reduction_names("drop_reductions", names)
+    if _collecting:
+        col = _collecting[-1]
+        both = sorted(chosen & col.kept)
+        if both:
+            raise TweakError(f"drop_reductions({both[0]!r}) after keep_reductions({both[0]!r}): keep or drop it, not both")
+        col.dropped |= chosen
 
 
 @dataclass(frozen=True)
@@ -196,8 +282,8 @@ def load_file(path: str) -> Tweak:
     if not col.overrides:
         raise TweakError(f"{path}: defines no overrides; decorate a function with @override('<hook>'), hooks: {', '.join(sorted(HOOKS))}")
     checked = {name: _type_checked(name, f, path) for name, f in col.overrides.items()}
-    return Tweak(p.stem, f"user tweak file {path}", checked, expected="?",
-                 keeps_eager_votes=col.keeps_reductions, keeps_pruning=col.keeps_reductions,
+    return Tweak(p.stem, f"user tweak file {path}", checked, expected="?", by_rule=True,
+                 kept=frozenset((set(REDUCTIONS) if col.keep_all else col.kept) - col.dropped), dropped=frozenset(col.dropped),
                  expectations=tuple(col.expectations))
 
 
@@ -205,15 +291,22 @@ def _returns(name: str) -> tuple[str, Callable[[Any], bool]]:
     """What hook ``name`` must return (as declared on ``Raft``): a description and a test."""
     import typing
 
-    declared = typing.get_type_hints(getattr(Raft, name)).get("return")
+    try:
+        declared = typing.get_type_hints(getattr(Raft, name), localns=dict(vars(Raft))).get("return")
+    except NameError:  # an annotation this module cannot resolve: no check beyond the hook's own use of the value
+        return "what the hook declares", lambda v: True
     if declared is bool:
         return "a bool (True or False)", lambda v: type(v) is bool
     if declared is int:
         return "an int", lambda v: type(v) is int
     if declared is ServerVars:
         return "a ServerVars (e.g. srv._replace(...))", lambda v: isinstance(v, ServerVars) and len(v) == len(ServerVars._fields)
-    if typing.get_origin(declared) is tuple:
+    if declared == tuple[int, ...]:
         return "a tuple of ints (a log)", lambda v: type(v) is tuple and all(type(x) is int for x in v)
+    if typing.get_origin(declared) is tuple and typing.get_args(declared)[:1] == (ServerVars,):  # a handler: (server, reply)
+        return ("a pair (ServerVars, Message or None)",
+                lambda v: type(v) is tuple and len(v) == 2 and isinstance(v[0], ServerVars) and len(v[0]) == len(ServerVars._fields)
+                and (v[1] is None or isinstance(v[1], Message)))
     return str(declared), lambda v: True
 
 

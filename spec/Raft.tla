@@ -368,6 +368,10 @@ AppendEntries(i, j) ==
 (* term above its own adopts it, clears votedFor and becomes a follower    *)
 (* (and a follower has no votesGranted).  The ...After(m) operators give   *)
 (* the receiver's variables after that rule; each handler starts there.    *)
+(* Python's hooks: step_down_on is that rule, on_request_vote_request etc. *)
+(* are the handlers after it, and the update hooks (record_vote,          *)
+(* count_vote, accept_entries, update_indexes) are the primed updates      *)
+(* marked below.                                                           *)
 
 StepDown(m) == m.mterm > currentTerm[m.mdest]
 
@@ -397,7 +401,7 @@ HandleRequestVoteRequest(m) ==
                     !.mvoteGranted = grant]
     IN /\ currentTerm'  = [currentTerm EXCEPT ![d] = TermAfter(m)]
        /\ role'         = [role EXCEPT ![d] = RoleAfter(m)]
-       /\ votedFor'     = [votedFor EXCEPT ![d] = IF grant THEN m.msource
+       /\ votedFor'     = [votedFor EXCEPT ![d] = IF grant THEN m.msource  \* record_vote
                                                            ELSE VotedForAfter(m)]
        /\ votesGranted' = [votesGranted EXCEPT ![d] = VotesAfter(m)]
        /\ UNCHANGED <<log, commitIndex, nextIndex, matchIndex, committed>>
@@ -413,7 +417,7 @@ HandleRequestVoteResponse(m) ==
     IN /\ currentTerm'  = [currentTerm EXCEPT ![d] = TermAfter(m)]
        /\ role'         = [role EXCEPT ![d] = RoleAfter(m)]
        /\ votedFor'     = [votedFor EXCEPT ![d] = VotedForAfter(m)]
-       /\ votesGranted' = [votesGranted EXCEPT ![d] = IF counts
+       /\ votesGranted' = [votesGranted EXCEPT ![d] = IF counts  \* count_vote
                                                         THEN VotesAfter(m) \cup {m.msource}
                                                         ELSE VotesAfter(m)]
        /\ UNCHANGED <<log, commitIndex, nextIndex, matchIndex, committed>>
@@ -462,7 +466,7 @@ HandleAppendEntriesRequest(m) ==
        /\ role'         = [role EXCEPT ![d] = newRole]
        /\ votedFor'     = [votedFor EXCEPT ![d] = VotedForAfter(m)]
        /\ votesGranted' = [votesGranted EXCEPT ![d] = newVotes]
-       /\ log'          = [log EXCEPT ![d] = IF accept THEN MergeEntries(log[d], m)
+       /\ log'          = [log EXCEPT ![d] = IF accept THEN MergeEntries(log[d], m)  \* accept_entries
                                                        ELSE log[d]]
        /\ commitIndex'  = [commitIndex EXCEPT ![d] =
                              IF accept THEN Max(commitIndex[d], Min(m.mcommitIndex, last))
@@ -483,7 +487,7 @@ HandleAppendEntriesResponse(m) ==
        /\ role'         = [role EXCEPT ![d] = RoleAfter(m)]
        /\ votedFor'     = [votedFor EXCEPT ![d] = VotedForAfter(m)]
        /\ votesGranted' = [votesGranted EXCEPT ![d] = VotesAfter(m)]
-       /\ nextIndex'    = IF ~current THEN nextIndex
+       /\ nextIndex'    = IF ~current THEN nextIndex  \* update_indexes
                           ELSE IF m.msuccess
                                  THEN [nextIndex EXCEPT ![d][j] = Max(@, m.mmatchIndex + 1)]
                                  ELSE [nextIndex EXCEPT ![d][j] = Max(@ - 1, matchIndex[d][j] + 1)]

@@ -164,7 +164,7 @@ def test_tweak_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
                            "--quiet", "--out", str(tmp_path / "o"))
     assert code == 1
     assert "VIOLATED: ElectionSafety" in out
-    assert "reductions off" in out  # a user tweak file runs unreduced unless it says otherwise
+    assert "off pruning" in out and "the tweak overrides can_grant_vote" in out  # the reductions its hook rests on are off
 
 
 # ------------------------------------------------------------------ exit 3

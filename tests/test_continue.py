@@ -122,7 +122,7 @@ def test_cli_table_and_files(capsys: pytest.CaptureFixture[str], tmp_path: Path)
     assert "Violation of invariant ElectionSafety" in out
     written = sorted(p.name for p in (tmp_path / "term-not-persisted").iterdir())
     assert written == sorted(f"{n}_s2_t1.{ext}" for n in ("ElectionSafety", "TermMonotonic", "MessageTermBound", "LeaderQuorumTerm")
-                             for ext in ("txt", "itf.json"))
+                             for ext in ("txt", "itf.json", "html"))
     first = (tmp_path / "term-not-persisted" / "TermMonotonic_s2_t1.txt").read_text().splitlines()[0]
     assert first == "check --servers 2 --max-term 1 --tweak term-not-persisted"
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from checker import cli
-from models.raft import HOOKS
+from checker.fast import FastExplorer
+from models.raft import HOOKS, Raft
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "any_vote.py"
@@ -86,14 +87,21 @@ def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
 @pytest.mark.parametrize("keep", [False, True])
 def test_no_op_tweak_explores_exactly_the_unmodified_states(keep: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A tweak that changes nothing explores the unmodified model's states, with the reductions the tweak keeps: all of
+    them with keep_reductions(); without it, those whose argument rests on no hook it overrides (can_grant_vote is in
+    message pruning's, not in eager vote requests')."""
     f = tmp_path / "no_op.py"
     f.write_text(NO_OP + ("\nkeep_reductions()\n" if keep else ""))
-    # Unreduced searches grow fast: 2 servers up to term 2 unreduced, 3 servers reduced.
-    bounds = ["--servers", "3" if keep else "2", "--max-term", "2", "--out", str(tmp_path)]
+    # Searches without pruning grow fast: 2 servers up to term 2 then, 3 servers with every reduction.
+    n = 3 if keep else 2
+    bounds = ["--servers", str(n), "--max-term", "2", "--out", str(tmp_path)]
     tweaked = summary(["--tweak-file", str(f), *bounds], capsys)
-    plain = summary([*bounds] if keep else [*bounds, "--unreduced"], capsys)
-    assert tweaked["reduced"] is keep and plain["reduced"] is keep
-    assert tweaked["exit"] == plain["exit"] == cli.EXIT_HOLDS
-    assert tweaked["verdict"] == plain["verdict"] == "holds"
-    assert tweaked["distinct_states"] == plain["distinct_states"]
-    assert tweaked["transitions"] == plain["transitions"]
+    assert tweaked["reductions"] == {"eager-votes": True, "pruning": keep, "folding": False, "eager-appends": False}
+    assert tweaked["reduced"] is keep
+    plain = FastExplorer(Raft(n, 2, 0, eager_votes=True, prune=keep)).run()
+    assert tweaked["exit"] == cli.EXIT_HOLDS and plain.status == "holds" and tweaked["verdict"] == "holds"
+    assert tweaked["distinct_states"] == plain.stats.distinct_states
+    assert tweaked["transitions"] == plain.stats.transitions
+    if keep:  # the unmodified command, too
+        unmodified = summary(bounds, capsys)
+        assert unmodified["distinct_states"] == tweaked["distinct_states"]
