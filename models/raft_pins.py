@@ -48,6 +48,8 @@ PER_SERVER_ACTION_PROPS = ("TermMonotonic", "LeaderAppendOnly")
 def unsupported(model: Raft) -> str | None:
     """Why this encoding cannot represent ``model`` (None if it can): it relies on the readable model's actions,
     network and symmetry as written in ``models/raft.py``; a tweak overrides hooks only."""
+    if model.history:
+        return "the ghost elected (ElectionSafetyHistory) has no slot in this encoding yet"
     if type(model).within_boundary is not Raft.within_boundary:
         return "the model overrides within_boundary"
     for name in ("actions", "next_state", "prune", "dead", "notify_only", "permute", "sym_key", "commit_step", "HandleRPC"):
@@ -86,8 +88,8 @@ class RaftPins:
         n = self.n = model.n
         # The same model with pruning off: its actions then return exactly "new servers, messages | sent".
         self.raw = copy.copy(model)
-        self.raw.prune_msgs = False
-        self.pruning = model.prune_msgs
+        self.raw.prune_msgs = self.raw.fold_msgs = False  # folding is a reduction of its own (models.raft.REDUCTIONS)
+        self.pruning = model.prune_msgs or model.fold_msgs
         self.pairs = [(a, b) for a in range(n) for b in range(n) if a != b]
         self.m = len(self.pairs)
         self.pos_of = {p: n + k for k, p in enumerate(self.pairs)}

@@ -16,13 +16,13 @@ CHECKER = Path(__file__).resolve().parent.parent / "checker"
 KNOWN = {
     # the front door and its subcommands (check, defend, simulate, view, explore, graph): they build Raft models
     "cli.py", "defend.py", "defend_files.py", "defend_simulate.py", "explore.py", "gallery.py", "graph_cmd.py", "simulate.py",
-    "verdicts.py", "view.py",
+    "verdicts.py", "view.py", "selfcheck.py",
     # the first-generation fast engine and the simulation kernel over its encoding (models/fast_raft.py)
     "fast.py", "parallel.py", "kernel.py",
 }
 """Files of checker/ that still import models/ (to be emptied by the restructure of issue #14: the front door moves out of
 checker/, and the old fast engine gives way to the compiled one).  The subcommands that landed beside engine v2's first
-stage (defend_files, defend_simulate, explore, gallery, graph_cmd, simulate, verdicts, view, kernel) joined the list."""
+stage (defend_files, defend_simulate, explore, gallery, graph_cmd, selfcheck, simulate, verdicts, view, kernel) joined the list."""
 
 
 def imports_models(path: Path | str) -> bool:
