@@ -14,7 +14,7 @@ them (on a machine shared with other jobs, wall time overstates the work);
 shrinking is timed apart (median shown).  ``--log FILE`` appends each run's
 JSON summary to FILE.
 
-``--modes swarm`` runs only swarm walks; ``--deep-seeds N`` runs the two deep
+``--modes swarm`` runs only swarm walks; ``--first-seed F`` starts at seed F (to add seeds to an earlier run); ``--deep-seeds N`` runs the two deep
 rows (Figure 8 and commit-beyond-match) with N seeds only, when time is short.
 """
 
@@ -84,6 +84,7 @@ def median_or(xs: list[float], fmt: str = "{:.0f}") -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=1, help="seeds are FIRST .. FIRST + N - 1 (default 1)")
     ap.add_argument("--deep-seeds", type=int, default=None, help="seeds for the Figure 8 and commit-beyond-match rows")
     ap.add_argument("--modes", default="swarm,uniform")
     ap.add_argument("--only", action="append", default=[], help="run only rows whose tweak is NAME (repeatable)")
@@ -94,7 +95,7 @@ def main() -> int:
         rows = [r for r in rows if r[1] in args.only]
     modes = args.modes.split(",")
     print(f"# bench/simulate.py on {platform.node()} ({os.cpu_count()} cores), Python {platform.python_version()}, "
-          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; seeds 1..{args.seeds}"
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; seeds {args.first_seed}..{args.first_seed + args.seeds - 1}"
           + (f" ({args.deep_seeds} for the deep rows)" if args.deep_seeds else ""), flush=True)
     header = ("| bug | bounds | mode | found | median time to find (wall) | median CPU s to find | median found length "
               "| median shrunk length | BFS shortest | median steps/s (wall) | median shrink s | target | met? |")
@@ -110,7 +111,7 @@ def main() -> int:
                 rates: list[float] = []
                 shrink_s: list[float] = []
                 cpus: list[float] = []
-                for seed in range(1, seeds + 1):
+                for seed in range(args.first_seed, args.first_seed + seeds):
                     d = run(tweak, bounds, prop, seed, mode, budget, tmp)
                     if args.log:
                         with open(args.log, "a") as f:

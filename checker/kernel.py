@@ -53,6 +53,7 @@ class Kernel(Protocol):
     n: int
     names: Sequence[str]  # action index -> action name ("HandleRPC" for a delivery)
     handle_index: int  # the action index of HandleRPC
+    owner: Sequence[int]  # action index -> the server (0 .. n-1) whose action it is (-1 for HandleRPC)
     message_kinds: int  # deliveries are of kinds 0 .. message_kinds - 1 (swarm walks lose each kind at its own rate)
     props: Sequence[Property[State, Action]]  # the checked properties; the check methods return indexes into it
 
@@ -84,6 +85,7 @@ class FastKernel:
         self.n = fr.n
         self.names: Sequence[str] = [a.name for a in fr.acts] + ["HandleRPC"]
         self.handle_index = len(fr.acts)
+        self.owner: Sequence[int] = [*fr.act_owner, -1]
         self.act_index = {a: k for k, a in enumerate(fr.acts)}
         self.props: Sequence[Property[State, Action]] = list(props)
         # Invariants that are conjunctions over messages (EachMessage) are checked incrementally: a move changes one

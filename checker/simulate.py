@@ -99,6 +99,7 @@ CLASSES = ("Restart", "Timeout", "RequestVote", "BecomeLeader", "ClientRequest",
            "Deliver", "Duplicate")
 """Swarm weight classes: the per-server actions by name; a message's first delivery in the walk; any later one."""
 DELIVER, DUPLICATE = CLASSES.index("Deliver"), CLASSES.index("Duplicate")
+TIMEOUT, RESTART = CLASSES.index("Timeout"), CLASSES.index("Restart")
 
 DESCRIPTION = """\
 Random walks from Init, up to --depth steps each, on all cores: every invariant
@@ -238,17 +239,19 @@ class Weights:
     loss: list[float]
     delay: float = 0.0  # the chance that a message (not lost) is held back when it is sent ...
     hold: int = 1  # ... for up to this many steps (its delivery is not a candidate until then)
+    servers: list[float] = field(default_factory=list)  # per server, a factor on its Timeout and Restart weights
 
     def text(self) -> str:
         w = ", ".join(f"{c} {x:.2g}" for c, x in zip(CLASSES, self.classes, strict=True) if x)
-        return f"{w}; loss {', '.join(f'{x:.2f}' for x in self.loss)}; delay {self.delay:.2f} for up to {self.hold} steps"
+        srv = f"; timeouts and restarts per server {', '.join(f'{x:.2g}' for x in self.servers)}" if self.servers else ""
+        return f"{w}; loss {', '.join(f'{x:.2f}' for x in self.loss)}; delay {self.delay:.2f} for up to {self.hold} steps{srv}"
 
 
 def _log_uniform(rng: random.Random, lo: float, hi: float) -> float:
     return float(10 ** rng.uniform(lo, hi))
 
 
-def draw_weights(rng: random.Random, kinds: int = 4) -> Weights:
+def draw_weights(rng: random.Random, kinds: int = 4, servers: int = 0) -> Weights:
     """Swarm weights, relative to first deliveries (weight 1).
 
     Each weight is log-uniform, so that a class is ten or a hundred times
@@ -261,6 +264,10 @@ def draw_weights(rng: random.Random, kinds: int = 4) -> Weights:
     one half (so some walks lose most appends but no votes).  In half the
     walks, a message that is not lost is held back with some chance, for up to
     30 steps, so that it arrives late, after messages sent after it.
+    In half the walks (given ``servers``), the servers' timeouts and restarts
+    get their own factors: each server is switched off with chance 1/3 (at
+    least one stays on), else its factor is from 0.1 to 1, so that some walks
+    let only one or two servers start elections.
     """
     ws = []
     for c in CLASSES:
@@ -274,7 +281,13 @@ def draw_weights(rng: random.Random, kinds: int = 4) -> Weights:
             ws.append(0.0 if rng.random() < 0.5 else _log_uniform(rng, -2, 0))
     loss = [0.0 if rng.random() < 0.5 else 0.5 * rng.random() for _ in range(kinds)]
     delay = 0.0 if rng.random() < 0.5 else rng.random()
-    return Weights(ws, loss, delay, 1 + rng.randrange(30))
+    hold = 1 + rng.randrange(30)
+    per: list[float] = []
+    if servers and rng.random() < 0.5:
+        per = [0.0 if rng.random() < 1 / 3 else _log_uniform(rng, -1, 0) for _ in range(servers)]
+        if not any(per):
+            per[rng.randrange(servers)] = 1.0
+    return Weights(ws, loss, delay, hold, per)
 
 
 @dataclass
@@ -303,7 +316,7 @@ class Walker:
 
     def walk(self, index: int) -> WalkResult:
         k, rng = self.k, walk_rng(self.seed, index)
-        weights = draw_weights(rng, k.message_kinds) if self.mode == "swarm" else None
+        weights = draw_weights(rng, k.message_kinds, k.n) if self.mode == "swarm" else None
         inits = k.initial()
         s = inits[rng.randrange(len(inits))] if len(inits) > 1 else inits[0]
         out = WalkResult(index, 0)
@@ -317,6 +330,8 @@ class Walker:
         lost: set[tuple[int, int]] = set()
         held: dict[tuple[int, int], int] = {}  # message -> the step from which it may be delivered
         hk, class_of, counts, hll = k.handle_index, self.class_of, self.counts, self.hll
+        owner = k.owner
+        per_server = bool(weights and weights.servers)
         pending = self.pending
         hll.add(k.digest(s))
         if pending:
@@ -346,6 +361,9 @@ class Walker:
                     if mv[3] == s:
                         continue
                     c = class_of[mv[0]]
+                    if per_server and c in (TIMEOUT, RESTART):
+                        # the server's own key for this class: its weight is the class's times the server's factor
+                        c = len(CLASSES) + 2 * owner[mv[0]] + (c == RESTART)
                     if mv[0] == hk:
                         key = (mv[1], mv[2])
                         if key not in seen:
@@ -373,7 +391,9 @@ class Walker:
                 if not by_class:
                     break
                 classes = sorted(by_class)
-                ws = [weights.classes[c] for c in classes]
+                ws = [weights.classes[c] if c < len(CLASSES)
+                      else weights.classes[RESTART if (c - len(CLASSES)) % 2 else TIMEOUT] * weights.servers[(c - len(CLASSES)) // 2]
+                      for c in classes]
                 total = sum(ws)
                 if total > 0:
                     r = rng.random() * total
