@@ -105,7 +105,11 @@ def test_every_run_ends_with_a_documented_exit_code_and_no_traceback(case: tuple
             path = Path(tmp) / "tw.py"
             path.write_text(source)
             argv += ["--tweak-file", str(path)]
-        code, out, err = run(argv)
+        saved, tempfile.tempdir = tempfile.tempdir, tmp  # failure reports land in this example's folder
+        try:
+            code, out, err = run(argv)
+        finally:
+            tempfile.tempdir = saved
     event(f"exit {code}")
     assert code in EXIT_CODES, (argv, code, err)
     assert "Traceback" not in err, (argv, err)

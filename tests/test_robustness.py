@@ -22,6 +22,12 @@ from checker import cli, failure
 CAPTURE = pytest.CaptureFixture[str]
 
 
+@pytest.fixture(autouse=True)
+def _reports_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Failure reports (and spilled levels) go to the test's folder, not the machine's temporary directory."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+
 def run(capsys: CAPTURE, *argv: str) -> tuple[int, str, str]:
     code = cli.main(list(argv))
     out, err = capsys.readouterr()
