@@ -181,6 +181,8 @@ def table(rows: Sequence[Row]) -> str:
 
 def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(list(argv))
+    if args.simulate and args.tweak_file:
+        raise BadInput("--simulate runs the built-in tweaks only; drop --tweak-file, or drop --simulate to run its rows")
     if args.simulate:
         from checker import defend_simulate
 

@@ -66,6 +66,10 @@ def argv_for(path: str, e: Expectation, bounds: tuple[int, int, int]) -> list[st
     return [*argv, "--continue"]
 
 
+class RowFailed(Exception):
+    """A tweak file's row could not be run: a failure of the run (exit 4), never a verdict."""
+
+
 def run_row(path: str, t: tweaks.Tweak, e: Expectation, bounds: tuple[int, int, int], out: Path) -> Row:
     """Run one declared expectation of a tweak file (at ``bounds``: the declared ones unless defend overrides them)."""
     buf = io.StringIO()
@@ -75,6 +79,8 @@ def run_row(path: str, t: tweaks.Tweak, e: Expectation, bounds: tuple[int, int, 
     seconds = time.perf_counter() - start
     data = json.loads(buf.getvalue())
     expected = expected_at(dataclasses.replace(t, expected=e.verdict, bounds=e.bounds), bounds)
+    if data.get("verdict") == "failed":  # the run itself failed: defend fails too (exit 4), it found no mismatch
+        raise RowFailed(f"the row {e.verdict} at {bounds} of {path} failed: {data['error']}")
     if "error" in data:  # e.g. the file's hooks never run at these bounds: no verdict, so never what was expected
         return Row(t.name, f"user tweak file {path}", bounds, expected, f"no verdict: {data['error']}", None, 0, seconds)
     results = {r["property"]: r for r in data["results"]}

@@ -52,6 +52,14 @@ exit codes: 0 stopped with Ctrl-C, 2 bad input (including a port already in use)
 EXPLORE_ONLY = {"--port": True, "--from": True, "--step": True}
 
 
+def _port(text: str) -> int:
+    """A TCP port, 0 (any free one) to 65535."""
+    v = _count(0)(text)
+    if v > 65535:
+        raise argparse.ArgumentTypeError(f"a port is at most 65535, got {v}")
+    return int(v)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="check explore", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     g = p.add_argument_group("bounds and model (as for check; taken from the trace with --from)")
@@ -63,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--unreduced", action="store_true", help="turn off the model's sound reductions")
     g.add_argument("--invariant", action="append", default=[], metavar="NAME", help="watch only this property (repeatable; default: all)")
     s = p.add_argument_group("server")
-    s.add_argument("--port", type=_count(0), default=DEFAULT_PORT, metavar="P",
+    s.add_argument("--port", type=_port, default=DEFAULT_PORT, metavar="P",
                    help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0 picks a free one)")
     s.add_argument("--from", dest="from_trace", metavar="TRACE.itf.json", help="start from a saved trace (check's or a saved explore path)")
     s.add_argument("--step", type=_count(0), default=None, metavar="K", help="with --from: start at step K (default: its last step)")
@@ -185,6 +193,13 @@ def make_handler(session: Session) -> type[BaseHTTPRequestHandler]:
                         return
                 except (ValueError, TypeError, AttributeError) as e:
                     self.send_json({"error": str(e)}, 400)
+                    return
+                except Exception as e:  # the model (say, a tweak hook) failed: one line, with a report file, not a traceback
+                    from checker import failure
+
+                    line, _ = failure.describe(e, sys.argv[1:])
+                    print(f"check explore: failed: {line}", file=sys.stderr, flush=True)
+                    self.send_json({"error": f"the model failed: {line}"}, 500)
                     return
                 self.send_json(session.view())
 

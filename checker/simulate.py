@@ -513,8 +513,14 @@ def _worker_main(walker: Walker, shared: _Shared, queue: Any, deadline: float) -
     try:
         _work(walker, shared, lambda kind, data: queue.put((kind, data)), deadline)
         queue.put(("done", None))
-    except BaseException:
-        queue.put(("error", traceback.format_exc()))
+    except BaseException as e:  # one line naming the cause, with the worker's own report file (checker/failure.py)
+        from checker import failure
+
+        queue.put(("error", failure.describe(e, sys.argv[1:])[0]))
+
+
+class WorkerFailed(Exception):
+    """A simulation worker failed; the message is its one-line cause (with the path of its report file)."""
 
 
 def run_walks(kernel: Kernel, *, depth: int, mode: str, seed: int, workers: int, walks: int | None, time_limit: float,
@@ -613,7 +619,7 @@ def run_walks(kernel: Kernel, *, depth: int, mode: str, seed: int, workers: int,
                 if pr.is_alive():
                     pr.terminate()
         if error is not None:
-            raise RuntimeError(f"a simulation worker failed:\n{error}")
+            raise WorkerFailed(f"a simulation worker failed: {error}")
     if workers == 1:
         agg.witnessed.update(walker.witnessed)
         hll = walker.hll
@@ -923,11 +929,17 @@ def main(argv: Sequence[str]) -> int:
         run = run_walks(kernel, depth=args.depth, mode=args.mode, seed=seed, workers=args.workers, walks=args.walks,
                         first=args.first_walk,
                         time_limit=args.time_limit, progress=bar)
-    except Exception as e:  # a crash of the model or a worker is never reported as a violation: exit 4
+    except WorkerFailed as e:  # a crash of the model or a worker is never reported as a violation: exit 4
         bar.close()
-        detail = str(e) if isinstance(e, RuntimeError) else traceback.format_exc()
-        print(f"check: error: the run failed: {detail}", file=sys.stderr)
+        from checker import failure
+
+        if args.json:
+            print(json.dumps(failure.error_json("failed", str(e), EXIT_RUN_FAILED)))
+        print(f"check: failed: {e}", file=sys.stderr)
         return EXIT_RUN_FAILED
+    except Exception:  # in this process: cli.main reports it (one line, a report file, exit 4)
+        bar.close()
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
     bar.close()
@@ -982,7 +994,7 @@ def main(argv: Sequence[str]) -> int:
             print(f"check: warning: a {'shrunk' if candidate is shrunk else 'found'} trace does not replay: {e}", file=sys.stderr)
             trace = []
     if not trace:
-        print("check: error: the run failed: the walk's trace does not replay through the model", file=sys.stderr)
+        print("check: failed: the walk's trace does not replay through the model", file=sys.stderr)
         return EXIT_RUN_FAILED
     how = (f"Found by simulation (walk {found.index} of seed {seed}) in {len(actions)} steps"
            + (", not shrunk (--no-shrink)" if args.no_shrink else f", shrunk to {len(shrunk)} steps"))

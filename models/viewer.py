@@ -367,11 +367,15 @@ def read_itf(path: Path) -> ItfTrace:
     if not m:
         raise TraceFileError(f"{path}: not a trace of this model: its #meta.description names no 'check' command")
     command = m.group(1)
+    if not isinstance(doc.get("vars", []), list):
+        raise TraceFileError(f"{path}: 'vars' is not a list of variable names")
     missing = [v for v in render.ITF_VARS if v not in doc.get("vars", [])]
     if missing:
         raise TraceFileError(f"{path}: not a trace of this model: variable(s) {', '.join(missing)} missing from 'vars'")
     try:
         argv = shlex.split(command)[1:]
+        if {"-h", "--help", "--version"} & set(argv):
+            raise ValueError("it asks for help or the version, so it ran no search")
         if argv[:1] == ["simulate"]:  # a trace found by `check simulate`: the same model flags
             from checker import simulate
 

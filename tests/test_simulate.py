@@ -260,4 +260,5 @@ def test_a_crashing_model_exits_4_not_1(tmp_path: Path, workers: str) -> None:
                            "--walks", "20", "--seed", "1", "--workers", workers, "--out", str(tmp_path / "out"), "--quiet"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 4, proc.stdout + proc.stderr
-    assert "the run failed" in proc.stderr and "boom" in proc.stderr and "VIOLATED" not in proc.stdout
+    assert proc.stderr.startswith("check: failed: ") and proc.stderr.count("\n") == 1 and "boom.py:5" in proc.stderr
+    assert "VIOLATED" not in proc.stdout
