@@ -65,7 +65,7 @@ CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
 from checker.bfs import Explorer
-from checker.fast import FastExplorer
+from raft_check.fast import FastExplorer
 import numpy  # imported before the RSS baseline: the compact stores need it, the others do not
 from models.raft import Raft
 n, term, log, sym, engine = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1", sys.argv[5]

@@ -3,7 +3,7 @@
 ``python bench/simulate_rate.py --servers 3 --max-term 3 --max-log 2 --tweak commit-beyond-match
 --invariant StateMachineSafety --seconds 40 [--seed S] [--mode swarm|uniform]``
 
-Runs walks 0, 1, 2, ... of the seed with the same :class:`checker.simulate.Walker` that ``check simulate`` uses,
+Runs walks 0, 1, 2, ... of the seed with the same :class:`raft_check.simulate.Walker` that ``check simulate`` uses,
 for the given CPU seconds, and prints the walks, steps, steps per CPU-second, the violations found (walk index and
 length as found), and the share of walks in which at least 2, 3 and 4 servers became leader (each ``BecomeLeader``
 is of a new term: a cheap sign of how far walks get towards the deep bugs, which need a leader in most terms).
@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from checker.cli import _Parser, add_model_args, make_model, select_properties
-from checker.kernel import FastKernel
-from checker.simulate import DEFAULT_DEPTH, Walker
+from raft_check.cli import _Parser, add_model_args, make_model, select_properties
+from raft_check.fast_kernel import FastKernel
+from raft_check.simulate import DEFAULT_DEPTH, Walker
 
 
 def main() -> int:

@@ -1,3 +1,3 @@
-from checker.cli import main
+from raft_check.cli import main
 
 raise SystemExit(main())

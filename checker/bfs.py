@@ -98,7 +98,7 @@ class Violation(Generic[S, A]):
     prop: Property[S, A]
     trace: list[Step[S, A]]
     # How the trace was found when not by a complete breadth-first search (then it need not be a shortest one),
-    # e.g. "Found by simulation (walk 3 of seed 7) in 80 steps, shrunk to 27 steps." (checker/simulate.py).
+    # e.g. "Found by simulation (walk 3 of seed 7) in 80 steps, shrunk to 27 steps." (raft_check/simulate.py).
     found_by: str = ""
 
 

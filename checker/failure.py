@@ -1,6 +1,6 @@
 """A run that failed (exit 4): one line naming the cause, and a report file with the whole story.
 
-Exit codes mean one thing each (see ``checker.cli``): a crash of the run --
+Exit codes mean one thing each (see ``raft_check.cli``): a crash of the run --
 an exception in a tweak hook, a trace that does not replay, running out of
 memory, a dead worker process, an I/O error -- is never reported as a
 violation (exit 1) and never as a verdict.  :func:`describe` turns any

@@ -36,7 +36,7 @@ server's variables, the message it handles and that server's id, never the
 state: what it can read is in the memo key (the server code, and the action
 index or slot position, which fix the id).  A hook that treats servers
 differently is still memoised soundly; it is symmetry that it breaks, which
-the self-check of ``checker/selfcheck.py`` catches.
+the self-check of ``raft_check/selfcheck.py`` catches.
 """
 
 from __future__ import annotations

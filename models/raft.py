@@ -218,7 +218,7 @@ class EachMessage:
 
     Written this way, a property says that it is a conjunction over messages,
     and the fast engine checks it one network slot at a time, memoising each
-    slot's answer (``checker/fast.py``).
+    slot's answer (``raft_check/fast.py``).
     """
 
     def __init__(self, per_message: Callable[[ServerVars, Message], bool]) -> None:
@@ -242,7 +242,7 @@ class Reduction(NamedTuple):
     them loses it unless it declares ``keep_reductions(name)``.  The
     argument assumes that a hook does what its docstring says and no more
     (``record_vote`` records votedFor and changes nothing else); the
-    self-check of ``checker/selfcheck.py`` is the guard for the rest.
+    self-check of ``raft_check/selfcheck.py`` is the guard for the rest.
     """
 
     name: str  # as keep_reductions() spells it

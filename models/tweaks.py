@@ -14,7 +14,7 @@ Every hook receives the server's id ``i`` last; a hook written in its older
 form without it still works (:func:`models.raft.adapt_hook`).  A tweak file
 keeps each reduction whose argument rests on no hook it overrides
 (``models.raft.REDUCTIONS``); ``keep_reductions(name, ...)`` and
-``drop_reductions(name, ...)`` say otherwise, and ``checker/selfcheck.py``
+``drop_reductions(name, ...)`` say otherwise, and ``raft_check/selfcheck.py``
 tests the result at small bounds before the run.
 """
 
@@ -172,7 +172,7 @@ def keep_reductions(*names: str) -> None:
 
     A reduction whose hooks the file does not override is kept without this.
     The checker tests the claim with a self-check at small bounds before the
-    run (``checker/selfcheck.py``), which is a guard, not a proof.
+    run (``raft_check/selfcheck.py``), which is a guard, not a proof.
     """
     if not names:  # all of them, except any the file drops
         if _collecting:

@@ -352,7 +352,7 @@ def read_itf(path: Path) -> ItfTrace:
     """
     import itf_py  # type: ignore[import-untyped]
 
-    from checker import cli
+    from raft_check import cli
 
     try:
         doc = json.loads(Path(path).read_text())
@@ -377,7 +377,7 @@ def read_itf(path: Path) -> ItfTrace:
         if {"-h", "--help", "--version"} & set(argv):
             raise ValueError("it asks for help or the version, so it ran no search")
         if argv[:1] == ["simulate"]:  # a trace found by `check simulate`: the same model flags
-            from checker import simulate
+            from raft_check import simulate
 
             args = simulate.build_parser().parse_args(argv[1:])
         else:

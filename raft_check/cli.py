@@ -21,7 +21,6 @@ from typing import Any, NoReturn
 
 from tabulate import tabulate
 
-from checker import selfcheck
 from checker.bfs import HOLDS, INCOMPLETE, VIOLATED, Explorer, Progress, Result
 from checker.checkpoint import CheckpointError
 from checker.failure import EXIT_FAILED
@@ -29,6 +28,7 @@ from checker.model import Kind, Property
 from checker.trace import Step
 from models import render, tweaks, viewer
 from models.raft import HISTORY_PROPERTIES, HOOKS, Action, Raft, State, server_name
+from raft_check import selfcheck
 
 EXIT_HOLDS, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -67,7 +67,7 @@ SUBCOMMANDS = {
     "help": "show this help, or a subcommand's (check help defend)",
 }
 """The subcommands (``check NAME ...``), for the usage line, ``check help`` and dispatch: each but ``help`` is the module
-``checker.NAME`` (``graph``: ``checker.graph_cmd``) with ``build_parser()`` and ``main(argv)``; a new subcommand adds a line."""
+``checker.NAME`` (``graph``: ``raft_check.graph_cmd``) with ``build_parser()`` and ``main(argv)``; a new subcommand adds a line."""
 
 SUBCOMMAND_MODULES = {"graph": "graph_cmd"}
 
@@ -76,7 +76,7 @@ def _subcommand(name: str) -> Any:
     """The module that implements subcommand ``name``."""
     import importlib
 
-    return importlib.import_module(f"checker.{SUBCOMMAND_MODULES.get(name, name)}")
+    return importlib.import_module(f"raft_check.{SUBCOMMAND_MODULES.get(name, name)}")
 
 USAGE = "\n".join(["%(prog)s [options]", *(f"       %(prog)s {name} [options]" if name != "help" else
                                              "       %(prog)s help [SUBCOMMAND]" for name in SUBCOMMANDS)])
@@ -152,7 +152,7 @@ def add_model_args(p: argparse.ArgumentParser, defaults: bool = True) -> None:
                         ">= 1 also folding of notify-only requests and eager appends)")
     m.add_argument("--trust-reductions", action="store_true",
                    help="with --tweak-file, skip the soundness self-check that first compares the tweaked model's "
-                        "reductions and symmetry with the plain search at small bounds (checker/selfcheck.py)")
+                        "reductions and symmetry with the plain search at small bounds (raft_check/selfcheck.py)")
     o = p.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", default="counterexamples", help="where counterexample files go (default counterexamples/)")
     o.add_argument("--quiet", action="store_true", help="no live progress on stderr")
@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list-properties", action="store_true", help="name each property with its meaning, and exit")
     p.add_argument("--list-tweaks", action="store_true", help="name each built-in tweak with the rule it changes and its verdict, and exit")
     p.add_argument("--engine", choices=("auto", "readable", "fast", "compiled"), default="auto",
-                   help="search engine: readable (checker/bfs.py), fast (checker/fast.py: same counts and verdicts, compact states), "
+                   help="search engine: readable (checker/bfs.py), fast (raft_check/fast.py: same counts and verdicts, compact states), "
                         "compiled (checker/compiled.py: the fast encoding searched in numba-compiled code; same counts and "
                         "verdicts, its own orbit representatives, memory store only), "
                         "or auto (default): fast where it supports the model")
@@ -258,7 +258,7 @@ def list_properties_json(model: Raft) -> list[dict[str, str]]:
 
 def tweak_command(t: tweaks.Tweak) -> str:
     """The ``check`` command that reproduces a built-in tweak's declared verdict exactly (the search ``check defend`` runs)."""
-    from checker import defend
+    from raft_check import defend
 
     model = tweaks.apply([t])(*t.bounds)
     props = [*defend.safety_properties(model), *(p for p in model.properties() if p.kind is Kind.SOMETIMES)]
@@ -556,7 +556,7 @@ def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry
 
             return CompiledExplorer(RaftPins(model, props), symmetry=symmetry, max_states=max_states, progress=bar).run()
         if engine == "fast":
-            from checker.fast import FastExplorer
+            from raft_check.fast import FastExplorer
 
             return FastExplorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar, store=store,
                                 workers=workers, checkpoint=checkpoint, checkpoint_key=checkpoint_key,
@@ -735,7 +735,7 @@ def _check(argv: list[str]) -> int:
         if odd is not None:
             raise BadInput(f"{failure.ASYMMETRIC} ({args.tweak_file}: {odd})")
     cmd = command_line(argv)
-    from checker.fast import pick_engine
+    from raft_check.fast import pick_engine
 
     try:
         engine, engine_note = pick_engine(model, args.engine) if args.engine != "compiled" else compiled_engine(model)
@@ -748,7 +748,7 @@ def _check(argv: list[str]) -> int:
     if args.workers > 1:
         if args.store == "memory":
             raise BadInput(f"--workers {args.workers} needs a batched store: add --store compact (exact) or --store fp")
-        engine_note += f", {args.workers} worker processes (checker/parallel.py)"
+        engine_note += f", {args.workers} worker processes (raft_check/parallel.py)"
     checkpoint = Path(args.checkpoint) if args.checkpoint else None
     if checkpoint is not None and args.store == "memory":
         raise BadInput("--checkpoint needs a batched store: add --store compact (exact) or --store fp")
@@ -807,7 +807,7 @@ def _check(argv: list[str]) -> int:
         print(f"Checkpoint: {checkpoint} -- " + (f"last saved at {last}{done}" if last else "nothing saved (no level ended a minute or more after the start)"))
     check_tweak_file_ran(args, model, result)
     if keep_going:
-        from checker import verdicts
+        from raft_check import verdicts
 
         return verdicts.report(model, result, out, cmd, as_json=args.json,
                                summary={**summary_json(model, result, symmetry, []), "engine": engine,

@@ -27,12 +27,12 @@ from pathlib import Path
 from tabulate import tabulate
 
 from checker.bfs import HOLDS
-from checker.cli import EXIT_HOLDS, EXIT_VIOLATION, BadInput, _count, _Parser, check_out_dir
-from checker.cli import _check as check_main
 from checker.model import Kind, Property
-from checker.simulate import _seconds, _seed
 from models import tweaks
 from models.raft import Action, Raft, State
+from raft_check.cli import EXIT_HOLDS, EXIT_VIOLATION, BadInput, _count, _Parser, check_out_dir
+from raft_check.cli import _check as check_main
+from raft_check.simulate import _seconds, _seed
 
 UNMODIFIED = "raft"
 UNMODIFIED_BOUNDS = (3, 3, 0)
@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", default="counterexamples", help="counterexamples go to DIR/<tweak>/ (default counterexamples/)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--json", action="store_true", help="print one JSON object (every row, and the outcome) instead of the table")
-    sim = p.add_argument_group("simulation (a fast smoke run: checker/defend_simulate.py)")
+    sim = p.add_argument_group("simulation (a fast smoke run: raft_check/defend_simulate.py)")
     sim.add_argument("--simulate", action="store_true",
                      help="look for each unsafe tweak's expected violation by simulation (check simulate) instead of a complete "
                           "search, every tweak included; proves nothing for the tweaks that hold")
@@ -184,7 +184,7 @@ def main(argv: Sequence[str]) -> int:
     if args.simulate and args.tweak_file:
         raise BadInput("--simulate runs the built-in tweaks only; drop --tweak-file, or drop --simulate to run its rows")
     if args.simulate:
-        from checker import defend_simulate
+        from raft_check import defend_simulate
 
         return defend_simulate.main(args)
     if args.time_limit is not None or args.seed is not None:
@@ -195,7 +195,7 @@ def main(argv: Sequence[str]) -> int:
     except tweaks.TweakError as e:
         raise BadInput(str(e).replace("valid tweaks: ", f"valid tweaks: {UNMODIFIED}, ")) from None
     out = check_out_dir(args.out)
-    from checker import defend_files
+    from raft_check import defend_files
 
     user_plan = defend_files.plan(defend_files.load(args.tweak_file), args.servers, args.max_term)
     plan: list[tuple[str, tweaks.Tweak | None, tuple[int, int, int]]] = []
@@ -246,7 +246,7 @@ def main(argv: Sequence[str]) -> int:
         for r in written:
             print(f"{r.name}: {r.files[0]} and {r.files[1]}" + (f"; viewer {r.files[2]}" if len(r.files) > 2 else ""))
     if not args.tweak and args.servers is None and args.max_term is None:  # the gallery of every rule at its own bounds
-        from checker import gallery
+        from raft_check import gallery
 
         print(f"\nGallery: {gallery.write_index(out, rows, not_run)}")
     print()

@@ -27,12 +27,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from checker import cli
-from checker.cli import BadInput, _count, _Parser
 from checker.model import Kind, Property
 from checker.trace import Step
 from models import render, viewer
 from models.raft import Action, Raft, State
+from raft_check import cli
+from raft_check.cli import BadInput, _count, _Parser
 
 DEFAULT_PORT = 8716
 

@@ -62,7 +62,7 @@ def pick_engine(model: Raft, wanted: str) -> tuple[str, str]:
         return "readable", "readable (checker/bfs.py)"
     why = unsupported(model)
     if why is None:
-        return "fast", "fast (checker/fast.py)"
+        return "fast", "fast (raft_check/fast.py)"
     if wanted == "fast":
         raise ValueError(f"--engine fast cannot run this model: {why}; use --engine readable")
     return "readable", f"readable (checker/bfs.py): the fast engine cannot run this model: {why}"
@@ -464,7 +464,7 @@ class FastExplorer:
         then the first failure of each action property in it is recorded.
 
         With ``workers`` > 1 the chunks are expanded by worker processes
-        (:mod:`checker.parallel`) and admitted here in the same order, so the
+        (:mod:`raft_check.parallel`) and admitted here in the same order, so the
         search is the same.
         """
         import numpy as np
@@ -564,7 +564,7 @@ class FastExplorer:
         frontier = np.zeros((0, 0), dtype=np.uint32)
         try:
             if self.workers > 1:
-                from checker.parallel import WorkerPool
+                from raft_check.parallel import WorkerPool
 
                 # Forked before a checkpoint's arrays are read: a child shares its parent's pages at the fork, and pins
                 # those the parent later frees or changes -- gigabytes of a resumed store that the workers never read.
@@ -650,7 +650,7 @@ class FastExplorer:
 
     def _expand_level(self, frontier: Any, base: int, action_checks: list[tuple[_ActionCheck, Property[State, Action]]]
                       ) -> Iterator[Chunk]:
-        """Expand a level here, CHUNK frontier states at a time (``checker.parallel`` does the same in worker processes)."""
+        """Expand a level here, CHUNK frontier states at a time (``raft_check.parallel`` does the same in worker processes)."""
         import numpy as np
 
         for lo in range(0, len(frontier), CHUNK):

@@ -1,26 +1,10 @@
-"""The successor function that simulation runs on, behind a small interface (:class:`Kernel`).
-
-``check simulate`` (``checker/simulate.py``) walks and shrinks through this
-interface only, so a faster kernel (engine v2's compiled one) can replace
-:class:`FastKernel` without touching the walks.  What a kernel must supply:
-
-- ``initial()``: the encoded initial states;
-- ``moves(s)``: every transition from encoded state ``s`` as a :data:`Move`
-  ``(action index, slot, body, successor)``, in an order fixed by the states'
-  *content* (never by how values happen to be numbered in this process), so
-  that a walk driven by a seeded RNG takes the same steps in every process;
-- ``action(move)`` and ``apply(s, action)``: to and from the readable
-  model's :class:`models.raft.Action` values (traces cross processes and are
-  shrunk as readable actions);
-- ``decode(s)`` and ``digest(s)`` (a content hash, equal in every process);
-- the property checks: ``bad_step`` (the first violated invariant or action
-  property of a transition), ``violates`` (one property), ``witnesses`` (the
-  ``sometimes`` properties a state satisfies).
+"""Simulation's kernel today: :class:`FastKernel`, the generic :class:`checker.kernel.Kernel` interface implemented
+on the first-generation fast engine's encoding.
 
 :class:`FastKernel` is the current fast engine's encoding
 (``models/fast_raft.py``): every successor is computed once by the readable
 model and memoised per server and per message slot, and properties are
-memoised as ``checker/fast.py`` does.
+memoised as ``raft_check/fast.py`` does.
 
 Walks run on concrete states: no symmetry canonical form is taken, so a walk
 is an execution of the model as it stands and needs no concretisation.  The
@@ -36,40 +20,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Protocol
 
-from checker.fast import _ActionCheck, _Invariants, _StateCheck
+from checker.kernel import Move
 from checker.model import Kind, Property
 from models.fast_raft import FastRaft, Flat
 from models.raft import Action, EachMessage, MType, Raft, State
-
-Move = tuple[int, int, int, Flat]
-"""A transition: (action index, slot position or -1, message body code or -1, successor)."""
-
-
-class Kernel(Protocol):
-    """What a walk needs from a successor function (see the module docstring)."""
-
-    n: int
-    names: Sequence[str]  # action index -> action name ("HandleRPC" for a delivery)
-    handle_index: int  # the action index of HandleRPC
-    owner: Sequence[int]  # action index -> the server (0 .. n-1) whose action it is (-1 for HandleRPC)
-    message_kinds: int  # deliveries are of kinds 0 .. message_kinds - 1 (swarm walks lose each kind at its own rate)
-    props: Sequence[Property[State, Action]]  # the checked properties; the check methods return indexes into it
-
-    def initial(self) -> list[Flat]: ...
-    def moves(self, s: Flat) -> list[Move]: ...
-    def action(self, mv: Move) -> Action: ...
-    def apply(self, s: Flat, a: Action) -> Move | None: ...
-    def decode(self, s: Flat) -> State: ...
-    def message_kind(self, mv: Move) -> int: ...
-    def digest(self, s: Flat) -> int: ...
-    def canon(self, s: Flat) -> Flat: ...
-    def bad_step(self, s: Flat, mv: Move) -> int: ...
-    def first_bad(self, s: Flat, moves: Sequence[Move]) -> tuple[int, int] | None: ...
-    def check_state(self, s: Flat) -> int: ...
-    def violates(self, p: int, s: Flat, mv: Move | None) -> bool: ...
-    def witnesses(self, s: Flat, pending: Sequence[int]) -> list[int]: ...
+from raft_check.fast import _ActionCheck, _Invariants, _StateCheck
 
 
 def _digest(text: str) -> int:

@@ -25,10 +25,10 @@ from typing import Any, TypeAlias
 
 import networkx as nx
 
-from checker.cli import EXIT_HOLDS, EXIT_VIOLATION, BadInput, _count, _Parser, make_model, select_properties
 from checker.model import Kind, Property
 from models import render
 from models.raft import NIL, Action, Message, MType, Raft, Role, State, server_name
+from raft_check.cli import EXIT_HOLDS, EXIT_VIOLATION, BadInput, _count, _Parser, make_model, select_properties
 
 DEFAULT_LIMIT = 2000
 Graph: TypeAlias = "nx.MultiDiGraph[str]"
@@ -245,8 +245,8 @@ def write_dot(g: Graph, path: Path, title: str) -> None:
 def count_states(model: Raft, symmetry: bool) -> tuple[str, int | None]:
     """How many states the graph would have (and the number, if counted to the end): counted by the fastest engine
     that runs the model, up to COUNT_CAP states."""
-    from checker.cli import run_check
-    from checker.fast import pick_engine
+    from raft_check.cli import run_check
+    from raft_check.fast import pick_engine
 
     engine, _ = pick_engine(model, "auto")
     result = run_check(model, [], symmetry=symmetry, max_states=COUNT_CAP, quiet=True, engine=engine)

@@ -40,13 +40,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-import checker.fast as fast
-from checker.fast import Chunk, _ActionCheck
+import raft_check.fast as fast
 from checker.model import Kind
 from models.fast_raft import FastRaft, Flat
+from raft_check.fast import Chunk, _ActionCheck
 
 if TYPE_CHECKING:
-    from checker.fast import FastExplorer
+    from raft_check.fast import FastExplorer
 
 AHEAD = 3
 """Chunks a worker may have queued beyond the one the main process waits for."""

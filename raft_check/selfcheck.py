@@ -97,7 +97,7 @@ def _search(model: Raft, symmetry: bool) -> _Search:
 
     Raises _TooBig if it would store more than MAX_STATES states.
     """
-    from checker.fast import FastExplorer, _StateCheck, unsupported
+    from raft_check.fast import FastExplorer, _StateCheck, unsupported
 
     props = [p for p in model.properties() if p.kind is not Kind.ACTION]
     verdicts: dict[str, bool] = {}

@@ -65,7 +65,12 @@ from typing import Any
 from tabulate import tabulate
 
 from checker.bfs import VIOLATED, Result, Stats, Violation, peak_rss_bytes
-from checker.cli import (
+from checker.kernel import Kernel, Move
+from checker.model import Kind
+from checker.trace import Step, replay
+from models.fast_raft import Flat
+from models.raft import Action, Raft, State
+from raft_check.cli import (
     EXIT_INCOMPLETE,
     EXIT_VIOLATION,
     BadInput,
@@ -81,11 +86,7 @@ from checker.cli import (
     without_options,
     write_counterexample,
 )
-from checker.kernel import FastKernel, Kernel, Move
-from checker.model import Kind
-from checker.trace import Step, replay
-from models.fast_raft import Flat
-from models.raft import Action, Raft, State
+from raft_check.fast_kernel import FastKernel
 
 EXIT_RUN_FAILED = 4
 
@@ -305,7 +306,7 @@ def walk_rng(seed: int, index: int) -> random.Random:
 class Walker:
     """Runs walks on one kernel, accumulating counts and the distinct-state estimate."""
 
-    def __init__(self, kernel: Kernel, depth: int, mode: str, seed: int) -> None:
+    def __init__(self, kernel: Kernel[State, Action], depth: int, mode: str, seed: int) -> None:
         self.k, self.depth, self.mode, self.seed = kernel, depth, mode, seed
         self.class_of = [CLASSES.index(name) if name in CLASSES else DELIVER for name in kernel.names]
         self.counts = [0] * len(kernel.names)
@@ -523,7 +524,7 @@ class WorkerFailed(Exception):
     """A simulation worker failed; the message is its one-line cause (with the path of its report file)."""
 
 
-def run_walks(kernel: Kernel, *, depth: int, mode: str, seed: int, workers: int, walks: int | None, time_limit: float,
+def run_walks(kernel: Kernel[State, Action], *, depth: int, mode: str, seed: int, workers: int, walks: int | None, time_limit: float,
               first: int = 0,
               progress: Callable[[Progress, float, int], None] | None = None) -> RunResult:
     """Walks ``first``, ``first + 1``, ... until a violation (then the lowest-numbered one), ``walks`` walks, or
@@ -644,7 +645,7 @@ def run_walks(kernel: Kernel, *, depth: int, mode: str, seed: int, workers: int,
 class Shrinker:
     """Shortens a violating action sequence while it replays (on the kernel) and still violates property ``p``."""
 
-    k: Kernel
+    k: Kernel[State, Action]
     p: int
     budget: int = 600_000  # kernel steps (replayed or searched) that shrinking may spend: some seconds
     spent: int = 0
@@ -901,7 +902,7 @@ def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     model = make_model(args)
     props = select_properties(model, args.invariant)
-    from checker.fast import unsupported
+    from raft_check.fast import unsupported
 
     why = unsupported(model)
     if why is not None:
@@ -922,7 +923,7 @@ def main(argv: Sequence[str]) -> int:
         print(f"Properties: {', '.join(p.name for p in props)}")
         print(f"Walks: {args.mode}, up to {args.depth} steps each, seed {seed}, {args.workers} worker(s), "
               f"stopping at the first violation or after {' or '.join(limits)}")
-        print("Kernel: fast (checker/kernel.py over models/fast_raft.py)", flush=True)
+        print("Kernel: fast (raft_check/fast_kernel.py over models/fast_raft.py)", flush=True)
     bar = ProgressLine(not (args.quiet or args.json))
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:

@@ -1,6 +1,6 @@
 """A verdict for every property (``check --continue``, the default for ``--tweak`` and ``--tweak-file``).
 
-The engines (``checker/bfs.py``, ``checker/fast.py``) search on past the first
+The engines (``checker/bfs.py``, ``raft_check/fast.py``) search on past the first
 violation until every selected property is decided or the search is complete
 (``keep_going``).  Breadth-first order does not depend on the properties, so
 each property's first violation is the one a search for that property alone
@@ -72,9 +72,9 @@ def property_results(result: Result[State, Action], files: dict[str, tuple[Path,
 
 
 def write_all(model: Raft, result: Result[State, Action], out: Path, cmd: str) -> tuple[dict[str, tuple[Path, ...]], dict[str, str]]:
-    """Each violated property's shortest counterexample, as text, ITF and viewer (``checker.cli.write_counterexample``);
+    """Each violated property's shortest counterexample, as text, ITF and viewer (``raft_check.cli.write_counterexample``);
     the files written per property, and why a property's files could not be written (its trace is then printed)."""
-    from checker.cli import write_counterexample
+    from raft_check.cli import write_counterexample
 
     files: dict[str, tuple[Path, ...]] = {}
     errors: dict[str, str] = {}
@@ -134,7 +134,7 @@ def report(model: Raft, result: Result[State, Action], out: Path, cmd: str, *, a
     import json
     import sys
 
-    from checker.cli import stats_table, violation_text
+    from raft_check.cli import stats_table, violation_text
 
     def text_of(v: Any) -> str:
         return violation_text(model, dataclasses.replace(result, violation=v), cmd)

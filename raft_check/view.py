@@ -14,8 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from checker.cli import EXIT_BAD_INPUT, BadInput, _Parser
 from models import viewer
+from raft_check.cli import EXIT_BAD_INPUT, BadInput, _Parser
 
 DESCRIPTION = """\
 Write the interactive trace viewer (one self-contained HTML file: open it from

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from checker import checkpoint, cli
+from checker import checkpoint
 from checker.bfs import HOLDS, INCOMPLETE, VIOLATED, Result
 from checker.checkpoint import CheckpointError
-from checker.fast import FastExplorer
 from checker.trace import replay
 from models import tweaks
 from models.raft import Action, Raft, State
+from raft_check import cli
+from raft_check.fast import FastExplorer
 
 
 def summary(r: Result[State, Action]) -> tuple[object, ...]:

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from helpers import interrupt_check
 
-from checker.cli import main
 from models import tweaks
 from models.raft import Raft
+from raft_check.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = json.loads((ROOT / "models" / "manifest.json").read_text())

@@ -174,7 +174,7 @@ def test_larger_pinned_counts(c: dict[str, Any]) -> None:
 
 
 def test_cli_engine_compiled(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from checker import cli
+    from raft_check import cli
 
     assert cli.main(["--servers", "3", "--max-term", "2", "--engine", "compiled", "--quiet", "--out", str(tmp_path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)

@@ -15,15 +15,15 @@ from typing import Any
 
 import pytest
 
-import checker.fast as fast
-from checker import cli
+import raft_check.fast as fast
 from checker.bfs import VIOLATED, Explorer, Result
-from checker.fast import FastExplorer
 from checker.model import Kind
 from checker.trace import replay
-from checker.verdicts import property_results
 from models import tweaks
 from models.raft import Action, Raft, State
+from raft_check import cli
+from raft_check.fast import FastExplorer
+from raft_check.verdicts import property_results
 
 # (tweak, bounds): an election-layer tweak that breaks an action property and several invariants, and a log-layer one.
 CASES = [("term-not-persisted", (2, 1, 0)), ("no-prev-log-check", (2, 2, 2))]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from checker import cli
 from models import tweaks
+from raft_check import cli
 
 CAPTURE = pytest.CaptureFixture[str]
 

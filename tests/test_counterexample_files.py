@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from checker import cli
 from checker.model import Kind
 from models.raft import NIL, Committed, Message, MType, Raft, Role, ServerVars, State
+from raft_check import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted((ROOT / "counterexamples").glob("*/*.itf.json"))

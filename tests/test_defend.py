@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from checker import cli, defend
 from checker.bfs import HOLDS, VIOLATED, Explorer, Result
-from checker.fast import FastExplorer
 from checker.trace import replay
 from models import tweaks
 from models.raft import Action, Raft, State
+from raft_check import cli, defend
+from raft_check.fast import FastExplorer
 
 # Unsafe election tweaks: the safety property they break and the length of the
 # shortest counterexample at their declared bounds.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from checker import cli
+from raft_check import cli
 
 GRANT_ALL = '''\
 from models.raft import Message, Raft, ServerVars

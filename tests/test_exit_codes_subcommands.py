@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from checker import cli
+from raft_check import cli
 
 BOOM = """from models.tweaks import expect, override
 

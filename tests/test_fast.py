@@ -1,4 +1,4 @@
-"""Differential tests: the fast engine (checker/fast.py, models/fast_raft.py) against the readable one.
+"""Differential tests: the fast engine (raft_check/fast.py, models/fast_raft.py) against the readable one.
 
 On small bounds, for the plain model and for every built-in tweak, both
 engines must reach the same canonical states (fast states are decoded back to
@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from checker.bfs import Explorer
-from checker.fast import FastExplorer, _StateCheck, pick_engine, unsupported
 from checker.trace import replay
 from models import tweaks
 from models.fast_raft import FastRaft
 from models.raft import Action, EachMessage, Raft, State
+from raft_check.fast import FastExplorer, _StateCheck, pick_engine, unsupported
 
 # (servers, max-term, max-log)
 TWEAK_CAP = 2500

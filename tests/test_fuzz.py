@@ -17,7 +17,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from checker import cli
+from raft_check import cli
 
 EXIT_CODES = {0, 1, 2, 3, 4}
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from checker import cli
 from models import tweaks
+from raft_check import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDENS = sorted((ROOT / "counterexamples").glob("*/*.txt"))

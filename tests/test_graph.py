@@ -10,7 +10,7 @@ from typing import Any
 import networkx as nx
 import pytest
 
-from checker import cli
+from raft_check import cli
 
 CONFIGS = [
     ["--servers", "2", "--max-term", "1"],  # scene 2: two servers, one term

@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-import checker.fast as fast
-from checker import cli
+import raft_check.fast as fast
 from checker.bfs import HOLDS, VIOLATED, Explorer
-from checker.fast import FastExplorer, pick_engine
 from checker.trace import replay
 from models import tweaks
 from models.raft import HISTORY_PROPERTIES, Action, Message, MType, Raft, Role, ServerVars, State
+from raft_check import cli
+from raft_check.fast import FastExplorer, pick_engine
 
 PROP = HISTORY_PROPERTIES[0]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import itf_py
 import pytest
 
-from checker import cli
+from raft_check import cli
 from tests.test_counterexample_files import model_of
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,9 +18,9 @@ import os
 import pytest
 
 from checker.bfs import Explorer
-from checker.fast import FastExplorer
 from models import tweaks
 from models.raft import Message, MType, Raft, ServerVars, State
+from raft_check.fast import FastExplorer
 
 SMALL = [(2, 1, 1), (2, 2, 1)]  # about 20 s of CPU together
 SLOW = [(2, 1, 2), (3, 1, 1)]

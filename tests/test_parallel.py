@@ -1,4 +1,4 @@
-"""Worker processes (``--workers N``, checker/parallel.py) against the one-process batched search.
+"""Worker processes (``--workers N``, raft_check/parallel.py) against the one-process batched search.
 
 Several workers must give exactly the one-process search: the same states in
 the same order, counts, per-action counts, verdict, witnesses and trace.  The
@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from helpers import interrupt_check
 
-from checker import cli, defend, fast, parallel
 from checker.bfs import HOLDS, INCOMPLETE, VIOLATED, Result
-from checker.fast import FastExplorer
 from checker.model import action_property
 from checker.trace import replay
 from models import tweaks
 from models.raft import Action, Raft, State
+from raft_check import cli, defend, fast, parallel
+from raft_check.fast import FastExplorer
 
 
 def summary(r: Result[State, Action]) -> tuple[object, ...]:

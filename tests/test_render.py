@@ -1,4 +1,4 @@
-"""How traces read (models/render.py through checker/cli.py): each step narrated from what actually changed.
+"""How traces read (models/render.py through raft_check/cli.py): each step narrated from what actually changed.
 
 Each trace here is a real execution, built step by step with the model's own
 ``next_state``, under tweaks that make the unmodified protocol's story wrong:
@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from checker import cli
 from checker.trace import Step
 from models import render, tweaks
 from models.raft import NIL, Action, Message, MType, Raft, Role, ServerVars, State
+from raft_check import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 RV, RVR = MType.RequestVoteRequest, MType.RequestVoteResponse

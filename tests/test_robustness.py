@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from checker import cli, failure
+from checker import failure
+from raft_check import cli
 
 CAPTURE = pytest.CaptureFixture[str]
 

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from checker import simulate
-from checker.cli import main as check_main
-from checker.cli import make_model
-from checker.kernel import FastKernel
 from checker.model import Kind
 from checker.trace import replay
 from models import tweaks
 from models.raft import Raft
+from raft_check import simulate
+from raft_check.cli import main as check_main
+from raft_check.cli import make_model
+from raft_check.fast_kernel import FastKernel
 from tests.test_counterexample_files import decode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,7 +170,7 @@ def test_cli_violation_files_reproduce(tmp_path: Path, capsys: pytest.CaptureFix
         assert any(model.next_state(s, a) == t for a in model.actions(s)), f"step {k} is not a transition"
         assert prop.check(t) == (k < len(states) - 1)
     # `check view` reads a simulated trace back from its ITF file alone and writes the very viewer simulate wrote.
-    from checker import cli
+    from raft_check import cli
 
     html = txt.with_suffix("").with_suffix(".html")
     assert cli.main(["view", str(itf), "-o", str(tmp_path / "view.html")]) == 0

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from checker import cli, sizing
+from checker import sizing
 from checker.bfs import Progress
+from raft_check import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURE = pytest.CaptureFixture[str]

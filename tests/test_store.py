@@ -14,13 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checker import cli, defend, fast, store
+from checker import store
 from checker.bfs import HOLDS, INCOMPLETE, VIOLATED, Result
-from checker.fast import FastExplorer
 from checker.store import RunStore, collision_probability
 from checker.trace import replay
 from models import tweaks
 from models.raft import Action, Raft, State
+from raft_check import cli, defend, fast
+from raft_check.fast import FastExplorer
 
 BOUNDS = [(2, 2, 1), (3, 2, 0), (3, 1, 1), (4, 1, 0)]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from checker import cli
-from checker.fast import FastExplorer
 from models.raft import HOOKS, Raft
+from raft_check import cli
+from raft_check.fast import FastExplorer
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "any_vote.py"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from checker import cli, selfcheck
-from checker.fast import FastExplorer
 from models import tweaks
 from models.raft import REDUCTIONS, WITHOUT_ID, Raft, ServerVars
+from raft_check import cli, selfcheck
+from raft_check.fast import FastExplorer
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

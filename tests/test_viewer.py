@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from checker import cli, explore, gallery
-from checker.defend import Row
 from models import tweaks, viewer
+from raft_check import cli, explore, gallery
+from raft_check.defend import Row
 
 ROOT = Path(__file__).resolve().parent.parent
 ITFS = sorted((ROOT / "counterexamples").glob("*/*.itf.json"))

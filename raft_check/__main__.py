@@ -1,0 +1,3 @@
+from raft_check.cli import main
+
+raise SystemExit(main())
