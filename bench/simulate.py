@@ -67,7 +67,7 @@ def golden_length(tweak: str, prop: str, bounds: tuple[int, int, int]) -> int | 
 
 def run(tweak: str, bounds: tuple[int, int, int], prop: str, seed: int, mode: str, budget: float, out: str) -> dict[str, Any]:
     n, term, log = bounds
-    argv = [sys.executable, "-m", "checker", "simulate", "--servers", str(n), "--max-term", str(term), "--max-log", str(log),
+    argv = [sys.executable, "-m", "raft_check", "simulate", "--servers", str(n), "--max-term", str(term), "--max-log", str(log),
             "--tweak", tweak, "--invariant", prop, "--seed", str(seed), "--mode", mode, "--time-limit", f"{budget:g}",
             "--json", "--quiet", "--out", out]
     proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=budget + 600)

@@ -20,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from raft_check.cli import _Parser, add_model_args, make_model, select_properties
+from checker.console import _Parser
+from raft_check.cli import add_model_args, make_model, select_properties
 from raft_check.fast_kernel import FastKernel
 from raft_check.simulate import DEFAULT_DEPTH, Walker
 

@@ -1,3 +1,3 @@
-from raft_check.cli import main
+from checker.front_door import main
 
 raise SystemExit(main())

@@ -19,8 +19,7 @@ import copy
 import html
 import json
 import re
-import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -345,14 +344,18 @@ def _decode_state(values: dict[str, Any], n: int, where: str) -> State:
     return State(tuple(servers), tuple(sorted(messages)), tuple(sorted(committed)), tuple(sorted(elected)))
 
 
-def read_itf(path: Path) -> ItfTrace:
-    """Read a trace the checker wrote (``check`` or ``check explore``) back into the model, its states and actions.
+ModelOf = Callable[[str], tuple[Raft, list[Property[State, Action]]]]
+"""The model and properties of a recorded ``check ...`` command (the front door parses it: ``raft_check/view.py``);
+ValueError if the command is not valid."""
+
+
+def read_itf(path: Path, model_of: ModelOf) -> ItfTrace:
+    """Read a trace the checker wrote (``check`` or ``check explore``) back into the model, its states and actions;
+    ``model_of`` rebuilds the model from the command the file records.
 
     Raises :class:`TraceFileError` with one line naming what is wrong.
     """
     import itf_py  # type: ignore[import-untyped]
-
-    from raft_check import cli
 
     try:
         doc = json.loads(Path(path).read_text())
@@ -373,18 +376,8 @@ def read_itf(path: Path) -> ItfTrace:
     if missing:
         raise TraceFileError(f"{path}: not a trace of this model: variable(s) {', '.join(missing)} missing from 'vars'")
     try:
-        argv = shlex.split(command)[1:]
-        if {"-h", "--help", "--version"} & set(argv):
-            raise ValueError("it asks for help or the version, so it ran no search")
-        if argv[:1] == ["simulate"]:  # a trace found by `check simulate`: the same model flags
-            from raft_check import simulate
-
-            args = simulate.build_parser().parse_args(argv[1:])
-        else:
-            args = cli.build_parser().parse_args(argv)
-        model = cli.make_model(args)
-        props = cli.select_properties(model, args.invariant)
-    except (cli.BadInput, ValueError) as e:
+        model, props = model_of(command)
+    except ValueError as e:
         raise TraceFileError(f"{path}: its recorded command {command!r} is not valid: {e}") from None
     named = re.match(r"(?:Shortest counterexample|Counterexample) to (\w+)", desc)
     violated = None

@@ -17,20 +17,33 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from tabulate import tabulate
 
-from checker.bfs import HOLDS, INCOMPLETE, VIOLATED, Explorer, Progress, Result
+from checker.bfs import HOLDS, INCOMPLETE, Explorer, Result
 from checker.checkpoint import CheckpointError
+from checker.console import (
+    EXIT_BAD_INPUT,
+    EXIT_HOLDS,
+    EXIT_INCOMPLETE,
+    BadInput,
+    ProgressBar,
+    _cores,
+    _count,
+    _minutes,
+    _Parser,
+    check_out_dir,
+    stats_table,
+    verdict,
+    without_options,
+)
 from checker.failure import EXIT_FAILED
 from checker.model import Kind, Property
-from checker.trace import Step
-from models import render, tweaks, viewer
-from models.raft import HISTORY_PROPERTIES, HOOKS, Action, Raft, State, server_name
+from models import tweaks
+from models.raft import HISTORY_PROPERTIES, HOOKS, Action, Raft, State
 from raft_check import selfcheck
-
-EXIT_HOLDS, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
+from raft_check.report import model_label, violation_text, write_counterexample
 
 DESCRIPTION = """\
 Explore every reachable state of a bounded Raft cluster (Figure 2 of the Raft
@@ -97,38 +110,6 @@ def version() -> str:
             return installed("raft-check")
         except PackageNotFoundError:
             return "unknown"
-
-
-class BadInput(Exception):
-    """Bad command-line input: reported as one line on stderr, exit code 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise BadInput(message)
-
-
-def _count(lo: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if v < lo:
-            raise argparse.ArgumentTypeError(f"must be at least {lo}, got {v}")
-        return v
-
-    return parse
-
-
-def _minutes(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of minutes, got {text!r}") from None
-    if not v > 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of minutes, got {text!r}")
-    return v
 
 
 def add_model_args(p: argparse.ArgumentParser, defaults: bool = True) -> None:
@@ -201,10 +182,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def make_model(args: argparse.Namespace) -> Raft:
     """The (possibly tweaked) Raft model the arguments describe."""
     try:
@@ -218,10 +195,6 @@ def make_model(args: argparse.Namespace) -> Raft:
         raise BadInput(str(e)) from None
     check_tweak_acts(model, chosen)
     return model
-
-
-def model_label(model: Raft) -> str:
-    return "+".join(model.tweaks) if model.tweaks else "raft"
 
 
 def select_properties(model: Raft, names: Sequence[str]) -> list[Property[State, Action]]:
@@ -258,11 +231,11 @@ def list_properties_json(model: Raft) -> list[dict[str, str]]:
 
 def tweak_command(t: tweaks.Tweak) -> str:
     """The ``check`` command that reproduces a built-in tweak's declared verdict exactly (the search ``check defend`` runs)."""
-    from raft_check import defend
+    from raft_check import rows
 
     model = tweaks.apply([t])(*t.bounds)
-    props = [*defend.safety_properties(model), *(p for p in model.properties() if p.kind is Kind.SOMETIMES)]
-    return shlex.join(["check", *defend.check_argv(t.name, t.bounds, props)])
+    props = [*rows.safety_properties(model), *(p for p in model.properties() if p.kind is Kind.SOMETIMES)]
+    return shlex.join(["check", *rows.check_argv(t.name, t.bounds, props)])
 
 
 def list_tweaks_json() -> list[dict[str, Any]]:
@@ -294,61 +267,6 @@ def list_tweaks() -> str:
             f"{commands}")
 
 
-def _isatty(f: Any) -> bool:
-    try:
-        return bool(f.isatty())
-    except (AttributeError, ValueError):
-        return False
-
-
-def fmt_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
-
-
-class ProgressBar:
-    """Live progress on stderr: through tqdm, refreshed at most every second, on a terminal; otherwise (a log file, a
-    pipe) a plain line about every PLAIN_EVERY seconds, never a bar redrawn with carriage returns."""
-
-    PLAIN_EVERY = 10.0
-
-    def __init__(self, enabled: bool) -> None:
-        self.bar: Any = None
-        self.enabled = enabled
-        self.plain = not _isatty(sys.stderr)
-        self.last_plain = -self.PLAIN_EVERY
-
-    def start(self) -> None:
-        """Say at once that the search has started (the first states of a large model can take seconds each)."""
-        if self.enabled:
-            print("progress: search started" + (f" (a line about every {self.PLAIN_EVERY:.0f} s)" if self.plain else ""),
-                  file=sys.stderr, flush=True)
-
-    def __call__(self, p: Progress) -> None:
-        if not self.enabled:
-            return
-        if self.plain:
-            if p.elapsed - self.last_plain >= self.PLAIN_EVERY:
-                self.last_plain = p.elapsed
-                rate = p.states / p.elapsed if p.elapsed > 0 else 0.0
-                print(f"progress: {p.states:,} states, depth {p.depth}, queue {p.queue:,}, {p.transitions:,} transitions, "
-                      f"{rate:,.0f} states/s, memory {fmt_bytes(p.rss)}, {p.elapsed:.0f} s", file=sys.stderr, flush=True)
-            return
-        if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=None, unit=" states", file=sys.stderr, mininterval=1.0, dynamic_ncols=True, leave=False)
-        self.bar.update(p.states - self.bar.n)
-        self.bar.set_postfix_str(f"depth={p.depth} queue={p.queue} trans={p.transitions} mem={fmt_bytes(p.rss)}", refresh=False)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 OUTPUT_ONLY = {"--out": True, "--quiet": False, "--json": False, "--checkpoint": True, "--checkpoint-every": True}
 """Options that change where or how results are shown, or where a search is saved, not what is found (True: takes a
 value); they are not recorded in counterexample files, which name no local directory."""
@@ -377,170 +295,6 @@ def portable_paths(argv: Sequence[str], cwd: str | None = None) -> list[str]:
             a = "--tweak-file=" + os.path.relpath(a.split("=", 1)[1], cwd)
         out.append(a)
     return out
-
-
-def without_options(argv: Sequence[str], options: dict[str, bool]) -> list[str]:
-    """``argv`` without the named options (True: the option takes a value, given as the next word or after ``=``)."""
-    kept: list[str] = []
-    skip = False
-    for a in argv:
-        if skip:
-            skip = False
-            continue
-        name = a.split("=", 1)[0]
-        if name in options:
-            skip = options[name] and "=" not in a
-            continue
-        kept.append(a)
-    return kept
-
-
-def trace_table(model: Raft, trace: Sequence[Step[State, Action]]) -> str:
-    """The trace as a table: one row per step, a column per server, changed cells marked with '*'."""
-    with_log = model.max_log > 0
-    headers = ["step", "action", *[f"S{i + 1}" for i in model.server_ids], "messages sent"]
-    rows = []
-    prev: State | None = None
-    for k, step in enumerate(trace):
-        cells = []
-        for i, v in enumerate(step.state.servers):
-            c = render.server_cell(v, with_log, i)
-            changed = prev is not None and prev.servers[i] != v
-            cells.append(("* " if changed else "  ") + c)
-        sent = render.network_change(prev, step.state, model) if prev is not None else ""
-        rows.append([k, render.action_text(step.action, model), *cells, sent])
-        prev = step.state
-    return tabulate(rows, headers=headers, maxcolwidths=[None, 44, *([30] * model.n), 46])
-
-
-def trace_story(model: Raft, trace: Sequence[Step[State, Action]]) -> str:
-    lines = []
-    for k in range(1, len(trace)):
-        a = trace[k].action
-        assert a is not None
-        lines.append(f"{k:>3}. {render.story(model, trace[k - 1].state, a, trace[k].state)}")
-    return "\n".join(lines)
-
-
-def violation_text(model: Raft, result: Result[State, Action], cmd: str) -> str:
-    v = result.violation
-    assert v is not None
-    kind = "action property" if v.prop.kind is Kind.ACTION else "invariant"
-    head = [
-        cmd,
-        f"Violation of {kind} {v.prop.name}: {v.prop.description}.",
-        f"Model: {model_label(model)}, servers S1..S{model.n}, max-term {model.max_term}, max-log {model.max_log}. "
-        + (v.found_by or f"Shortest trace: {len(v.trace) - 1} steps") + " (every step replays as a real transition).",
-        "",
-    ]
-    return "\n".join(head) + trace_table(model, v.trace) + "\n\nWhat happens:\n" + trace_story(model, v.trace) + "\n"
-
-
-def itf_json(model: Raft, result: Result[State, Action], cmd: str) -> dict[str, Any]:
-    v = result.violation
-    assert v is not None
-    what = f"Counterexample to {v.prop.name} ({v.found_by})" if v.found_by else f"Shortest counterexample to {v.prop.name}"
-    return itf_document(model, v.trace, f"{what}, produced by: {cmd}")
-
-
-def itf_document(model: Raft, trace: Sequence[Step[State, Action]], description: str) -> dict[str, Any]:
-    """An ITF document of ``trace`` (ADR-015: the constants as params, set in the initial state), with ``description``."""
-    return {
-        "#meta": {
-            "format": "ITF",
-            "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
-            "source": "spec/Raft.tla",
-            "description": description,
-            "varTypes": {},
-        },
-        "params": list(ITF_PARAMS),
-        "vars": render.itf_vars(model),
-        "states": [render.itf_state(model, st.state, k, st.action) | (itf_params(model) if k == 0 else {})
-                   for k, st in enumerate(trace)],
-    }
-
-
-ITF_PARAMS = ("Server", "MaxTerm", "MaxLog")
-"""The constants of spec/Raft.tla, as ITF trace parameters: ADR-015 says they are set in the initial state."""
-
-
-def itf_params(model: Raft) -> dict[str, Any]:
-    """The values of ITF_PARAMS for ``model``, as the initial state of its ITF trace sets them."""
-    return {"Server": {"#set": [server_name(i) for i in model.server_ids]},
-            "MaxTerm": {"#bigint": str(model.max_term)}, "MaxLog": {"#bigint": str(model.max_log)}}
-
-
-def write_counterexample(model: Raft, result: Result[State, Action], out: Path, cmd: str) -> tuple[Path, ...]:
-    v = result.violation
-    assert v is not None
-    stem = f"{v.prop.name}_s{model.n}_t{model.max_term}" + (f"_l{model.max_log}" if model.max_log else "")
-    folder = out / model_label(model)
-    folder.mkdir(parents=True, exist_ok=True)
-    txt, itf = folder / f"{stem}.txt", folder / f"{stem}.itf.json"
-    from checker.failure import atomic_write
-
-    atomic_write(txt, violation_text(model, result, cmd))
-    atomic_write(itf, json.dumps(itf_json(model, result, cmd), indent=1) + "\n")
-    # The trace viewer (models/viewer.py; `check view` rebuilds it from the ITF file), last: the trace is already saved.
-    return txt, itf, *viewer.write_counterexample_page(model, v.trace, v.prop, cmd, folder / f"{stem}.html")
-
-
-def check_out_dir(out: str) -> Path:
-    """Fail early (exit 2) if counterexamples could not be written under ``out``; create nothing."""
-    p = Path(out)
-    probe = p
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        raise BadInput(f"--out {out}: {probe} is not a folder")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise BadInput(f"--out {out}: cannot write in {probe}")
-    if probe.is_dir():  # root passes os.access everywhere: try a file (removed at once), as the end of the run will
-        import tempfile
-
-        try:
-            with tempfile.TemporaryFile(dir=probe):
-                pass
-        except OSError as e:
-            raise BadInput(f"--out {out}: cannot write in {probe} ({e.strerror or e})") from None
-    return p
-
-
-def stats_table(result: Result[State, Action]) -> str:
-    st = result.stats
-    rows = [
-        ("distinct states", f"{st.distinct_states:,}"),
-        ("transitions", f"{st.transitions:,}"),
-        ("depth", st.depth),
-        ("wall time", f"{st.wall_seconds:.2f} s"),
-        ("states/s", f"{st.states_per_second:,.0f}"),
-        ("peak memory (RSS)", fmt_bytes(st.peak_rss)),
-    ]
-    if st.store != "memory":
-        rows.append((f"{st.store} store", f"{fmt_bytes(st.store_bytes)} ({st.store_bytes / max(st.distinct_states, 1):.0f} bytes/state)"))
-    acts = sorted(st.action_counts.items(), key=lambda kv: -kv[1])
-    return tabulate(rows, tablefmt="plain") + "\n\n" + tabulate(acts, headers=["action", "fired"], intfmt=",")
-
-
-def verdict(result: Result[State, Action]) -> tuple[str, int]:
-    if result.status == VIOLATED:
-        assert result.violation is not None
-        return f"VIOLATED: {result.violation.prop.name}", EXIT_VIOLATION
-    if result.status == INCOMPLETE:
-        return f"INCOMPLETE ({result.incomplete_reason}): no violation found in the states explored; nothing is proved", EXIT_INCOMPLETE
-    if result.unsatisfied:
-        return f"VACUOUS: never satisfied: {', '.join(result.unsatisfied)}", EXIT_VIOLATION
-    names = ", ".join(p.name for p in result.checked if p.kind is not Kind.SOMETIMES)
-    if not names:  # only reachability checks were selected: each was satisfied by some reachable state
-        reached = ", ".join(p.name for p in result.checked)
-        return (f"SATISFIED after a complete search: {reached} (each is reached by some state; no always or action "
-                "property was selected)"), EXIT_HOLDS
-    if result.stats.store == "fp":
-        return (f"HOLDS after a complete search: {names} (fingerprint store: the chance that a fingerprint collision "
-                f"hid a state is about {result.stats.collision_probability:.1e}; --store compact is exact)"), EXIT_HOLDS
-    return f"HOLDS after a complete search: {names}", EXIT_HOLDS
 
 
 def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry: bool, max_states: int | None,

@@ -20,24 +20,28 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 from tabulate import tabulate
 
 from checker.bfs import HOLDS
-from checker.model import Kind, Property
+from checker.console import EXIT_HOLDS, EXIT_VIOLATION, BadInput, _count, _Parser, check_out_dir
+from checker.model import Kind
 from models import tweaks
-from models.raft import Action, Raft, State
-from raft_check.cli import EXIT_HOLDS, EXIT_VIOLATION, BadInput, _count, _Parser, check_out_dir
 from raft_check.cli import _check as check_main
+from raft_check.rows import (
+    NOT_COMPARED,
+    UNMODIFIED,
+    UNMODIFIED_BOUNDS,
+    Row,
+    bounds_text,
+    check_argv,
+    expected_at,
+    safety_properties,
+    short_bounds,
+)
 from raft_check.simulate import _seconds, _seed
-
-UNMODIFIED = "raft"
-UNMODIFIED_BOUNDS = (3, 3, 0)
-UNKNOWN = "?"
-NOT_COMPARED = "not compared"
 
 DESCRIPTION = """\
 Check the unmodified protocol and every built-in protocol tweak (see
@@ -70,68 +74,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-@dataclass
-class Row:
-    name: str
-    rule: str
-    bounds: tuple[int, int, int]
-    expected: str
-    actual: str
-    trace_length: int | None
-    states: int
-    seconds: float
-    files: tuple[Path, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.expected == UNKNOWN or self.expected == self.actual
-
-    @property
-    def compared(self) -> bool:
-        """False when the tweak declares no verdict at these bounds (e.g. another server count): nothing was compared."""
-        return self.expected != UNKNOWN
-
-
-def safety_properties(model: Raft) -> list[Property[State, Action]]:
-    """The properties a tweak's verdict is over: the safety group (the log layer's only with max-log >= 1)."""
-    return [p for p in model.properties() if p.group == "safety"]
-
-
-def check_argv(tweak: str | None, bounds: tuple[int, int, int], props: Sequence[Property[State, Action]]) -> list[str]:
-    """The ``check`` arguments that run the same search as defend (same model, bounds and properties)."""
-    n, t, log = bounds
-    argv = ["--servers", str(n), "--max-term", str(t)]
-    if log:
-        argv += ["--max-log", str(log)]
-    if tweak is not None:
-        argv += ["--tweak", tweak]
-    for p in props:
-        argv += ["--invariant", p.name]
-    if tweak is not None:
-        argv.append("--stop-at-first")  # a row's verdict is its first violation (check --tweak would go on: --continue)
-    return argv
-
-
-def expected_at(t: tweaks.Tweak, bounds: tuple[int, int, int]) -> str:
-    """The verdict a tweak is expected to have at ``bounds``, or '?' when its declared result says nothing.
-
-    A larger max-term (or max-log) only adds behaviours, so a violation stays a
-    violation above the declared bounds and "holds" stays true below them;
-    other server counts are not comparable (half-quorum bites only with even N).
-    """
-    if bounds == t.bounds:
-        return t.expected
-    n, term, log = bounds
-    dn, dterm, dlog = t.bounds
-    if n != dn:
-        return UNKNOWN
-    if t.expected == HOLDS and term <= dterm and log <= dlog:
-        return HOLDS
-    if t.expected != HOLDS and term >= dterm and log >= dlog:
-        return t.expected
-    return UNKNOWN
-
-
 def run_one(name: str, tweak: tweaks.Tweak | None, bounds: tuple[int, int, int], out: Path) -> Row:
     """Run the tweak through the ``check`` command itself, so its recorded command line reproduces the run exactly."""
     model = tweaks.apply([tweak] if tweak is not None else [])(*bounds)
@@ -157,15 +99,6 @@ def run_one(name: str, tweak: tweaks.Tweak | None, bounds: tuple[int, int, int],
         rule, expected = tweak.rule, expected_at(tweak, bounds)
     return Row(name, rule, bounds, expected, actual, data["trace_length"], int(data["distinct_states"]), seconds,
                tuple(Path(f) for f in data["counterexample_files"]))
-
-
-def bounds_text(b: tuple[int, int, int]) -> str:
-    return f"--servers {b[0]} --max-term {b[1]}" + (f" --max-log {b[2]}" if b[2] else "")
-
-
-def short_bounds(b: tuple[int, int, int]) -> str:
-    """E.g. ``servers=3 max-term=2``."""
-    return f"servers={b[0]} max-term={b[1]}" + (f" max-log={b[2]}" if b[2] else "")
 
 
 def table(rows: Sequence[Row]) -> str:

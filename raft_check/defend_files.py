@@ -24,12 +24,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from checker.bfs import HOLDS
+from checker.console import BadInput
 from checker.model import Kind
 from models import tweaks
 from models.tweaks import Expectation
-from raft_check.cli import BadInput
 from raft_check.cli import main as check_main
-from raft_check.defend import Row, expected_at, safety_properties
+from raft_check.rows import Row, expected_at, safety_properties
 
 
 def load(paths: Sequence[str]) -> list[tuple[str, tweaks.Tweak]]:

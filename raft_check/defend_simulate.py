@@ -28,9 +28,9 @@ from pathlib import Path
 from tabulate import tabulate
 
 from checker.bfs import HOLDS
+from checker.console import EXIT_HOLDS, EXIT_VIOLATION, BadInput, check_out_dir
 from models import tweaks
-from raft_check.cli import EXIT_HOLDS, EXIT_VIOLATION, BadInput, check_out_dir
-from raft_check.defend import UNMODIFIED, UNMODIFIED_BOUNDS, bounds_text, check_argv, safety_properties, short_bounds
+from raft_check.rows import UNMODIFIED, UNMODIFIED_BOUNDS, bounds_text, check_argv, safety_properties, short_bounds
 from raft_check.simulate import main as simulate_main
 
 DEFAULT_TIME_LIMIT = 30.0

@@ -27,12 +27,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from checker.console import BadInput, _count, _Parser, without_options
 from checker.model import Kind, Property
 from checker.trace import Step
 from models import render, viewer
 from models.raft import Action, Raft, State
-from raft_check import cli
-from raft_check.cli import BadInput, _count, _Parser
+from raft_check import cli, report
 
 DEFAULT_PORT = 8716
 
@@ -141,7 +141,7 @@ class Session:
 
     def itf(self) -> dict[str, Any]:
         desc = f"Path of {len(self.path) - 1} steps taken by hand in check explore, produced by: {self.command}"
-        return cli.itf_document(self.model, self.path, desc)
+        return report.itf_document(self.model, self.path, desc)
 
 
 def make_handler(session: Session) -> type[BaseHTTPRequestHandler]:
@@ -214,7 +214,9 @@ def session_from_args(args: argparse.Namespace, argv: Sequence[str]) -> Session:
         if given:
             raise BadInput(f"--from takes the model and properties from the trace's recorded command; drop {', '.join(given)}")
         try:
-            t = viewer.read_itf(Path(args.from_trace))
+            from raft_check.view import read_itf
+
+            t = read_itf(Path(args.from_trace))
         except viewer.TraceFileError as e:
             raise BadInput(str(e)) from None
         k = len(t.trace) - 1 if args.step is None else args.step
@@ -228,7 +230,7 @@ def session_from_args(args: argparse.Namespace, argv: Sequence[str]) -> Session:
     args.max_log = 0 if args.max_log is None else args.max_log
     model = cli.make_model(args)
     props = cli.select_properties(model, args.invariant)
-    command = cli.command_line(cli.without_options(argv, EXPLORE_ONLY))
+    command = cli.command_line(without_options(argv, EXPLORE_ONLY))
     return Session(model, props, command, [Step(None, model.init_states()[0])])
 
 

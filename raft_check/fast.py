@@ -21,21 +21,21 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checker.bfs import HOLDS, INCOMPLETE, Progress, Reporter, Result, Stats, _Capped, finish, parent_path, peak_rss_bytes
 from checker.model import Kind, Property
 from models.fast_raft import LEAST_MEMO_CAP, FastRaft, Flat
 from models.raft import Action, EachMessage, Raft, State
 
+if TYPE_CHECKING:
+    from raft_check.parallel import Chunk  # the shape of an expanded chunk, here or in a worker process
+
 STORES = ("memory", "compact", "fp")
 """Visited-state stores: a dict of states; exact sorted runs (checker/store.py); fingerprints only."""
 
 CHUNK = 20_000
 """Batched stores expand this many frontier states, then look their new successors up at once."""
-
-Chunk = tuple[int, Any, list[int], list[int], list[tuple[int, int, Flat]], list[int]]
-"""An expanded chunk: its offset in the level, then :meth:`FastExplorer.expand_chunk`'s answer with the states as uint32 rows."""
 
 
 def fingerprints(rows: Any) -> Any:
@@ -597,7 +597,7 @@ class FastExplorer:
             while len(frontier) and not stop:
                 next_frontier: Spill | None = None
                 queued = 0
-                chunks = pool.level(frontier, idx) if pool is not None else self._expand_level(frontier, idx, action_checks)
+                chunks = pool.level(frontier, idx, CHUNK) if pool is not None else self._expand_level(frontier, idx, action_checks)
                 for lo, keys, cpar, cpos, failures, fired in chunks:
                     transitions += sum(fired)
                     for k, f in enumerate(fired):
@@ -750,6 +750,10 @@ class FastExplorer:
                     cpos.append(k_pos)
             idx += 1
         return list(cand), cpar, cpos, list(stops.values()), fired
+
+    def new_action_checks(self) -> list[_ActionCheck]:
+        """Fresh memoised checks of the action properties (each worker process of ``raft_check.parallel`` builds its own)."""
+        return [_ActionCheck(p, self.fr, self._action_of) for p in self.props if p.kind is Kind.ACTION]
 
     def _action_of(self, s: Flat, k: int, t: Flat) -> Action:
         """The readable action that took ``s`` to ``t`` (only needed by action properties that read the action)."""

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from models import tweaks
 
 if TYPE_CHECKING:
-    from raft_check.defend import Row
+    from raft_check.rows import Row
 
 STYLE = """
 body { font:14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color:#1d2330; margin:24px; background:#f6f7f9; }

@@ -25,10 +25,11 @@ from typing import Any, TypeAlias
 
 import networkx as nx
 
+from checker.console import EXIT_HOLDS, EXIT_VIOLATION, BadInput, _count, _Parser
 from checker.model import Kind, Property
 from models import render
 from models.raft import NIL, Action, Message, MType, Raft, Role, State, server_name
-from raft_check.cli import EXIT_HOLDS, EXIT_VIOLATION, BadInput, _count, _Parser, make_model, select_properties
+from raft_check.cli import make_model, select_properties
 
 DEFAULT_LIMIT = 2000
 Graph: TypeAlias = "nx.MultiDiGraph[str]"

@@ -34,19 +34,29 @@ import os
 import queue
 import signal
 import traceback
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-import raft_check.fast as fast
-from checker.model import Kind
 from models.fast_raft import FastRaft, Flat
-from raft_check.fast import Chunk, _ActionCheck
 
-if TYPE_CHECKING:
-    from raft_check.fast import FastExplorer
+Chunk = tuple[int, Any, list[int], list[int], list[tuple[int, int, Flat]], list[int]]
+"""An expanded chunk: its offset in the level, then :meth:`FastExplorer.expand_chunk`'s answer with the states as uint32 rows."""
+
+
+class FastExplorer(Protocol):
+    """What the workers need of ``raft_check.fast.FastExplorer``, the batched search they serve (which imports this
+    module, not the reverse)."""
+
+    fr: FastRaft
+    pair_ok: dict[tuple[Flat, Flat, int, int], int]
+
+    def new_action_checks(self) -> list[Any]: ...
+
+    def expand_chunk(self, rows: list[list[int]], idx: int, action_checks: Sequence[Any]
+                     ) -> tuple[list[Flat], list[int], list[int], list[tuple[int, int, Flat]], list[int]]: ...
 
 AHEAD = 3
 """Chunks a worker may have queued beyond the one the main process waits for."""
@@ -122,7 +132,7 @@ def _rss() -> int:
         return 0
 
 
-def drop_memos(explorer: FastExplorer, checks: list[_ActionCheck]) -> None:
+def drop_memos(explorer: FastExplorer, checks: Sequence[Any]) -> None:
     """Forget every memoised answer of ``explorer`` and of ``checks`` (the interning tables, which give codes their meaning, stay)."""
     for name in MEMOS:
         getattr(explorer.fr, name).clear()
@@ -139,7 +149,7 @@ def _worker(explorer: FastExplorer, tasks: Any, replies: Any) -> None:
     try:
         fr = explorer.fr
         cols = _columns(fr)
-        checks = [_ActionCheck(p, fr, explorer._action_of) for p in explorer.props if p.kind is Kind.ACTION]
+        checks = explorer.new_action_checks()
         mine = {t: _Map(len(getattr(fr, t))) for t in TABLES}  # main code -> my code
         reported = {t: len(getattr(fr, t)) for t in TABLES}
         done = 0
@@ -242,9 +252,8 @@ class WorkerPool:
                     for a, idx, t in failures]
         return rows, cpar, cpos, failures, fired
 
-    def level(self, frontier: NDArray[np.uint32], base: int) -> Iterator[Chunk]:
-        """Expand a level (frontier states numbered from ``base``): the chunks' answers, in order."""
-        size = fast.CHUNK
+    def level(self, frontier: NDArray[np.uint32], base: int, size: int) -> Iterator[Chunk]:
+        """Expand a level (frontier states numbered from ``base``) ``size`` states a chunk: the chunks' answers, in order."""
         starts = list(range(0, len(frontier), size))
         window = self.n * (1 + AHEAD)
         for j in range(min(len(starts), window)):

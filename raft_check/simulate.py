@@ -65,28 +65,15 @@ from typing import Any
 from tabulate import tabulate
 
 from checker.bfs import VIOLATED, Result, Stats, Violation, peak_rss_bytes
+from checker.console import EXIT_INCOMPLETE, EXIT_VIOLATION, BadInput, _cores, _count, _Parser, check_out_dir, without_options
 from checker.kernel import Kernel, Move
 from checker.model import Kind
 from checker.trace import Step, replay
 from models.fast_raft import Flat
 from models.raft import Action, Raft, State
-from raft_check.cli import (
-    EXIT_INCOMPLETE,
-    EXIT_VIOLATION,
-    BadInput,
-    _cores,
-    _count,
-    _Parser,
-    add_model_args,
-    check_out_dir,
-    make_model,
-    model_label,
-    select_properties,
-    violation_text,
-    without_options,
-    write_counterexample,
-)
+from raft_check.cli import add_model_args, make_model, select_properties
 from raft_check.fast_kernel import FastKernel
+from raft_check.report import model_label, violation_text, write_counterexample
 
 EXIT_RUN_FAILED = 4
 

@@ -72,9 +72,9 @@ def property_results(result: Result[State, Action], files: dict[str, tuple[Path,
 
 
 def write_all(model: Raft, result: Result[State, Action], out: Path, cmd: str) -> tuple[dict[str, tuple[Path, ...]], dict[str, str]]:
-    """Each violated property's shortest counterexample, as text, ITF and viewer (``raft_check.cli.write_counterexample``);
+    """Each violated property's shortest counterexample, as text, ITF and viewer (``raft_check.report.write_counterexample``);
     the files written per property, and why a property's files could not be written (its trace is then printed)."""
-    from raft_check.cli import write_counterexample
+    from raft_check.report import write_counterexample
 
     files: dict[str, tuple[Path, ...]] = {}
     errors: dict[str, str] = {}
@@ -134,7 +134,8 @@ def report(model: Raft, result: Result[State, Action], out: Path, cmd: str, *, a
     import json
     import sys
 
-    from raft_check.cli import stats_table, violation_text
+    from checker.console import stats_table
+    from raft_check.report import violation_text
 
     def text_of(v: Any) -> str:
         return violation_text(model, dataclasses.replace(result, violation=v), cmd)

@@ -10,12 +10,15 @@ success, 2 when the file is not an ITF trace of this model (one line says why).
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from checker.console import EXIT_BAD_INPUT, BadInput, _Parser
+from checker.model import Property
 from models import viewer
-from raft_check.cli import EXIT_BAD_INPUT, BadInput, _Parser
+from models.raft import Action, Raft, State
 
 DESCRIPTION = """\
 Write the interactive trace viewer (one self-contained HTML file: open it from
@@ -30,6 +33,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE.html",
                    help="where to write the page, for one trace (default: next to the trace, .itf.json replaced by .html)")
     return p
+
+
+def model_of_command(command: str) -> tuple[Raft, list[Property[State, Action]]]:
+    """The model and properties of a recorded ``check ...`` (or ``check simulate ...``) command; ValueError if invalid."""
+    from raft_check import cli
+
+    try:
+        argv = shlex.split(command)[1:]
+        if {"-h", "--help", "--version"} & set(argv):
+            raise ValueError("it asks for help or the version, so it ran no search")
+        if argv[:1] == ["simulate"]:  # a trace found by `check simulate`: the same model flags
+            from raft_check import simulate
+
+            args = simulate.build_parser().parse_args(argv[1:])
+        else:
+            args = cli.build_parser().parse_args(argv)
+        model = cli.make_model(args)
+        props = cli.select_properties(model, args.invariant)
+    except BadInput as e:
+        raise ValueError(str(e)) from None
+    return model, props
+
+
+def read_itf(path: Path) -> viewer.ItfTrace:
+    """``models.viewer.read_itf``, the model rebuilt from the command the file records (TraceFileError if it cannot be)."""
+    return viewer.read_itf(path, model_of_command)
 
 
 def default_output(trace: Path) -> Path:
@@ -47,7 +76,7 @@ def main(argv: Sequence[str]) -> int:
     for name in args.traces:
         src = Path(name)
         try:
-            t = viewer.read_itf(src)
+            t = read_itf(src)
         except viewer.TraceFileError as e:
             raise BadInput(str(e)) from None
         pages.append((Path(args.output) if args.output else default_output(src), t))

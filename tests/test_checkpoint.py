@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from checker import checkpoint
+from checker import checkpoint, console
 from checker.bfs import HOLDS, INCOMPLETE, VIOLATED, Result
 from checker.checkpoint import CheckpointError
 from checker.trace import replay
@@ -92,26 +92,26 @@ def test_a_partial_save_is_not_a_checkpoint(tmp_path: Path) -> None:
 
 def test_cli_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = ["--servers", "2", "--max-term", "2", "--quiet", "--out", str(tmp_path / "out"), "--checkpoint", str(tmp_path / "ck")]
-    assert cli.main(base) == cli.EXIT_BAD_INPUT
+    assert cli.main(base) == console.EXIT_BAD_INPUT
     assert "--checkpoint needs a batched store" in capsys.readouterr().err
-    assert cli.main([*base, "--store", "compact"]) == cli.EXIT_HOLDS
+    assert cli.main([*base, "--store", "compact"]) == console.EXIT_HOLDS
     out = capsys.readouterr().out
     assert "none saved yet" in out and "nothing saved" in out  # a run of a second saves nothing (at most once a minute)
     # A checkpoint of another search in the directory: refused with a message, not resumed.
     FastExplorer(Raft(2, 1, 0), store="compact", checkpoint=tmp_path / "ck", checkpoint_key="other", checkpoint_interval=0).run()
-    assert cli.main([*base, "--store", "compact"]) == cli.EXIT_BAD_INPUT
+    assert cli.main([*base, "--store", "compact"]) == console.EXIT_BAD_INPUT
     assert "holds a checkpoint of another search" in capsys.readouterr().err
 
 
 def test_cli_checkpoint_every(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = ["--servers", "2", "--max-term", "2", "--quiet", "--store", "compact", "--out", str(tmp_path / "out")]
-    assert cli.main([*base, "--checkpoint-every", "5"]) == cli.EXIT_BAD_INPUT
+    assert cli.main([*base, "--checkpoint-every", "5"]) == console.EXIT_BAD_INPUT
     assert "--checkpoint-every needs --checkpoint DIR" in capsys.readouterr().err
     for bad in ("0", "-1", "soon", "inf"):
-        assert cli.main([*base, "--checkpoint", str(tmp_path / "ck"), "--checkpoint-every", bad]) == cli.EXIT_BAD_INPUT
+        assert cli.main([*base, "--checkpoint", str(tmp_path / "ck"), "--checkpoint-every", bad]) == console.EXIT_BAD_INPUT
         assert "argument --checkpoint-every" in capsys.readouterr().err
     # A tiny interval saves at the first level end; the default (a minute) saves nothing in a run of a second.
-    assert cli.main([*base, "--checkpoint", str(tmp_path / "ck"), "--checkpoint-every", "0.00001"]) == cli.EXIT_HOLDS
+    assert cli.main([*base, "--checkpoint", str(tmp_path / "ck"), "--checkpoint-every", "0.00001"]) == console.EXIT_HOLDS
     assert "last saved at depth" in capsys.readouterr().out
     assert cli.command_line(["--checkpoint", "ck", "--checkpoint-every", "30", "--servers", "3"]) == "check --servers 3"
 

@@ -36,7 +36,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
 
 def subprocess_check(cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "checker", *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "raft_check", *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
 # ------------------------------------------------------------------ exit 0
@@ -272,7 +272,7 @@ def test_ctrl_c_ends_in_an_incomplete_report_with_partial_statistics(tmp_path: P
     import signal
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    argv = ["-m", "checker", "--servers", "3", "--max-term", "4", "--quiet", "--engine", engine]
+    argv = ["-m", "raft_check", "--servers", "3", "--max-term", "4", "--quiet", "--engine", engine]
     code, out, err = interrupt_check(argv, signal.SIGINT, cwd=tmp_path, env=env)
     assert code == 3, err
     assert "INCOMPLETE (interrupted)" in out and "HOLDS" not in out
@@ -286,7 +286,7 @@ def test_closed_pipe_ends_quietly() -> None:
     import sys
 
     # `true` exits at once without reading (the interpreter takes far longer to start), so the first write fails.
-    cmd = f"{shlex.quote(sys.executable)} -m checker --servers 2 --max-term 2 --max-log 1 | true; exit ${{PIPESTATUS[0]}}"
+    cmd = f"{shlex.quote(sys.executable)} -m raft_check --servers 2 --max-term 2 --max-log 1 | true; exit ${{PIPESTATUS[0]}}"
     proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120, check=False)
     assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr
     assert proc.returncode == 141

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import raft_check.fast as fast
+from checker import console
 from checker.bfs import VIOLATED, Explorer, Result
 from checker.model import Kind
 from checker.trace import replay
@@ -110,7 +111,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 
 def test_cli_table_and_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out = run(capsys, "--servers", "2", "--max-term", "1", "--tweak", "term-not-persisted", "--quiet", "--out", str(tmp_path))
-    assert code == cli.EXIT_VIOLATION
+    assert code == console.EXIT_VIOLATION
     assert "Search: --continue" in out
     # one row per property: the structural invariants do not hide the safety verdict
     assert re.search(r"^ElectionSafety +always +safety +VIOLATED +12 +\S+ElectionSafety_s2_t1\.txt$", out, re.M)
@@ -130,7 +131,7 @@ def test_cli_table_and_files(capsys: pytest.CaptureFixture[str], tmp_path: Path)
 def test_cli_json_results(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out = run(capsys, "--servers", "2", "--max-term", "2", "--max-log", "2", "--tweak", "no-prev-log-check", "--json",
                     "--out", str(tmp_path))
-    assert code == cli.EXIT_VIOLATION
+    assert code == console.EXIT_VIOLATION
     doc = json.loads(out)
     assert doc["continue"] is True and doc["verdict"] == "violated"
     rows = {r["property"]: r for r in doc["results"]}
@@ -146,14 +147,14 @@ def test_cli_json_results(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
 def test_stop_at_first_turns_it_off(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out = run(capsys, "--servers", "2", "--max-term", "1", "--tweak", "term-not-persisted", "--stop-at-first", "--quiet",
                     "--out", str(tmp_path))
-    assert code == cli.EXIT_VIOLATION and "Search: --continue" not in out
+    assert code == console.EXIT_VIOLATION and "Search: --continue" not in out
     assert out.rstrip().endswith("VIOLATED: TermMonotonic")  # the first violation found, a structural one
     assert len(list(tmp_path.rglob("*.txt"))) == 1
 
 
 def test_continue_without_tweak_holds(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out = run(capsys, "--servers", "2", "--max-term", "2", "--continue", "--quiet", "--out", str(tmp_path))
-    assert code == cli.EXIT_HOLDS
+    assert code == console.EXIT_HOLDS
     assert re.search(r"^ElectionSafety +always +safety +holds *$", out, re.M)
     assert "HOLDS after a complete search" in out and not list(tmp_path.rglob("*.txt"))
 
@@ -161,13 +162,13 @@ def test_continue_without_tweak_holds(capsys: pytest.CaptureFixture[str], tmp_pa
 def test_cut_short_search_keeps_its_violations(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out = run(capsys, "--servers", "2", "--max-term", "1", "--tweak", "term-not-persisted", "--max-states", "300", "--quiet",
                     "--out", str(tmp_path))
-    assert code == cli.EXIT_VIOLATION  # a found violation is never lost, and outranks "incomplete"
+    assert code == console.EXIT_VIOLATION  # a found violation is never lost, and outranks "incomplete"
     assert re.search(r"^TermMonotonic +action +structure +VIOLATED +2 ", out, re.M)
     assert re.search(r"^SelfVote +always +structure +INCOMPLETE *$", out, re.M)
     assert "the search was cut short (state cap reached" in out
 
 
 def test_continue_and_stop_at_first_exclude_each_other(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["--continue", "--stop-at-first"]) == cli.EXIT_BAD_INPUT
+    assert cli.main(["--continue", "--stop-at-first"]) == console.EXIT_BAD_INPUT
     assert "not allowed with argument" in capsys.readouterr().err
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from checker import console
 from models import tweaks
 from raft_check import cli
 
@@ -26,7 +27,7 @@ def run(capsys: CAPTURE, *argv: str) -> tuple[int, str, str]:
 def test_defend_says_what_it_did_not_compare(tmp_path: Path, capsys: CAPTURE) -> None:
     code, out, _ = run(capsys, "defend", "--servers", "1", "--tweak", "raft", "--tweak", "vote-twice", "--tweak", "no-step-down",
                        "--quiet", "--out", str(tmp_path))
-    assert code == cli.EXIT_HOLDS
+    assert code == console.EXIT_HOLDS
     assert "not compared" in next(line for line in out.splitlines() if line.startswith("vote-twice"))
     last = out.rstrip().splitlines()[-1]
     assert last.startswith("OK: 1 verdict(s) as expected; 2 not compared") and "all" not in last
@@ -39,7 +40,7 @@ def test_defend_says_what_it_did_not_compare(tmp_path: Path, capsys: CAPTURE) ->
 
 def test_a_log_tweak_at_max_log_0_is_an_error_with_the_fix(tmp_path: Path, capsys: CAPTURE) -> None:
     code, out, err = run(capsys, "--tweak", "no-log-check", "--servers", "3", "--max-term", "2", "--out", str(tmp_path))
-    assert code == cli.EXIT_BAD_INPUT and "--max-log 1" in err and "HOLDS" not in out
+    assert code == console.EXIT_BAD_INPUT and "--max-log 1" in err and "HOLDS" not in out
 
 
 def test_a_tweak_file_whose_hooks_never_run_is_an_error(tmp_path: Path, capsys: CAPTURE) -> None:
@@ -48,22 +49,22 @@ def test_a_tweak_file_whose_hooks_never_run_is_an_error(tmp_path: Path, capsys: 
                     "    return True\n")
     base = ["--tweak-file", str(path), "--servers", "2", "--max-term", "1", "--quiet", "--out", str(tmp_path)]
     code, out, err = run(capsys, *base)
-    assert code == cli.EXIT_BAD_INPUT and "never ran" in err and "--max-log 1" in err and "HOLDS" not in out
+    assert code == console.EXIT_BAD_INPUT and "never ran" in err and "--max-log 1" in err and "HOLDS" not in out
     code, out, _ = run(capsys, *base, "--max-log", "1")
-    assert code == cli.EXIT_HOLDS and "HOLDS" in out  # it runs there (and is safe at these bounds)
+    assert code == console.EXIT_HOLDS and "HOLDS" in out  # it runs there (and is safe at these bounds)
 
 
 def test_a_log_property_at_max_log_0_names_the_bound_it_needs(tmp_path: Path, capsys: CAPTURE) -> None:
     code, _, err = run(capsys, "--invariant", "LogMatching", "--servers", "2", "--max-term", "1", "--out", str(tmp_path))
-    assert code == cli.EXIT_BAD_INPUT and "--max-log 1" in err and "unknown property" not in err
+    assert code == console.EXIT_BAD_INPUT and "--max-log 1" in err and "unknown property" not in err
     code, _, err = run(capsys, "--invariant", "NoSuchThing", "--out", str(tmp_path))
-    assert code == cli.EXIT_BAD_INPUT and "unknown property 'NoSuchThing'" in err
+    assert code == console.EXIT_BAD_INPUT and "unknown property 'NoSuchThing'" in err
 
 
 def test_a_sometimes_only_selection_reads_sensibly(tmp_path: Path, capsys: CAPTURE) -> None:
     code, out, _ = run(capsys, "--invariant", "LeaderElected", "--servers", "2", "--max-term", "1", "--quiet", "--out", str(tmp_path))
     last = out.rstrip().splitlines()[-1]
-    assert code == cli.EXIT_HOLDS and last.startswith("SATISFIED after a complete search: LeaderElected")
+    assert code == console.EXIT_HOLDS and last.startswith("SATISFIED after a complete search: LeaderElected")
     assert not last.endswith(": ")
 
 
@@ -74,7 +75,7 @@ def test_list_tweaks_commands_reproduce_the_verdicts(tmp_path: Path, capsys: CAP
     line = next(x.strip() for x in out.splitlines() if x.strip().startswith("check ") and "--tweak no-step-down" in x)
     assert "--invariant ElectionSafety" in line
     code, out, _ = run(capsys, *shlex.split(line)[1:], "--quiet", "--out", str(tmp_path))
-    assert code == cli.EXIT_VIOLATION and out.rstrip().splitlines()[-1] == f"VIOLATED: {t.expected}"
+    assert code == console.EXIT_VIOLATION and out.rstrip().splitlines()[-1] == f"VIOLATED: {t.expected}"
 
 
 # ------------------------------------------------------------------ 6. conventions
@@ -89,7 +90,7 @@ def test_version_help_and_usage(capsys: CAPTURE) -> None:
     code, out, _ = run(capsys, "help", "defend")
     assert code == 0 and out.startswith("usage: check defend")
     code, _, err = run(capsys, "help", "nope")
-    assert code == cli.EXIT_BAD_INPUT and "subcommands: defend" in err
+    assert code == console.EXIT_BAD_INPUT and "subcommands: defend" in err
 
 
 def test_listings_in_json(capsys: CAPTURE) -> None:
@@ -106,4 +107,4 @@ def test_bad_input_in_json_is_one_object(capsys: CAPTURE) -> None:
     for argv in (["--servers", "0", "--json"], ["defend", "--bogus", "--json"], ["--json", "--tweak", "nope"]):
         code, out, err = run(capsys, *argv)
         data = json.loads(out)
-        assert code == cli.EXIT_BAD_INPUT and data["verdict"] == "bad input" and data["exit_code"] == 2 and data["error"] in err
+        assert code == console.EXIT_BAD_INPUT and data["verdict"] == "bad input" and data["exit_code"] == 2 and data["error"] in err

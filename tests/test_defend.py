@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from checker import console
 from checker.bfs import HOLDS, VIOLATED, Explorer, Result
 from checker.trace import replay
 from models import tweaks
@@ -181,7 +182,7 @@ def test_defend_skips_long_searches_unless_named(tmp_path: Path, capsys: pytest.
 ])
 def test_defend_bad_input(argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_defend(argv, capsys)
-    assert code == cli.EXIT_BAD_INPUT and out == ""
+    assert code == console.EXIT_BAD_INPUT and out == ""
     assert len(err.splitlines()) == 1 and err.startswith("check: error: ") and fragment in err
 
 

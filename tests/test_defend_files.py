@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from checker import console
 from raft_check import cli
 
 GRANT_ALL = '''\
@@ -40,7 +41,7 @@ def test_expectations_met(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
               'expect("SelfVote", servers=3, max_term=1)\n'
               'expect("ElectionSafetyHistory", servers=2, max_term=1)\n')
     code, out, err = defend(capsys, "--tweak-file", str(f), "--out", str(tmp_path / "o"))
-    assert code == cli.EXIT_HOLDS, out + err
+    assert code == console.EXIT_HOLDS, out + err
     assert re.search(r"^vote-twice .*ElectionSafety +ElectionSafety +8 ", out, re.M)  # the built-in row is still there
     rows = [line for line in out.splitlines() if line.startswith("grant_all ")]
     assert len(rows) == 3
@@ -57,7 +58,7 @@ def test_expectations_met(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 def test_wrong_expectation_is_a_mismatch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = write(tmp_path, "grant_all.py", GRANT_ALL + "expect_holds(servers=2, max_term=1)\n")
     code, out, _ = defend(capsys, "--tweak-file", str(f), "--out", str(tmp_path))
-    assert code == cli.EXIT_VIOLATION
+    assert code == console.EXIT_VIOLATION
     assert re.search(r"^grant_all .* holds +ElectionSafety  << MISMATCH", out, re.M)
     assert "FAILED: 1 verdict(s) differ from the expected: grant_all" in out
 
@@ -67,14 +68,14 @@ def test_expected_violation_that_does_not_happen(tmp_path: Path, capsys: pytest.
     protocol's (check refuses it), and the row has no verdict, a mismatch."""
     f = write(tmp_path, "grant_all.py", GRANT_ALL + 'expect("ElectionSafety", servers=1, max_term=2)\n')
     code, out, _ = defend(capsys, "--tweak-file", str(f), "--out", str(tmp_path))
-    assert code == cli.EXIT_VIOLATION
+    assert code == console.EXIT_VIOLATION
     assert re.search(r"^grant_all .* ElectionSafety +no verdict: .*never ran.*<< MISMATCH", out, re.M | re.S), out
 
 
 def test_file_without_expectation_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = write(tmp_path, "grant_all.py", GRANT_ALL)
     code, _, err = defend(capsys, "--tweak-file", str(f), "--out", str(tmp_path))
-    assert code == cli.EXIT_BAD_INPUT
+    assert code == console.EXIT_BAD_INPUT
     assert "declares no expected verdict" in err and "expect_holds(" in err
 
 
@@ -92,7 +93,7 @@ def test_misuse_fails_at_definition_time(call: str, message: str, tmp_path: Path
     for argv in (["defend", "--tweak-file", str(f)], ["--tweak-file", str(f)]):  # defend and check both refuse the file
         code = cli.main([*argv, "--out", str(tmp_path)])
         err = capsys.readouterr().err
-        assert code == cli.EXIT_BAD_INPUT, err
+        assert code == console.EXIT_BAD_INPUT, err
         assert f"grant_all.py:{line}: " in err and message in err, err
         assert len(err.strip().splitlines()) == 1
 
@@ -101,5 +102,5 @@ def test_check_ignores_expectations(tmp_path: Path, capsys: pytest.CaptureFixtur
     f = write(tmp_path, "grant_all.py", GRANT_ALL + "expect_holds(servers=2, max_term=1)\n")
     code = cli.main(["--tweak-file", str(f), "--servers", "2", "--max-term", "1", "--invariant", "ElectionSafety", "--quiet",
                      "--out", str(tmp_path)])
-    assert code == cli.EXIT_VIOLATION and "VIOLATED: ElectionSafety" in capsys.readouterr().out
+    assert code == console.EXIT_VIOLATION and "VIOLATED: ElectionSafety" in capsys.readouterr().out
 

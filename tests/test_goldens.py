@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from checker import console
 from models import tweaks
 from raft_check import cli
 
@@ -47,14 +48,14 @@ def regenerable(goldens: list[Path], readable: bool = False) -> list[Any]:
 
 
 def test_goldens_exist() -> None:
-    assert GOLDENS, "no golden counterexamples; run `python -m checker defend` from the repository root"
+    assert GOLDENS, "no golden counterexamples; run `python -m raft_check defend` from the repository root"
 
 
 def regenerate(golden: Path, out: Path) -> Path:
     first = golden.read_text().splitlines()[0]
     argv = shlex.split(first)
     assert argv[0] == "check", f"{golden}: first line is not a check command: {first!r}"
-    assert cli.main([*argv[1:], "--out", str(out), "--quiet"]) == cli.EXIT_VIOLATION
+    assert cli.main([*argv[1:], "--out", str(out), "--quiet"]) == console.EXIT_VIOLATION
     return out / golden.parent.name / golden.name
 
 
@@ -75,7 +76,7 @@ def test_golden_regenerates(golden: Path, tmp_path: Path, capsys: pytest.Capture
 
 def fast_only_options_dropped(argv: list[str]) -> list[str]:
     """``argv`` without the options only the fast engine takes (``--store``, ``--workers``): they change no result."""
-    return cli.without_options(argv, {"--store": True, "--workers": True})
+    return console.without_options(argv, {"--store": True, "--workers": True})
 
 
 def test_fast_only_options_dropped() -> None:
@@ -87,7 +88,7 @@ def test_fast_only_options_dropped() -> None:
 def test_golden_independent_of_engine(golden: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The readable engine writes the same trace: both engines store the same orbit representatives in the same order."""
     argv = fast_only_options_dropped(shlex.split(golden.read_text().splitlines()[0])[1:])
-    assert cli.main([*argv, "--engine", "readable", "--out", str(tmp_path), "--quiet"]) == cli.EXIT_VIOLATION
+    assert cli.main([*argv, "--engine", "readable", "--out", str(tmp_path), "--quiet"]) == console.EXIT_VIOLATION
     capsys.readouterr()
     new = tmp_path / golden.parent.name / golden.name
     assert new.read_text().splitlines()[1:] == golden.read_text().splitlines()[1:]
@@ -103,7 +104,7 @@ def test_golden_independent_of_hash_seed(tmp_path: Path) -> None:
     for seed in ("1", "4242"):
         out = tmp_path / seed
         env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
-        proc = subprocess.run([sys.executable, "-m", "checker", *argv, "--out", str(out), "--quiet"],
+        proc = subprocess.run([sys.executable, "-m", "raft_check", *argv, "--out", str(out), "--quiet"],
                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 1, proc.stderr
         texts.append((out / golden.parent.name / golden.name).read_text())

@@ -10,6 +10,7 @@ from typing import Any
 import networkx as nx
 import pytest
 
+from checker import console
 from raft_check import cli
 
 CONFIGS = [
@@ -40,8 +41,8 @@ def read_dot(path: Path) -> Any:
 def test_graph_has_the_states_and_transitions_check_counts(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     summary = check_json(capsys, argv, tmp_path)
     assert summary["verdict"] == "holds"  # a complete search: check counted every state and transition
-    assert cli.main(["graph", *argv, "-o", str(tmp_path / "g.graphml")]) == cli.EXIT_HOLDS
-    assert cli.main(["graph", *argv, "-o", str(tmp_path / "g.dot")]) == cli.EXIT_HOLDS
+    assert cli.main(["graph", *argv, "-o", str(tmp_path / "g.graphml")]) == console.EXIT_HOLDS
+    assert cli.main(["graph", *argv, "-o", str(tmp_path / "g.dot")]) == console.EXIT_HOLDS
     capsys.readouterr()
     for g in (nx.read_graphml(tmp_path / "g.graphml", force_multigraph=True), read_dot(tmp_path / "g.dot")):
         assert g.is_directed() and g.is_multigraph()
@@ -54,7 +55,7 @@ def test_violations_and_their_shortest_paths_are_coloured(tmp_path: Path, capsys
     from the initial state is coloured edge by edge."""
     argv = ["--servers", "2", "--max-term", "1", "--tweak", "half-quorum", "--invariant", "ElectionSafety"]
     summary = check_json(capsys, argv, tmp_path)
-    assert cli.main(["graph", *argv, "-o", str(tmp_path / "g.graphml")]) == cli.EXIT_VIOLATION
+    assert cli.main(["graph", *argv, "-o", str(tmp_path / "g.graphml")]) == console.EXIT_VIOLATION
     assert "violate ElectionSafety" in capsys.readouterr().out
     g = nx.read_graphml(tmp_path / "g.graphml", force_multigraph=True)
     bad = [n for n, d in g.nodes(data=True) if d.get("violates") == "ElectionSafety"]
@@ -74,9 +75,9 @@ def test_above_the_limit_refuses_with_the_count_and_the_flag(tmp_path: Path, cap
     out = tmp_path / "g.dot"
     code = cli.main(["graph", "--servers", "2", "--max-term", "1", "--max-graph-states", "9", "-o", str(out)])
     err = capsys.readouterr().err
-    assert code == cli.EXIT_BAD_INPUT and not out.exists()
+    assert code == console.EXIT_BAD_INPUT and not out.exists()
     assert err.count("\n") == 1 and "has 10 orbits" in err and "--max-graph-states 10 lifts it" in err
-    assert cli.main(["graph", "--servers", "2", "--max-term", "1", "--max-graph-states", "10", "-o", str(out)]) == cli.EXIT_HOLDS
+    assert cli.main(["graph", "--servers", "2", "--max-term", "1", "--max-graph-states", "10", "-o", str(out)]) == console.EXIT_HOLDS
 
 
 @pytest.mark.parametrize(("argv", "words"), [
@@ -88,7 +89,7 @@ def test_above_the_limit_refuses_with_the_count_and_the_flag(tmp_path: Path, cap
 def test_bad_input_is_one_line_exit_2(argv: list[str], words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = cli.main(["graph", "--servers", "2", "--max-term", "1", *(a.format(tmp=tmp_path) for a in argv)])
     err = capsys.readouterr().err
-    assert code == cli.EXIT_BAD_INPUT and err.count("\n") == 1 and words in err, err
+    assert code == console.EXIT_BAD_INPUT and err.count("\n") == 1 and words in err, err
 
 
 def test_a_violating_model_is_drawn_whole(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -98,7 +99,7 @@ def test_a_violating_model_is_drawn_whole(tmp_path: Path, capsys: pytest.Capture
     summary = check_json(capsys, [*argv, "--invariant", "LeaderElected"], tmp_path)
     assert summary["verdict"] == "holds"
     assert check_json(capsys, [*argv, "--stop-at-first"], tmp_path)["distinct_states"] < summary["distinct_states"]
-    assert cli.main(["graph", *argv, "-o", str(tmp_path / "g.graphml")]) == cli.EXIT_VIOLATION
+    assert cli.main(["graph", *argv, "-o", str(tmp_path / "g.graphml")]) == console.EXIT_VIOLATION
     capsys.readouterr()
     g = nx.read_graphml(tmp_path / "g.graphml", force_multigraph=True)
     assert (g.number_of_nodes(), g.number_of_edges()) == (summary["distinct_states"], summary["transitions"])

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import raft_check.fast as fast
+from checker import console
 from checker.bfs import HOLDS, VIOLATED, Explorer
 from checker.trace import replay
 from models import tweaks
@@ -159,7 +160,7 @@ def test_fast_engine_agrees(name: str | None, bounds: tuple[int, int, int], symm
 
 def test_cli_runs_it_on_the_fast_engine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = ["--servers", "2", "--max-term", "1", "--invariant", PROP, "--out", str(tmp_path), "--quiet"]
-    assert cli.main(base) == cli.EXIT_HOLDS
+    assert cli.main(base) == console.EXIT_HOLDS
     out = capsys.readouterr().out
     assert re.search(r"^Engine: fast ", out, re.M) and f"HOLDS after a complete search: {PROP}" in out
     assert pick_engine(Raft(2, 1, history=True), "auto")[0] == "fast"
@@ -168,7 +169,7 @@ def test_cli_runs_it_on_the_fast_engine(tmp_path: Path, capsys: pytest.CaptureFi
 def test_cli_writes_the_ghost_into_the_itf_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = cli.main(["--servers", "2", "--max-term", "1", "--tweak", "term-not-persisted", "--invariant", PROP, "--quiet",
                      "--out", str(tmp_path)])
-    assert code == cli.EXIT_VIOLATION
+    assert code == console.EXIT_VIOLATION
     assert re.search(rf"^{PROP} +always +safety +VIOLATED +10 ", capsys.readouterr().out, re.M)
     doc = json.loads((tmp_path / "term-not-persisted" / f"{PROP}_s2_t1.itf.json").read_text())
     assert doc["vars"][-1] == "elected"
@@ -177,7 +178,7 @@ def test_cli_writes_the_ghost_into_the_itf_trace(tmp_path: Path, capsys: pytest.
 
 
 def test_list_properties_names_it_as_opt_in(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["--list-properties"]) == cli.EXIT_HOLDS
+    assert cli.main(["--list-properties"]) == console.EXIT_HOLDS
     out = capsys.readouterr().out
     assert re.search(rf"^{PROP} +always +safety .*\[opt-in\]$", out, re.M)
 

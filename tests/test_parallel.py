@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from helpers import interrupt_check
 
+from checker import console
 from checker.bfs import HOLDS, INCOMPLETE, VIOLATED, Result
 from checker.model import action_property
 from checker.trace import replay
@@ -116,12 +117,12 @@ def test_bad_worker_arguments() -> None:
 
 def test_cli_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = ["--servers", "2", "--max-term", "2", "--quiet", "--out", str(tmp_path)]
-    assert cli.main([*base, "--workers", "2"]) == cli.EXIT_BAD_INPUT
+    assert cli.main([*base, "--workers", "2"]) == console.EXIT_BAD_INPUT
     assert "--store compact" in capsys.readouterr().err
-    assert cli.main([*base, "--store", "compact", "--workers", "2"]) == cli.EXIT_HOLDS
+    assert cli.main([*base, "--store", "compact", "--workers", "2"]) == console.EXIT_HOLDS
     out = capsys.readouterr().out
     assert "2 worker processes" in out and "HOLDS after a complete search" in out
-    assert cli.main([*base, "--store", "compact", "--workers", "0"]) == cli.EXIT_BAD_INPUT
+    assert cli.main([*base, "--store", "compact", "--workers", "0"]) == console.EXIT_BAD_INPUT
     assert "--workers" in capsys.readouterr().err
 
 
@@ -138,10 +139,10 @@ def test_sigterm_ends_a_run_as_incomplete(tmp_path: Path) -> None:
     """`kill` (SIGTERM) stops a run as ^C does: the workers are stopped and the verdict says nothing is proved."""
     import signal
 
-    cmd = ["-m", "checker", "--servers", "3", "--max-term", "3", "--max-log", "1", "--store", "compact",
+    cmd = ["-m", "raft_check", "--servers", "3", "--max-term", "3", "--max-log", "1", "--store", "compact",
            "--workers", "2", "--quiet", "--out", str(tmp_path)]
     code, out, err = interrupt_check(cmd, signal.SIGTERM)
-    assert code == cli.EXIT_INCOMPLETE, err
+    assert code == console.EXIT_INCOMPLETE, err
     assert "INCOMPLETE (interrupted)" in out and "nothing is proved" in out
 
 

@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
+from checker import console
 from checker.trace import Step
 from models import render, tweaks
 from models.raft import NIL, Action, Message, MType, Raft, Role, ServerVars, State
-from raft_check import cli
+from raft_check import cli, report
 
 ROOT = Path(__file__).resolve().parent.parent
 RV, RVR = MType.RequestVoteRequest, MType.RequestVoteResponse
@@ -46,7 +47,7 @@ def run(model: Raft, *steps: tuple[str, Any]) -> list[Step[State, Action]]:
 
 
 def stories(model: Raft, trace: list[Step[State, Action]]) -> list[str]:
-    return cli.trace_story(model, trace).splitlines()
+    return report.trace_story(model, trace).splitlines()
 
 
 # ------------------------------------------------------------- term-0 messages
@@ -59,7 +60,7 @@ def _elect_in_term_0(self: Raft, srv: ServerVars, i: int) -> ServerVars:
 def test_a_real_message_of_term_0_is_not_drawn_or_told_as_folded() -> None:
     model = tweaked(start_election=_elect_in_term_0)(2, 1, 0)
     trace = run(model, ("Timeout", 0), ("HandleRPC", (RV, 0)), ("HandleRPC", (RVR, 1)))
-    table = cli.trace_table(model, trace)
+    table = report.trace_table(model, trace)
     assert "+RequestVoteResponse t=0 S2->S1 granted" in table
     assert render.action_text(trace[3].action, model) == "HandleRPC(RequestVoteResponse t=0 S2->S1 granted)"
     assert "folded" not in table
@@ -140,7 +141,7 @@ def test_a_candidate_that_times_out_again_starts_a_new_election() -> None:
 def test_match_index_names_servers() -> None:
     model = Raft(3, 1, 1)
     trace = run(model, ("Timeout", 0), ("HandleRPC", (RV, 0)), ("HandleRPC", (RVR, 1)), ("BecomeLeader", 0))
-    table = cli.trace_table(model, trace)
+    table = report.trace_table(model, trace)
     assert "match={S2:0,S3:0}" in table
     assert render.server_cell(trace[-1].state.servers[0], True, 0).endswith("match={S2:0,S3:0}")
     assert "match=[" not in table
@@ -158,12 +159,12 @@ def test_tweak_file_path_recorded_relative_to_the_current_directory(
     monkeypatch.chdir(tmp_path)
     given = str(tmp_path / "tw" / "any_vote.py") if absolute else "tw/any_vote.py"
     argv = ["--tweak-file", given, "--servers", "2", "--max-term", "1", "--invariant", "ElectionSafety", "--quiet"]
-    assert cli.main([*argv, "--out", "one"]) == cli.EXIT_VIOLATION
+    assert cli.main([*argv, "--out", "one"]) == console.EXIT_VIOLATION
     txt = tmp_path / "one" / "any_vote" / "ElectionSafety_s2_t1.txt"
     first = txt.read_text().splitlines()[0]
     assert first == "check --tweak-file tw/any_vote.py --servers 2 --max-term 1 --invariant ElectionSafety"
     assert str(tmp_path) not in txt.with_name("ElectionSafety_s2_t1.itf.json").read_text()
-    assert cli.main([*first.split()[1:], "--out", "two", "--quiet"]) == cli.EXIT_VIOLATION
+    assert cli.main([*first.split()[1:], "--out", "two", "--quiet"]) == console.EXIT_VIOLATION
     assert (tmp_path / "two" / "any_vote" / txt.name).read_text() == txt.read_text()
     capsys.readouterr()
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from checker import failure
+from checker import console, failure
 from raft_check import cli
 
 CAPTURE = pytest.CaptureFixture[str]
@@ -54,7 +54,7 @@ def saved_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("ck")
     code = cli.main([*CK_ARGS, "--out", str(root / "out"), "--checkpoint", str(root / "ck"), "--checkpoint-every", "0.00001",
                      "--max-states", "30000"])
-    assert code == cli.EXIT_INCOMPLETE
+    assert code == console.EXIT_INCOMPLETE
     assert (root / "ck" / "saved").is_dir()
     return root / "ck"
 
@@ -73,7 +73,7 @@ def test_an_intact_checkpoint_resumes_to_the_full_search(saved_checkpoint: Path,
     """The control for the damage tests below: the same checkpoint, undamaged, resumes to the right verdict and count."""
     code, out, _ = resume(capsys, copy(saved_checkpoint, tmp_path), "--json")
     data = json.loads(out)
-    assert code == cli.EXIT_HOLDS and data["verdict"] == "holds" and data["distinct_states"] == FULL_COUNT
+    assert code == console.EXIT_HOLDS and data["verdict"] == "holds" and data["distinct_states"] == FULL_COUNT
 
 
 def flip(path: Path) -> None:
@@ -110,7 +110,7 @@ def test_a_damaged_checkpoint_is_refused_never_resumed(saved_checkpoint: Path, t
     DAMAGE[damage](ck / "saved" / name)
     code, out, err = resume(capsys, ck)
     assert "HOLDS" not in out and "VIOLATED" not in out
-    assert code == cli.EXIT_BAD_INPUT, (out, err)
+    assert code == console.EXIT_BAD_INPUT, (out, err)
     assert err.count("\n") == 1 and str(ck) in err  # one line, naming the checkpoint ...
     if name != "manifest.json" or damage == "missing":
         assert name in err  # ... and the damaged file
@@ -122,7 +122,7 @@ def test_a_damaged_checkpoint_is_refused_in_json(saved_checkpoint: Path, tmp_pat
     flip(ck / "saved" / "rows0.npy")
     code, out, _ = resume(capsys, ck, "--json")
     data = json.loads(out)
-    assert code == cli.EXIT_BAD_INPUT and data["verdict"] == "bad input" and "rows0.npy" in data["error"]
+    assert code == console.EXIT_BAD_INPUT and data["verdict"] == "bad input" and "rows0.npy" in data["error"]
 
 
 def test_checkpoint_folder_is_checked_before_the_search(tmp_path: Path, capsys: CAPTURE,
@@ -132,12 +132,12 @@ def test_checkpoint_folder_is_checked_before_the_search(tmp_path: Path, capsys: 
     a_file.write_text("")
     for where, why in ((a_file, "not a folder"), (Path("/proc/ck"), "cannot write")):
         code, out, err = run(capsys, *base, "--checkpoint", str(where))
-        assert code == cli.EXIT_BAD_INPUT and why in err and "distinct states" not in out
+        assert code == console.EXIT_BAD_INPUT and why in err and "distinct states" not in out
     from checker import checkpoint
 
     monkeypatch.setattr(checkpoint, "MIN_FREE_BYTES", 1 << 62)  # no device has that much room left
     code, _, err = run(capsys, *base, "--checkpoint", str(tmp_path / "ck"))
-    assert code == cli.EXIT_BAD_INPUT and "left on its device" in err
+    assert code == console.EXIT_BAD_INPUT and "left on its device" in err
 
 
 def test_a_failed_save_keeps_the_previous_checkpoint(saved_checkpoint: Path, tmp_path: Path, capsys: CAPTURE,
@@ -158,7 +158,7 @@ def test_a_failed_save_keeps_the_previous_checkpoint(saved_checkpoint: Path, tmp
     monkeypatch.undo()
     assert sorted((p.name, p.read_bytes()) for p in (ck / "saved").iterdir()) == before
     code, out, _ = resume(capsys, ck, "--json")
-    assert code == cli.EXIT_HOLDS and json.loads(out)["distinct_states"] == FULL_COUNT
+    assert code == console.EXIT_HOLDS and json.loads(out)["distinct_states"] == FULL_COUNT
 
 
 # ------------------------------------------------------- 2. a crash is exit 4, never 1
@@ -206,7 +206,7 @@ def test_a_failing_hook_is_a_failed_run(tmp_path: Path, capsys: CAPTURE, body: s
 ])
 def test_a_tweak_file_that_breaks_the_rules_is_refused(tmp_path: Path, capsys: CAPTURE, body: str, says: str) -> None:
     code, out, err = run(capsys, *SMALL, "--out", str(tmp_path / "out"), "--tweak-file", tweak_file(tmp_path, body))
-    assert code == cli.EXIT_BAD_INPUT and err.count("\n") == 1 and says in err, err
+    assert code == console.EXIT_BAD_INPUT and err.count("\n") == 1 and says in err, err
     assert "HOLDS" not in out and "VIOLATED" not in out
 
 
@@ -214,7 +214,7 @@ def test_an_asymmetric_tweak_runs_without_symmetry(tmp_path: Path, capsys: CAPTU
     body = ("@override('start_election')\ndef start_election(self, srv, i):\n"
             "    s = Raft.start_election(self, srv, i)\n    return s if i == 0 else s._replace(votesGranted=())\n")
     code, out, _ = run(capsys, *SMALL, "--out", str(tmp_path / "out"), "--tweak-file", tweak_file(tmp_path, body), "--no-symmetry")
-    assert code in (cli.EXIT_HOLDS, cli.EXIT_VIOLATION) and ("HOLDS" in out or "VIOLATED" in out)
+    assert code in (console.EXIT_HOLDS, console.EXIT_VIOLATION) and ("HOLDS" in out or "VIOLATED" in out)
 
 
 def test_a_replay_failure_under_symmetry_names_the_asymmetry() -> None:
@@ -264,23 +264,23 @@ def test_a_trace_that_cannot_be_written_is_still_printed(tmp_path: Path, capsys:
     out_dir.mkdir()
     (out_dir / "vote-twice").write_text("a file where the folder would go")  # passes the up-front check, fails the write
     code, out, err = run(capsys, *VIOLATING, "--out", str(out_dir))
-    assert code == cli.EXIT_VIOLATION
+    assert code == console.EXIT_VIOLATION
     assert "VIOLATED: ElectionSafety" in out and "What happens:" in out and "BecomeLeader" in out
     assert "could not write the counterexample" in err and "printed above" in err
     code, out, err = run(capsys, *VIOLATING, "--out", str(out_dir), "--json")
     data = json.loads(out)
-    assert code == cli.EXIT_VIOLATION and data["violated"] == "ElectionSafety" and "What happens:" in data["counterexample_text"]
+    assert code == console.EXIT_VIOLATION and data["violated"] == "ElectionSafety" and "What happens:" in data["counterexample_text"]
 
 
 def test_an_unwritable_out_is_refused_before_the_search(capsys: CAPTURE) -> None:
     for where in ("/proc/ce", "/sys/ce"):
         code, out, err = run(capsys, *VIOLATING, "--out", where)
-        assert code == cli.EXIT_BAD_INPUT and "cannot write" in err and "distinct states" not in out
+        assert code == console.EXIT_BAD_INPUT and "cannot write" in err and "distinct states" not in out
 
 
 def test_counterexample_files_are_written_whole(tmp_path: Path, capsys: CAPTURE) -> None:
     code, out, _ = run(capsys, *VIOLATING, "--out", str(tmp_path))
-    assert code == cli.EXIT_VIOLATION
+    assert code == console.EXIT_VIOLATION
     assert out.index("What happens:") < out.index("Counterexample written to")  # the trace comes first
     folder = tmp_path / "vote-twice"
     assert sorted(p.name for p in folder.iterdir()) == ["ElectionSafety_s2_t1.html", "ElectionSafety_s2_t1.itf.json", "ElectionSafety_s2_t1.txt"]

@@ -241,7 +241,7 @@ def test_every_successor_is_checked() -> None:
 
 def test_defend_simulate_smoke(tmp_path: Path) -> None:
     """`check defend --simulate` on two quick tweaks and one that holds: found, and 'nothing is proved'."""
-    proc = subprocess.run([sys.executable, "-m", "checker", "defend", "--simulate", "--tweak", "raft", "--tweak", "half-quorum",
+    proc = subprocess.run([sys.executable, "-m", "raft_check", "defend", "--simulate", "--tweak", "raft", "--tweak", "half-quorum",
                            "--tweak", "vote-twice", "--time-limit", "3", "--out", str(tmp_path), "--quiet"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -256,7 +256,7 @@ def test_a_crashing_model_exits_4_not_1(tmp_path: Path, workers: str) -> None:
     f = tmp_path / "boom.py"
     f.write_text("from models.tweaks import override\n\n@override('can_grant_vote')\ndef can_grant_vote(self, srv, m):\n"
                  "    raise RuntimeError('boom')\n")
-    proc = subprocess.run([sys.executable, "-m", "checker", "simulate", "--tweak-file", str(f), "--servers", "2", "--max-term", "1",
+    proc = subprocess.run([sys.executable, "-m", "raft_check", "simulate", "--tweak-file", str(f), "--servers", "2", "--max-term", "1",
                            "--walks", "20", "--seed", "1", "--workers", workers, "--out", str(tmp_path / "out"), "--quiet"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 4, proc.stdout + proc.stderr

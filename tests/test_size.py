@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from checker import sizing
+from checker import console, sizing
 from checker.bfs import Progress
 from raft_check import cli
 
@@ -26,7 +26,7 @@ def check(*argv: str, timeout: float = 120, limit_bytes: int | None = None) -> s
         if limit_bytes is not None:
             resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
 
-    return subprocess.run([sys.executable, "-m", "checker", *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+    return subprocess.run([sys.executable, "-m", "raft_check", *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, preexec_fn=limit, check=False)
 
 
@@ -41,7 +41,7 @@ def test_the_estimate_fits_the_measured_counts() -> None:
 def test_a_hopeless_search_is_refused_up_front(capsys: CAPTURE) -> None:
     code = cli.main(["--servers", "9"])
     out, err = capsys.readouterr()
-    assert code == cli.EXIT_BAD_INPUT and out == ""
+    assert code == console.EXIT_BAD_INPUT and out == ""
     assert "too large to finish" in err and "--max-states" in err and "--force" in err and err.count("\n") == 1
 
 
@@ -49,12 +49,12 @@ def test_force_runs_a_refused_search_and_a_large_one_is_warned_about(tmp_path: P
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     small = ["--servers", "2", "--max-term", "1", "--quiet", "--out", str(tmp_path)]
     monkeypatch.setattr(sizing, "HARD_LIMIT", 1.0)
-    assert cli.main(small) == cli.EXIT_BAD_INPUT
+    assert cli.main(small) == console.EXIT_BAD_INPUT
     assert "too large" in capsys.readouterr().err
-    assert cli.main([*small, "--force"]) == cli.EXIT_HOLDS
+    assert cli.main([*small, "--force"]) == console.EXIT_HOLDS
     monkeypatch.setattr(sizing, "HARD_LIMIT", 1e10)
     monkeypatch.setattr(sizing, "physical_memory", lambda: 1000)
-    assert cli.main(small) == cli.EXIT_HOLDS
+    assert cli.main(small) == console.EXIT_HOLDS
     err = capsys.readouterr().err
     assert "warning: this search may not fit in this machine's" in err
 
@@ -63,7 +63,7 @@ def test_many_servers_with_a_state_cap_stop_at_the_cap() -> None:
     """9 servers: symmetry would try up to 9! renamings per state (tens of seconds for the first ten states); the
     search runs without it, says so, and stops at the cap."""
     r = check("--servers", "9", "--max-states", "10", "--json", "--out", "/tmp", timeout=60)
-    assert r.returncode == cli.EXIT_INCOMPLETE, r.stderr
+    assert r.returncode == console.EXIT_INCOMPLETE, r.stderr
     data = json.loads(r.stdout)
     assert data["distinct_states"] == 10 and data["symmetry"] is False
     r = check("--servers", "9", "--max-states", "10", "--quiet", "--out", "/tmp", timeout=60)
@@ -80,7 +80,7 @@ def test_listing_properties_of_many_servers_lists_no_renamings() -> None:
 def test_progress_shows_at_once_and_in_plain_lines_when_not_a_terminal() -> None:
     """stderr is a pipe here: the first line comes before the first state is stored, and no bar is drawn with '\\r'."""
     start = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "checker", "--servers", "3", "--max-term", "4", "--out", "/tmp"],
+    proc = subprocess.Popen([sys.executable, "-m", "raft_check", "--servers", "3", "--max-term", "4", "--out", "/tmp"],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
@@ -98,7 +98,7 @@ def test_progress_shows_at_once_and_in_plain_lines_when_not_a_terminal() -> None
 
 
 def test_plain_progress_lines_come_about_every_ten_seconds(capsys: CAPTURE) -> None:
-    bar = cli.ProgressBar(True)
+    bar = console.ProgressBar(True)
     assert bar.plain  # pytest's captured stderr is no terminal
     for t in (0.5, 1.0, 5.0, 10.4, 11.0, 20.6, 21.2):
         bar(Progress(states=int(t * 100), transitions=0, depth=1, queue=0, elapsed=t, rss=0))

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checker import store
+from checker import console, store
 from checker.bfs import HOLDS, INCOMPLETE, VIOLATED, Result
 from checker.store import RunStore, collision_probability
 from checker.trace import replay
@@ -141,14 +141,14 @@ def test_collision_probability() -> None:
 
 def test_cli_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = ["--servers", "3", "--max-term", "2", "--quiet", "--out", str(tmp_path)]
-    assert cli.main([*base, "--store", "fp"]) == cli.EXIT_HOLDS
+    assert cli.main([*base, "--store", "fp"]) == console.EXIT_HOLDS
     out = capsys.readouterr().out
     assert "store fp" in out and "fingerprint collision hid a state is about" in out and "fp store" in out
-    assert cli.main([*base, "--store", "compact", "--json"]) == cli.EXIT_HOLDS
+    assert cli.main([*base, "--store", "compact", "--json"]) == console.EXIT_HOLDS
     got = json.loads(capsys.readouterr().out)
     assert (got["store"], got["distinct_states"], got["collision_probability"]) == ("compact", 1333, 0.0)
     assert got["store_bytes"] > 1333 * 40
-    assert cli.main([*base, "--store", "compact", "--engine", "readable"]) == cli.EXIT_BAD_INPUT
+    assert cli.main([*base, "--store", "compact", "--engine", "readable"]) == console.EXIT_BAD_INPUT
     assert "--store compact needs the fast engine" in capsys.readouterr().err
     with pytest.raises(ValueError, match="unknown store"):
         FastExplorer(Raft(2, 1, 0), store="disk")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from checker import console
 from models.raft import HOOKS, Raft
 from raft_check import cli
 from raft_check.fast import FastExplorer
@@ -41,7 +42,7 @@ def summary(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, ob
 def test_example_finds_two_leaders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     s = summary(["--tweak-file", str(EXAMPLE), "--servers", "2", "--max-term", "1", "--invariant", "ElectionSafety",
                  "--out", str(tmp_path)], capsys)
-    assert s["exit"] == cli.EXIT_VIOLATION and s["violated"] == "ElectionSafety"
+    assert s["exit"] == console.EXIT_VIOLATION and s["violated"] == "ElectionSafety"
     assert s["model"] == "any_vote" and s["reduced"] is False  # no keep_reductions(): runs unreduced
     assert (tmp_path / "any_vote" / "ElectionSafety_s2_t1.txt").exists()
 
@@ -50,7 +51,7 @@ def test_syntax_error_names_file_and_line(tmp_path: Path, capsys: pytest.Capture
     f = tmp_path / "broken.py"
     f.write_text("from models.tweaks import override\n\n@override('can_grant_vote')\ndef f(self, srv, m)\n    return True\n")
     code, out, err = run(["--tweak-file", str(f), "--out", str(tmp_path)], capsys)
-    assert code == cli.EXIT_BAD_INPUT and out == ""
+    assert code == console.EXIT_BAD_INPUT and out == ""
     assert len(err.splitlines()) == 1
     assert f"{f}:4: syntax error" in err
 
@@ -59,7 +60,7 @@ def test_runtime_error_names_file_and_line(tmp_path: Path, capsys: pytest.Captur
     f = tmp_path / "raises.py"
     f.write_text("x = 1\ny = 1 / 0\n")
     code, _, err = run(["--tweak-file", str(f), "--out", str(tmp_path)], capsys)
-    assert code == cli.EXIT_BAD_INPUT and len(err.splitlines()) == 1
+    assert code == console.EXIT_BAD_INPUT and len(err.splitlines()) == 1
     assert f"{f}:2: ZeroDivisionError" in err
 
 
@@ -67,7 +68,7 @@ def test_unknown_hook_lists_valid_names(tmp_path: Path, capsys: pytest.CaptureFi
     f = tmp_path / "unknown.py"
     f.write_text("from models.tweaks import override\n\n\n@override('grant_vote')\ndef f(self, srv, m):\n    return True\n")
     code, out, err = run(["--tweak-file", str(f), "--out", str(tmp_path)], capsys)
-    assert code == cli.EXIT_BAD_INPUT and out == ""
+    assert code == console.EXIT_BAD_INPUT and out == ""
     assert len(err.splitlines()) == 1
     assert f"{f}:4:" in err and "'grant_vote'" in err
     assert all(h in err for h in HOOKS)
@@ -77,12 +78,12 @@ def test_file_without_overrides(tmp_path: Path, capsys: pytest.CaptureFixture[st
     f = tmp_path / "empty.py"
     f.write_text("# nothing here\n")
     code, _, err = run(["--tweak-file", str(f)], capsys)
-    assert code == cli.EXIT_BAD_INPUT and "defines no overrides" in err and "can_grant_vote" in err
+    assert code == console.EXIT_BAD_INPUT and "defines no overrides" in err and "can_grant_vote" in err
 
 
 def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["--tweak-file", str(tmp_path / "nope.py")], capsys)
-    assert code == cli.EXIT_BAD_INPUT and "cannot read tweak file" in err
+    assert code == console.EXIT_BAD_INPUT and "cannot read tweak file" in err
 
 
 @pytest.mark.parametrize("keep", [False, True])
@@ -99,7 +100,7 @@ def test_no_op_tweak_explores_exactly_the_unmodified_states(keep: bool, tmp_path
     assert tweaked["reductions"] == {"eager-votes": True, "pruning": keep, "folding": False, "eager-appends": False}
     assert tweaked["reduced"] is keep
     plain = FastExplorer(Raft(n, 2, 0, eager_votes=True, prune=keep)).run()
-    assert tweaked["exit"] == cli.EXIT_HOLDS and plain.status == "holds" and tweaked["verdict"] == "holds"
+    assert tweaked["exit"] == console.EXIT_HOLDS and plain.status == "holds" and tweaked["verdict"] == "holds"
     assert tweaked["distinct_states"] == plain.stats.distinct_states
     assert tweaked["transitions"] == plain.stats.transitions
     if keep:  # the unmodified command, too

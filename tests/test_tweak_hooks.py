@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from checker import console
 from models import tweaks
 from models.raft import REDUCTIONS, WITHOUT_ID, Raft, ServerVars
 from raft_check import cli, selfcheck
@@ -48,7 +49,7 @@ def test_example_files_give_their_verdicts(name: str, flags: list[str], violated
     s = summary(["--tweak-file", str(EXAMPLES / name), *flags, "--invariant", "ElectionSafety", "--invariant", "LeaderElected",
                  "--out", str(tmp_path)], capsys)
     assert s["violated"] == violated
-    assert s["exit"] == (cli.EXIT_VIOLATION if violated else cli.EXIT_HOLDS)
+    assert s["exit"] == (console.EXIT_VIOLATION if violated else console.EXIT_HOLDS)
     assert s["verdict"] == ("violated" if violated else "holds")
     assert {r for r, v in s["reductions"].items() if v} == on  # type: ignore[attr-defined]
     self_check = s["self_check"]
@@ -69,7 +70,7 @@ def test_handler_rewrite_matches_the_builtin_guard_tweak(tmp_path: Path, capsys:
 def test_server_id_tweak_with_symmetry_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(["--tweak-file", str(EXAMPLES / "designated_leader.py"), "--servers", "3", "--max-term", "1",
                           "--out", str(tmp_path)], capsys)
-    assert code == cli.EXIT_BAD_INPUT and out == ""
+    assert code == console.EXIT_BAD_INPUT and out == ""
     assert len(err.splitlines()) == 1
     # Two guards catch it: the probe of the first states (checker/symcheck.py) runs first and refuses it here ...
     assert "treats servers differently" in err and "--no-symmetry" in err
@@ -88,7 +89,7 @@ def test_wrong_keep_reductions_is_refused_naming_folding(tmp_path: Path, capsys:
     StateMachineSafety violation (docs/tweak-files.md)."""
     f = EXAMPLES / "stale_append_kept.py"
     code, out, err = run(["--tweak-file", str(f), "--servers", "3", "--max-term", "2", "--max-log", "1", "--out", str(tmp_path)], capsys)
-    assert code == cli.EXIT_BAD_INPUT and out == ""
+    assert code == console.EXIT_BAD_INPUT and out == ""
     assert "with folding" in err and "drop 'folding'" in err and str(f) in err
     assert "with eager-votes" not in err and "with pruning" not in err  # the others agree alone
 
@@ -98,7 +99,7 @@ def test_trust_reductions_skips_the_check_and_says_so(tmp_path: Path, capsys: py
             "--trust-reductions", "--quiet", "--out", str(tmp_path)]
     code, out, _ = run(argv, capsys)
     assert "Self-check: skipped (--trust-reductions): nothing was checked" in out
-    assert code in (cli.EXIT_HOLDS, cli.EXIT_VIOLATION)
+    assert code in (console.EXIT_HOLDS, console.EXIT_VIOLATION)
     assert summary(argv, capsys)["self_check"] == "skipped (--trust-reductions)"
 
 
@@ -196,7 +197,7 @@ def test_misuse_is_refused_where_the_file_says_it(body: str, line: int, words: l
     f.write_text("from models.tweaks import drop_reductions, keep_reductions, override\n\n"
                  "@override('can_grant_vote')\ndef g(self, srv, m):\n    return True\n" + body + "\n")
     code, out, err = run(["--tweak-file", str(f), "--out", str(tmp_path)], capsys)
-    assert code == cli.EXIT_BAD_INPUT and out == ""
+    assert code == console.EXIT_BAD_INPUT and out == ""
     assert len(err.splitlines()) == 1
     assert f"{f}:{line}" in err
     for w in words:

@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 
+from checker import console
 from models import tweaks, viewer
 from raft_check import cli, explore, gallery
-from raft_check.defend import Row
+from raft_check.rows import Row
+from raft_check.view import read_itf
 
 ROOT = Path(__file__).resolve().parent.parent
 ITFS = sorted((ROOT / "counterexamples").glob("*/*.itf.json"))
@@ -40,8 +42,8 @@ def embedded(html: str) -> dict[str, Any]:
 def test_view_reproduces_the_committed_viewer(itf: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Every counterexample has its viewer, and `check view` of the ITF file alone writes exactly that page."""
     committed = page_of(itf)
-    assert committed.exists(), f"{committed.name} is missing: run `python -m checker view {itf.relative_to(ROOT)}`"
-    # (after a change to the viewer or the trace text: `python -m checker view counterexamples/*/*.itf.json`)
+    assert committed.exists(), f"{committed.name} is missing: run `python -m raft_check view {itf.relative_to(ROOT)}`"
+    # (after a change to the viewer or the trace text: `python -m raft_check view counterexamples/*/*.itf.json`)
     out = tmp_path / "v.html"
     assert cli.main(["view", str(itf), "-o", str(out)]) == 0
     assert "Wrote" in capsys.readouterr().out
@@ -90,7 +92,7 @@ def write(tmp_path: Path, doc: Any, name: str = "t.itf.json") -> Path:
 
 
 def view_error(path: Path, capsys: pytest.CaptureFixture[str]) -> str:
-    assert cli.main(["view", str(path), "-o", str(path.with_suffix(".html"))]) == cli.EXIT_BAD_INPUT
+    assert cli.main(["view", str(path), "-o", str(path.with_suffix(".html"))]) == console.EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
     return err
@@ -118,17 +120,17 @@ def test_view_refuses_what_is_not_a_trace_of_this_model(tmp_path: Path, capsys: 
     assert "not valid" in view_error(write(tmp_path, badcmd), capsys)
     assert not list(tmp_path.glob("*.html"))
     good_copy = write(tmp_path, good, "good.itf.json")
-    assert cli.main(["view", str(good_copy), str(write(tmp_path, "[]", "bad.itf.json"))]) == cli.EXIT_BAD_INPUT
+    assert cli.main(["view", str(good_copy), str(write(tmp_path, "[]", "bad.itf.json"))]) == console.EXIT_BAD_INPUT
     assert "bad.itf.json: not an ITF trace" in capsys.readouterr().err
     assert not list(tmp_path.glob("*.html"))  # a bad file among several changes no page
-    assert cli.main(["view", str(good_copy), str(good_copy), "-o", str(tmp_path / "x.html")]) == cli.EXIT_BAD_INPUT
+    assert cli.main(["view", str(good_copy), str(good_copy), "-o", str(tmp_path / "x.html")]) == console.EXIT_BAD_INPUT
     assert "-o names one page" in capsys.readouterr().err
     assert cli.main(["view", str(good_copy)]) == 0 and (tmp_path / "good.html").exists()
 
 
 def test_check_writes_the_viewer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--servers", "2", "--max-term", "1", "--tweak", "half-quorum", "--invariant", "ElectionSafety"]
-    assert cli.main([*argv, "--out", str(tmp_path), "--quiet"]) == cli.EXIT_VIOLATION
+    assert cli.main([*argv, "--out", str(tmp_path), "--quiet"]) == console.EXIT_VIOLATION
     out = capsys.readouterr().out
     page = tmp_path / "half-quorum" / "ElectionSafety_s2_t1.html"
     assert page.exists() and str(page) in out
@@ -166,7 +168,7 @@ def test_explore_saves_a_path_that_view_and_from_read_back(tmp_path: Path) -> No
     assert len(s.path) == 5 and s.path[-1].action is not None and s.path[-1].action.name == "Restart"
     s.take(0)
     saved = write(tmp_path, s.itf(), "path.itf.json")
-    back = viewer.read_itf(saved)
+    back = read_itf(saved)
     assert [st.state for st in back.trace] == [st.state for st in s.path] and back.violated is None
     assert back.command == s.command
     html = viewer.html_for_itf(back)
@@ -174,11 +176,11 @@ def test_explore_saves_a_path_that_view_and_from_read_back(tmp_path: Path) -> No
 
 
 def test_explore_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["explore", "--from", str(VOTE), "--servers", "2"]) == cli.EXIT_BAD_INPUT
+    assert cli.main(["explore", "--from", str(VOTE), "--servers", "2"]) == console.EXIT_BAD_INPUT
     assert "drop --servers" in capsys.readouterr().err
-    assert cli.main(["explore", "--from", str(VOTE), "--step", "10"]) == cli.EXIT_BAD_INPUT
+    assert cli.main(["explore", "--from", str(VOTE), "--step", "10"]) == console.EXIT_BAD_INPUT
     assert "steps 0..9" in capsys.readouterr().err
-    assert cli.main(["explore", "--step", "1"]) == cli.EXIT_BAD_INPUT
+    assert cli.main(["explore", "--step", "1"]) == console.EXIT_BAD_INPUT
     assert "--step needs --from" in capsys.readouterr().err
 
 
@@ -187,7 +189,7 @@ def test_explore_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        assert cli.main(["explore", "--servers", "2", "--max-term", "1", "--port", str(port)]) == cli.EXIT_BAD_INPUT
+        assert cli.main(["explore", "--servers", "2", "--max-term", "1", "--port", str(port)]) == console.EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"port {port} on 127.0.0.1 is already in use" in err
 
@@ -221,7 +223,7 @@ def test_a_viewer_failure_loses_no_trace(tmp_path: Path, capsys: pytest.CaptureF
 
     monkeypatch.setattr(viewer, "counterexample_html", broken_page)
     argv = ["--servers", "2", "--max-term", "1", "--tweak", "half-quorum", "--invariant", "ElectionSafety"]
-    assert cli.main([*argv, "--out", str(tmp_path), "--quiet"]) == cli.EXIT_VIOLATION
+    assert cli.main([*argv, "--out", str(tmp_path), "--quiet"]) == console.EXIT_VIOLATION
     out, err = capsys.readouterr()
     assert "could not be written (RuntimeError: template missing)" in err and "VIOLATED: ElectionSafety" in out
     folder = tmp_path / "half-quorum"

@@ -19,7 +19,7 @@ from typing import Any
 import browser
 import pytest
 
-from models import viewer
+from raft_check.view import read_itf
 
 pytestmark = pytest.mark.skipif(bool(browser.missing()), reason=browser.missing() or "browser present")
 
@@ -127,7 +127,7 @@ def test_slider_lanes_and_hidden_messages(driver: Any) -> None:
 @pytest.fixture
 def explore_url() -> Iterator[str]:
     argv = ["--servers", "3", "--max-term", "1", "--tweak", "vote-not-persisted", "--invariant", "ElectionSafety", "--invariant", "LeaderElected"]
-    proc = subprocess.Popen([sys.executable, "-m", "checker", "explore", *argv, "--port", "0"], cwd=ROOT, text=True,
+    proc = subprocess.Popen([sys.executable, "-m", "raft_check", "explore", *argv, "--port", "0"], cwd=ROOT, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert proc.stdout is not None
@@ -168,6 +168,6 @@ def test_explore_drives_the_cluster_into_the_vote_not_persisted_violation(driver
         saved = json.loads(r.read())
     assert [s["#meta"]["action"] for s in saved["states"]] == [s["#meta"]["action"] for s in states]
     (tmp_path / "explored.itf.json").write_text(json.dumps(saved))
-    back = viewer.read_itf(tmp_path / "explored.itf.json")
+    back = read_itf(tmp_path / "explored.itf.json")
     assert len(back.trace) == len(states) and back.violated is None
     assert severe(driver) == []
