@@ -80,7 +80,7 @@ SUBCOMMANDS = {
     "help": "show this help, or a subcommand's (check help defend)",
 }
 """The subcommands (``check NAME ...``), for the usage line, ``check help`` and dispatch: each but ``help`` is the module
-``checker.NAME`` (``graph``: ``raft_check.graph_cmd``) with ``build_parser()`` and ``main(argv)``; a new subcommand adds a line."""
+``raft_check.NAME`` (``graph``: ``raft_check.graph_cmd``) with ``build_parser()`` and ``main(argv)``; a new subcommand adds a line."""
 
 SUBCOMMAND_MODULES = {"graph": "graph_cmd"}
 
