@@ -1,10 +1,9 @@
 """Simulation's kernel today: :class:`FastKernel`, the generic :class:`checker.kernel.Kernel` interface implemented
-on the first-generation fast engine's encoding.
+on the first-generation fast engine's encoding (``models/fast_raft.py``).
 
-:class:`FastKernel` is the current fast engine's encoding
-(``models/fast_raft.py``): every successor is computed once by the readable
-model and memoised per server and per message slot, and properties are
-memoised as ``raft_check/fast.py`` does.
+Every successor is computed once by the readable model and memoised per
+server and per message slot, and properties are memoised as
+``raft_check/fast.py`` does.
 
 Walks run on concrete states: no symmetry canonical form is taken, so a walk
 is an execution of the model as it stands and needs no concretisation.  The
