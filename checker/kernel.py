@@ -44,9 +44,9 @@ class Kernel(Protocol[S, A]):
     """What a walk needs from a successor function (see the module docstring)."""
 
     n: int
-    names: Sequence[str]  # action index -> action name ("HandleRPC" for a delivery)
-    handle_index: int  # the action index of HandleRPC
-    owner: Sequence[int]  # action index -> the server (0 .. n-1) whose action it is (-1 for HandleRPC)
+    names: Sequence[str]  # action index -> action name (Raft's kernel names its deliveries "HandleRPC")
+    handle_index: int  # the action index of a message delivery (its moves name the slot and the message body)
+    owner: Sequence[int]  # action index -> the process (0 .. n-1) whose action it is (-1 for a delivery)
     message_kinds: int  # deliveries are of kinds 0 .. message_kinds - 1 (swarm walks lose each kind at its own rate)
     props: Sequence[Property[S, A]]  # the checked properties; the check methods return indexes into it
 

@@ -465,7 +465,7 @@ def _check(argv: list[str]) -> int:
         return 0
     props = select_properties(model, args.invariant)
     out = check_out_dir(args.out)
-    from checker import sizing
+    from raft_check import sizing
 
     symmetry = not args.no_symmetry
     symmetry_note = ""

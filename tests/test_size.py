@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from checker import console, sizing
+from checker import console
 from checker.bfs import Progress
-from raft_check import cli
+from raft_check import cli, sizing
 
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURE = pytest.CaptureFixture[str]
