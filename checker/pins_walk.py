@@ -59,8 +59,8 @@ jit = K.jit
 # Walk status (ctl[K.ST]).
 W_DONE, W_MISS, W_GROW_SUCC, W_GROW_MSG, W_VIOL = 0, 1, 2, 3, 4
 # Walk state (the int64 array ``st``): kept across calls of one walk.
-STEP, READY, WIT, NTRANS, VPROP, VEFF, MSGS = range(7)
-ST_SIZE = 8
+STEP, READY, WIT, NTRANS, VPROP, VEFF, MSGS, ENDED, VSTATUS = range(9)
+ST_SIZE = 10
 # Configuration (the int64 array ``cfg``).
 C_NCL, C_TIMEOUT, C_RESTART, C_DELIVER, C_DUPLICATE, C_HANDLE, C_PER_SERVER, C_UNIFORM, C_HOLD, C_DEPTH = range(10)
 CFG_SIZE = 10
@@ -153,9 +153,10 @@ def _same(t: Any, s: Any, n: int) -> bool:
 @jit
 def successors(s: Any, ctl: Any, mkeys: Any, mvals: Any, g_reads: Any, g_nreads: Any, deps_off: Any, deps: Any, ctx: Any,
                rs_off: Any, rs_len: Any, ef_off: Any, ef_len: Any, op_slot: Any, op_kind: Any, op_arg: Any,
-               succ: Any, succ_e: Any, misses: Any) -> int:
-    """Every successor of ``s`` into ``succ`` (its effect index into ``succ_e``): their number, -1 if an entry was
-    missing (the misses are recorded), -2 if ``succ`` is too small."""
+               succ: Any, succ_e: Any, succ_ok: Any, misses: Any) -> int:
+    """Every successor of ``s`` into ``succ`` (its effect index into ``succ_e``): their number, or -2 if ``succ`` is too
+    small.  If an entry was missing, the miss is recorded, ``ctl[INFO_SUCC]`` is 1 and the successors that needed it
+    have ``succ_ok`` 0."""
     W = s.shape[0]
     G = g_reads.shape[0]
     mk = np.zeros(4, dtype=np.int64)
@@ -217,9 +218,11 @@ def successors(s: Any, ctl: Any, mkeys: Any, mvals: Any, g_reads: Any, g_nreads:
                         t[q] = mvals[j]
             if not eok:
                 ok = False
+            succ_ok[ns] = 1 if eok else 0
             succ_e[ns] = e
             ns += 1
-    return ns if ok else -1
+    ctl[K.INFO_SUCC] = 0 if ok else 1
+    return ns
 
 
 @jit
@@ -255,8 +258,8 @@ def run_walk(st: Any, cfg: Any, rng: Any, cur: Any, cls_w: Any, loss: Any, delay
              sg_poff: Any, sg_bits: Any, part_off: Any, pslots: Any, s_always: int, s_sometimes: int,
              ag_poff: Any, ag_bits: Any, apart_group: Any, apart_off: Any, apslots: Any, a_all: int,
              label_class: Any, label_owner: Any, sp_index: Any, ap_index: Any,
-             succ: Any, succ_e: Any, succ_bad: Any, succ_wit: Any, succ_cls: Any, cur_part: Any, selfres: Any,
-             counts: Any, hll: Any, misses: Any, ctl: Any) -> None:
+             succ: Any, succ_e: Any, succ_ok: Any, succ_bad: Any, succ_wit: Any, succ_cls: Any, cur_part: Any, selfres: Any,
+             visited: Any, counts: Any, hll: Any, misses: Any, ctl: Any) -> None:
     """Continue the walk whose state is ``st``/``rng``/``cur``/the message table until it ends (``W_DONE``), a property
     fails (``W_VIOL``), an entry is missing (``W_MISS``) or an array is too small (``W_GROW_*``): see the module docstring."""
     W = cur.shape[0]
@@ -277,60 +280,47 @@ def run_walk(st: Any, cfg: Any, rng: Any, cur: Any, cls_w: Any, loss: Any, delay
     while True:
         s = cur
         step = st[STEP]
-        # Phase 0 (once per state): its digest, its property parts' answers, its action parts' (s, s) answers.
-        if not st[READY]:
-            ok = True
-            h = np.uint64(1469598103934665603)
-            for k in range(W):
-                dk[0] = k
-                dk[1] = s[k]
-                i = K.ht_find(dkeys, dk, 2)
-                if i < 0:
-                    K._miss(misses, ctl, DIGEST_TABLE, dk, 2)
-                    ok = False
-                else:
-                    h = (h ^ np.uint64(dvals[i])) * PRIME
-            for g in range(nsg):
-                for p in range(sg_poff[g], sg_poff[g + 1]):
-                    got = _lookup_part(pkeys, pvals, pk, wp, g, p - sg_poff[g], s, part_off[p + 1] - part_off[p], none, pslots,
-                                       part_off[p], misses, ctl)
-                    if got < 0:
-                        ok = False
-                    cur_part[p] = got
-            for p in range(n_apart):
-                g = apart_group[p]
-                got = _lookup_part(pkeys, pvals, pk, wp, (1 << 32) | g, p - ag_poff[g], s, apart_off[p + 1] - apart_off[p], s,
-                                   apslots, apart_off[p], misses, ctl)
+        if step >= depth or st[ENDED]:
+            st[ENDED] = 1
+            break
+        # Phase 0: the current state's property parts' answers and its action parts' (s, s) answers.  A miss anywhere
+        # in a step does not stop the step: the rest of it is looked at too, to collect every miss for one fill.
+        ok = True
+        for g in range(nsg):
+            for p in range(sg_poff[g], sg_poff[g + 1]):
+                got = _lookup_part(pkeys, pvals, pk, wp, g, p - sg_poff[g], s, part_off[p + 1] - part_off[p], none, pslots,
+                                   part_off[p], misses, ctl)
                 if got < 0:
                     ok = False
-                selfres[p] = got
-            if not ok:
-                ctl[K.ST] = W_MISS
-                return
-            _hll_add(hll, h)
-            if step == 0:  # the initial state's witnesses (later states were witnessed as successors)
-                held = 0
-                for g in range(nsg):
-                    gm = sg_bits[g]
-                    for p in range(sg_poff[g], sg_poff[g + 1]):
-                        gm &= cur_part[p]
-                    held |= gm
-                st[WIT] |= held & s_sometimes
+                cur_part[p] = got
+        for p in range(n_apart):
+            g = apart_group[p]
+            got = _lookup_part(pkeys, pvals, pk, wp, (1 << 32) | g, p - ag_poff[g], s, apart_off[p + 1] - apart_off[p], s,
+                               apslots, apart_off[p], misses, ctl)
+            if got < 0:
+                ok = False
+            selfres[p] = got
+        if ok and step == 0 and not st[READY]:  # the initial state's witnesses (later states were witnessed as successors)
+            held = 0
+            for g in range(nsg):
+                gm = sg_bits[g]
+                for p in range(sg_poff[g], sg_poff[g + 1]):
+                    gm &= cur_part[p]
+                held |= gm
+            st[WIT] |= held & s_sometimes
             st[READY] = 1
-        if step >= depth:
-            return
         # Phase 1: every successor.
         ns = successors(s, ctl, mkeys, mvals, g_reads, g_nreads, deps_off, deps, ctx, rs_off, rs_len, ef_off, ef_len,
-                        op_slot, op_kind, op_arg, succ, succ_e, misses)
+                        op_slot, op_kind, op_arg, succ, succ_e, succ_ok, misses)
         if ns == -2:
             ctl[K.ST] = W_GROW_SUCC
             return
-        if ns < 0:
-            ctl[K.ST] = W_MISS
-            return
+        if ctl[K.INFO_SUCC]:
+            ok = False
         # Phase 2: the properties of every transition.
-        ok = True
         for j in range(ns):
+            if not succ_ok[j]:
+                continue
             t = succ[j]
             held = 0
             for g in range(nsg):
@@ -394,8 +384,11 @@ def run_walk(st: Any, cfg: Any, rng: Any, cur: Any, cls_w: Any, loss: Any, delay
             if succ_bad[j] >= 0:
                 st[VPROP] = succ_bad[j]
                 st[VEFF] = succ_e[j]
-                ctl[K.ST] = W_VIOL
-                return
+                st[VSTATUS] = W_VIOL
+                st[ENDED] = 1
+                break
+        if st[ENDED]:
+            break
         for j in range(ns):
             st[WIT] |= succ_wit[j]
         # Phase 4: choose a successor.
@@ -406,7 +399,8 @@ def run_walk(st: Any, cfg: Any, rng: Any, cur: Any, cls_w: Any, loss: Any, delay
                 if not _same(succ[j], s, W):
                     nc += 1
             if nc == 0:
-                return
+                st[ENDED] = 1
+                break
             r = _randrange(rng, nc)
             for j in range(ns):
                 if not _same(succ[j], s, W):
@@ -478,7 +472,8 @@ def run_walk(st: Any, cfg: Any, rng: Any, cur: Any, cls_w: Any, loss: Any, delay
                         succ_cls[j] = cfg[C_DUPLICATE] if msg_stat[i] & DELIVERED else cfg[C_DELIVER]
                         any_c = True
             if not any_c:
-                return
+                st[ENDED] = 1
+                break
             total = 0.0
             nclasses = 0
             for c in range(cls_w.shape[0]):
@@ -540,8 +535,29 @@ def run_walk(st: Any, cfg: Any, rng: Any, cur: Any, cls_w: Any, loss: Any, delay
         counts[ef_label[succ_e[pick]]] += 1
         for k in range(W):
             cur[k] = succ[pick, k]
+            visited[step + 1, k] = cur[k]
         st[STEP] = step + 1
-        st[READY] = 0
+    # The walk's steps are taken: the digests of the states it visited go into the distinct-state estimate.
+    n_vis = st[STEP] + 1
+    ok = True
+    for v in range(n_vis):
+        for k in range(W):
+            dk[0] = k
+            dk[1] = visited[v, k]
+            if K.ht_find(dkeys, dk, 2) < 0:
+                K._miss(misses, ctl, DIGEST_TABLE, dk, 2)
+                ok = False
+    if not ok:
+        ctl[K.ST] = W_MISS
+        return
+    for v in range(n_vis):
+        h = np.uint64(1469598103934665603)
+        for k in range(W):
+            dk[0] = k
+            dk[1] = visited[v, k]
+            h = (h ^ np.uint64(dvals[K.ht_find(dkeys, dk, 2)])) * PRIME
+        _hll_add(hll, h)
+    ctl[K.ST] = st[VSTATUS]
 
 
 # ------------------------------------------------------------------ the kernel
@@ -583,7 +599,8 @@ class PinsWalkKernel:
         self.cur_part = np.zeros(max(len(t.part_off) - 1, 1), dtype=np.int64)
         self.selfres = np.zeros(max(len(t.apart_off) - 1, 1), dtype=np.int64)
         self.counts = np.zeros(len(pins.labels), dtype=np.int64)
-        self.path = np.zeros(1, dtype=np.int64)
+        self.path = np.zeros(0, dtype=np.int64)
+        self.visited = np.zeros((0, pins.width), dtype=np.int64)
         self.inits = pins.initial()
         self.fills = 0
         from checker.simulate import CLASSES, DELIVER
@@ -599,10 +616,15 @@ class PinsWalkKernel:
         from checker.simulate import CLASSES, DELIVER, DUPLICATE, RESTART, TIMEOUT
 
         cfg = np.array([len(CLASSES), TIMEOUT, RESTART, DELIVER, DUPLICATE, self.handle_index, 0, 1, 1, 1], dtype=np.int64)
-        self.path = np.zeros(2, dtype=np.int64)
+        self._depth(1)
         self.st[:] = 0
-        self.cur[:] = self.inits[0]
+        self.cur[:] = self.visited[0] = self.inits[0]
         self._call(cfg, np.zeros(len(CLASSES)), np.zeros(max(self.message_kinds, 1)), 0.0, np.zeros(1 << 14, dtype=np.uint8))
+
+    def _depth(self, depth: int) -> None:
+        if len(self.path) < depth + 1:
+            self.path = np.zeros(depth + 1, dtype=np.int64)
+            self.visited = np.zeros((depth + 1, self.pins.width), dtype=np.int64)
 
     def _msgs(self, cap: int) -> None:
         self.msg_keys = np.zeros((cap, 2), dtype=np.int64)
@@ -612,7 +634,7 @@ class PinsWalkKernel:
     def succ_cap(self, cap: int) -> None:
         w = self.pins.width
         self.succ = np.zeros((cap, w), dtype=np.int64)
-        self.succ_e, self.succ_bad, self.succ_wit, self.succ_cls = (np.zeros(cap, dtype=np.int64) for _ in range(4))
+        self.succ_e, self.succ_ok, self.succ_bad, self.succ_wit, self.succ_cls = (np.zeros(cap, dtype=np.int64) for _ in range(5))
 
     # ------------------------------------------------------------ filling
 
@@ -620,10 +642,10 @@ class PinsWalkKernel:
         """Fill the missed entries: the compiled engine's tables by its own fill, slot digests here; then the tokens of
         the effects that the fill added."""
         t = self.tables
-        rows = misses[misses[:, 0] != DIGEST_TABLE]
-        if len(rows):
-            t._fill(rows)
-        dig = {(int(r[1]), int(r[2])) for r in misses[misses[:, 0] == DIGEST_TABLE].tolist()}
+        listed = misses.tolist()
+        dig = {(r[1], r[2]) for r in listed if r[0] == DIGEST_TABLE}
+        if len(dig) < len(listed):
+            t._fill(misses[misses[:, 0] != DIGEST_TABLE] if dig else misses)
         if dig:
             keys: list[tuple[int, ...]] = sorted(dig)
             self.dtab.put_many(keys, [self.pins.value_digest(k, v) for k, v in keys])
@@ -638,9 +660,9 @@ class PinsWalkKernel:
                     setattr(self, name, grown)
             key = np.zeros(4, dtype=np.int64)
             seen: set[tuple[int, ...]] = set()
-            for r in rows[rows[:, 0] == 0].tolist():
+            for r in listed:
                 k = tuple(r[1:5])
-                if k[0] >> 32 != K.GROUP or k in seen:
+                if r[0] != 0 or k[0] >> 32 != K.GROUP or k in seen:
                     continue
                 seen.add(k)
                 key[:] = k
@@ -673,8 +695,8 @@ class PinsWalkKernel:
                      t.sg_poff, t.sg_bits, t.part_off, t.pslots, t.s_always, t.s_sometimes,
                      t.ag_poff, t.ag_bits, t.apart_group, t.apart_off, t.apslots, t.a_all,
                      self.label_class, self.label_owner, self.sp_index, self.ap_index,
-                     self.succ, self.succ_e, self.succ_bad, self.succ_wit, self.succ_cls, self.cur_part, self.selfres,
-                     self.counts, hll, t.misses, self.ctl)
+                     self.succ, self.succ_e, self.succ_ok, self.succ_bad, self.succ_wit, self.succ_cls, self.cur_part,
+                     self.selfres, self.visited, self.counts, hll, t.misses, self.ctl)
             status = int(self.ctl[K.ST])
             if status == W_MISS:
                 self.fill(t.misses[: int(self.ctl[K.NMISS])])
@@ -713,11 +735,10 @@ class PinsWalkKernel:
         cls_w = np.array(ws, dtype=np.float64)
         loss = np.array(weights.loss if weights is not None else [0.0] * max(self.message_kinds, 1), dtype=np.float64)
         delay = float(weights.delay) if weights is not None else 0.0
-        if len(self.path) < walker.depth + 1:
-            self.path = np.zeros(walker.depth + 1, dtype=np.int64)
+        self._depth(walker.depth)
         self.st[:] = 0
         self.rng[0] = np.uint64(rng.getrandbits(64))
-        self.cur[:] = self.inits[init]
+        self.cur[:] = self.visited[0] = self.inits[init]
         self.msg_stat[:] = 0
         self.counts[:] = 0
         pending = 0
@@ -756,10 +777,10 @@ class PinsWalkKernel:
             self.ctl[K.NMISS] = 0
             ns = successors(s, self.ctl, t.memo.keys, t.memo.vals, t.g_reads, t.g_nreads, t.deps_off, t.deps, t.ctx,
                             t.rs_off.arr, t.rs_len.arr, t.ef_off.arr, t.ef_len.arr, t.op_slot.arr, t.op_kind.arr, t.op_arg.arr,
-                            self.succ, self.succ_e, t.misses)
+                            self.succ, self.succ_e, self.succ_ok, t.misses)
             if ns == -2:
                 self.succ_cap(2 * len(self.succ))
-            elif ns < 0:
+            elif self.ctl[K.INFO_SUCC]:
                 self.fill(t.misses[: int(self.ctl[K.NMISS])])
             else:
                 return [(self.readable(int(self.succ_e[j])), tuple(int(x) for x in self.succ[j])) for j in range(ns)]
