@@ -954,7 +954,8 @@ def main(argv: Sequence[str]) -> int:
     files: list[Path] = []
     summary: dict[str, Any] = {
         "model": model_label(model), "servers": model.n, "max_term": model.max_term, "max_log": model.max_log,
-        "properties": [p.name for p in props], "mode": args.mode, "depth": args.depth, "seed": seed, "workers": args.workers,
+        "properties": [p.name for p in props], "mode": args.mode, "kernel": kernel_line.split()[0], "depth": args.depth, "seed": seed,
+        "workers": args.workers,
         "walks": run.walks, "steps": run.steps, "transitions": run.transitions, "wall_seconds": round(run.seconds, 3),
         "cpu_seconds": round(run.cpu, 3),
         "steps_per_second": round(run.steps / run.seconds) if run.seconds > 0 else 0,
