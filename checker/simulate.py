@@ -1043,6 +1043,8 @@ def pick_kernel(model: Raft, props: Sequence[Any], wanted: str) -> tuple[Kernel,
             return (PinsWalkKernel(RaftPins(model, props), fast),
                     "compiled (checker/pins_walk.py over models/raft_pins.py; shrinking on the fast kernel)")
         except ValueError as e:  # e.g. a property that reads the network, which this encoding cannot check
+            if "the compiled engine cannot" not in str(e):
+                raise  # the model itself failed (a tweak's hook): the fast kernel would fail the same way
             why = str(e)
     if wanted == "compiled":
         raise BadInput(f"--kernel compiled cannot run this model: {why}")
