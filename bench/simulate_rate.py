@@ -8,6 +8,9 @@ for the given CPU seconds, and prints the walks, steps, steps per CPU-second, th
 length as found), and the share of walks in which at least 2, 3 and 4 servers became leader (each ``BecomeLeader``
 is of a new term: a cheap sign of how far walks get towards the deep bugs, which need a leader in most terms).
 
+``--kernel compiled|fast`` picks the kernel (default: as ``check simulate``).  The kernel is built (and the compiled
+one's code loaded) before the clock starts; its tables fill during the run, as in a real one.
+
 Used to compare walk strategies on a shared machine: CPU time, not wall time, and one process, so that the memo
 tables warm up once (``bench/simulate.py`` measures the real command, wall time, fresh processes).
 """
@@ -22,8 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from checker.console import _Parser
 from raft_check.cli import add_model_args, make_model, select_properties
-from raft_check.fast_kernel import FastKernel
-from raft_check.simulate import DEFAULT_DEPTH, Walker
+from raft_check.simulate import DEFAULT_DEPTH, Walker, pick_kernel
 
 
 def main() -> int:
@@ -34,9 +36,11 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--depth", type=int, default=DEFAULT_DEPTH)
     ap.add_argument("--mode", default="swarm")
+    ap.add_argument("--kernel", default="auto", choices=("auto", "compiled", "fast"), help="as check simulate's --kernel")
     a = ap.parse_args()
     model = make_model(a)
-    kernel = FastKernel(model, select_properties(model, a.invariant))
+    kernel, line = pick_kernel(model, select_properties(model, a.invariant), a.kernel)
+    print(f"kernel: {line}")
     walker = Walker(kernel, a.depth, a.mode, a.seed)
     leaders = [i for i, name in enumerate(kernel.names) if name == "BecomeLeader"]
     t0 = time.process_time()

@@ -33,13 +33,14 @@ small searches); any other action property reads all servers and the ghost.
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
 from collections.abc import Sequence
 from typing import Any
 
 from checker.model import Kind, Property
 from checker.pins import MERGE, SET, ActionProp, Effect, Group, Op, StateProp, Symmetry
-from models.raft import Action, Committed, EachMessage, Message, Raft, ServerVars, State
+from models.raft import Action, Committed, EachMessage, Message, MType, Raft, ServerVars, State
 
 PER_SERVER_ACTION_PROPS = ("TermMonotonic", "LeaderAppendOnly")
 """Action properties of ``models.raft`` that are a conjunction, over servers, of one predicate on (before, after)."""
@@ -299,3 +300,35 @@ class RaftPins:
     def process_order(self, value: int) -> ServerVars:
         """Servers compare as the readable model compares them (as ``Raft.representative`` does)."""
         return self.srvs[value]
+
+    # ------------------------------------------------------ simulation (checker.pins_walk.WalkModel)
+
+    @property
+    def delivery_label(self) -> int:
+        return self.handle_label
+
+    token_kinds = len(MType)
+
+    def effect_tokens(self, group: int, values: tuple[int, ...]) -> list[tuple[int, int, int]] | None:
+        """A delivery group's effects are one per message of the channel, in the channel's order (``_deliver``): each
+        consumes that message's body (its code), whose kind is its ``MType``."""
+        if self.group_kind[group] == "local":
+            return None
+        slot = self.groups[group].reads[1]
+        return [(slot, b, int(self.bodies[b].mtype)) for b in self.chans[values[1]]]
+
+    def value_digest(self, slot: int, value: int) -> int:
+        """A digest of the slot's content: a server's variables, a channel's messages, the committed entries."""
+        if slot < self.n:
+            text = repr(self.srvs[value])
+        elif slot == self.ghost:
+            text = repr(self.comms[value])
+        else:
+            text = repr([self.bodies[b] for b in self.chans[value]])
+        return int.from_bytes(hashlib.blake2b(f"{slot}:{text}".encode(), digest_size=8).digest(), "little", signed=True)
+
+    def readable_action(self, label: int, slot: int, token: int) -> Action:
+        if label != self.handle_label:
+            return self.acts[label]
+        a, b = self.pairs[slot - self.n]
+        return Action("HandleRPC", (self.bodies[token]._replace(msource=a, mdest=b),))

@@ -68,6 +68,7 @@ from checker.bfs import VIOLATED, Result, Stats, Violation, peak_rss_bytes
 from checker.console import EXIT_INCOMPLETE, EXIT_VIOLATION, BadInput, _cores, _count, _Parser, check_out_dir, without_options
 from checker.kernel import Kernel, Move
 from checker.model import Kind
+from checker.pins_walk import MoveClasses
 from checker.trace import Step, replay
 from models.fast_raft import Flat
 from models.raft import Action, Raft, State
@@ -78,6 +79,7 @@ from raft_check.report import model_label, violation_text, write_counterexample
 EXIT_RUN_FAILED = 4
 
 MODES = ("swarm", "uniform")
+KERNELS = ("auto", "compiled", "fast")
 DEFAULT_DEPTH = 100
 DEFAULT_TIME_LIMIT = 60.0
 BATCH = 8
@@ -88,6 +90,7 @@ CLASSES = ("Restart", "Timeout", "RequestVote", "BecomeLeader", "ClientRequest",
 """Swarm weight classes: the per-server actions by name; a message's first delivery in the walk; any later one."""
 DELIVER, DUPLICATE = CLASSES.index("Deliver"), CLASSES.index("Duplicate")
 TIMEOUT, RESTART = CLASSES.index("Timeout"), CLASSES.index("Restart")
+MOVE_CLASSES = MoveClasses(CLASSES, deliver=DELIVER, duplicate=DUPLICATE, restart=RESTART, timeout=TIMEOUT)
 
 DESCRIPTION = """\
 Random walks from Init, up to --depth steps each, on all cores: every invariant
@@ -156,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "losses; uniform: every successor equally likely")
     s.add_argument("--workers", type=_count(1), default=_cores(), metavar="N", help=f"walk in N processes (default: every core, {_cores()})")
     s.add_argument("--no-shrink", action="store_true", help="show the trace as the walk found it")
+    s.add_argument("--kernel", choices=KERNELS, default="auto",
+                   help="the successor function walks run on: compiled (numba, checker/pins_walk.py), fast (checker/kernel.py), "
+                        "or auto (default): compiled when it can represent the model, else fast.  Each kernel's walks are "
+                        "reproducible by seed; the two kernels' walks differ")
     return p
 
 
@@ -312,6 +319,9 @@ class Walker:
         if bad >= 0:
             out.violation = (bad, [])
             return out
+        compiled = getattr(k, "walk_on", None)
+        if compiled is not None:  # a kernel that takes the walk's steps itself, in compiled code (checker/pins_walk.py)
+            return compiled(self, out, rng, weights, inits.index(s))  # type: ignore[no-any-return]
         path: list[Move] = []
         delivered: set[tuple[int, int]] = set()
         seen: set[tuple[int, int]] = set()
@@ -898,7 +908,7 @@ def main(argv: Sequence[str]) -> int:
         raise BadInput("check simulate stores no states, so --max-states does not apply; bound a run with --walks or --time-limit")
     out = check_out_dir(args.out)
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(8), "little") >> 1
-    kernel = FastKernel(model, props)
+    kernel, kernel_line = pick_kernel(model, props, args.kernel)
     limits = [f"{args.time_limit:g} s"] + ([f"{args.walks:,} walks"] if args.walks else [])
     if not args.json:
         reductions = [("eager vote requests", model.eager_votes), ("message pruning", model.prune_msgs)]
@@ -910,7 +920,7 @@ def main(argv: Sequence[str]) -> int:
         print(f"Properties: {', '.join(p.name for p in props)}")
         print(f"Walks: {args.mode}, up to {args.depth} steps each, seed {seed}, {args.workers} worker(s), "
               f"stopping at the first violation or after {' or '.join(limits)}")
-        print("Kernel: fast (raft_check/fast_kernel.py over models/fast_raft.py)", flush=True)
+        print(f"Kernel: {kernel_line}", flush=True)
     bar = ProgressLine(not (args.quiet or args.json))
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -934,7 +944,8 @@ def main(argv: Sequence[str]) -> int:
     files: list[Path] = []
     summary: dict[str, Any] = {
         "model": model_label(model), "servers": model.n, "max_term": model.max_term, "max_log": model.max_log,
-        "properties": [p.name for p in props], "mode": args.mode, "depth": args.depth, "seed": seed, "workers": args.workers,
+        "properties": [p.name for p in props], "mode": args.mode, "kernel": kernel_line.split()[0], "depth": args.depth, "seed": seed,
+        "workers": args.workers,
         "walks": run.walks, "steps": run.steps, "transitions": run.transitions, "wall_seconds": round(run.seconds, 3),
         "cpu_seconds": round(run.cpu, 3),
         "steps_per_second": round(run.steps / run.seconds) if run.seconds > 0 else 0,
@@ -1003,6 +1014,31 @@ def main(argv: Sequence[str]) -> int:
     print(f"VIOLATED: {prop.name} (walk {found.index} of seed {seed}: found in {len(actions)} steps"
           + ("" if args.no_shrink else f", shrunk to {len(shrunk)}") + ")")
     return EXIT_VIOLATION
+
+
+def pick_kernel(model: Raft, props: Sequence[Any], wanted: str) -> tuple[Kernel[State, Action], str]:
+    """The kernel for ``--kernel wanted`` and the header's line naming it (BadInput if ``compiled`` cannot run ``model``)."""
+    fast = FastKernel(model, props)
+    line = "fast (raft_check/fast_kernel.py over models/fast_raft.py)"
+    if wanted == "fast":
+        return fast, line
+    from models.raft_pins import RaftPins
+    from models.raft_pins import unsupported as pins_unsupported
+
+    why = pins_unsupported(model)
+    if why is None:
+        from checker.pins_walk import PinsWalkKernel
+
+        try:
+            return (PinsWalkKernel(RaftPins(model, props), fast, MOVE_CLASSES),
+                    "compiled (checker/pins_walk.py over models/raft_pins.py; shrinking on the fast kernel)")
+        except ValueError as e:  # e.g. a property that reads the network, which this encoding cannot check
+            if "the compiled engine cannot" not in str(e):
+                raise  # the model itself failed (a tweak's hook): the fast kernel would fail the same way
+            why = str(e)
+    if wanted == "compiled":
+        raise BadInput(f"--kernel compiled cannot run this model: {why}")
+    return fast, f"{line}: the compiled kernel cannot run this model: {why}"
 
 
 def _cpu_seconds() -> float:
