@@ -146,12 +146,13 @@ def test_defend_unmodified_and_mismatch(tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 0 and err == ""
     assert re.search(r"^raft .* holds +holds ", out, re.M)
     # half-quorum is safe with 3 servers: at bounds other than its own the expectation is unknown, not a failure ...
+    # (a run that compares nothing at all is vacuous: exit 1, as for a check whose reachability properties never held)
     code, out, _ = run_defend(["--tweak", "half-quorum", "--servers", "3", "--max-term", "1", "--out", str(tmp_path), "--quiet"], capsys)
-    assert code == 0 and re.search(r"^half-quorum .* not compared +holds ", out, re.M)
-    assert out.rstrip().splitlines()[-1].startswith("NOTHING COMPARED: none of the 1 verdicts")
+    assert code == 1 and re.search(r"^half-quorum .* not compared +holds ", out, re.M)
+    assert out.rstrip().splitlines()[-1].startswith("NOTHING COMPARED (vacuous): none of the 1 verdicts")
     # ... and below the declared max-term a declared violation says nothing either.
     code, out, _ = run_defend(["--tweak", "vote-twice", "--max-term", "0", "--out", str(tmp_path), "--quiet"], capsys)
-    assert code == 0 and re.search(r"^vote-twice .* not compared +vacuous \(never LeaderElected\) ", out, re.M)
+    assert code == 1 and re.search(r"^vote-twice .* not compared +vacuous \(never LeaderElected\) ", out, re.M)
     # A verdict that differs from the declared one at the declared bounds is a mismatch: exit 1.
     monkeypatch.setitem(tweaks.BUILTIN, "vote-twice", dataclasses.replace(tweaks.BUILTIN["vote-twice"], expected=HOLDS))
     code, out, err = run_defend(["--tweak", "vote-twice", "--out", str(tmp_path)], capsys)
@@ -251,7 +252,8 @@ def test_pruning_would_be_unsound_under_keep_vote() -> None:
 def test_defend_reports_a_vacuous_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """With 2 servers and no self-votes nobody can win: "holds" would say nothing."""
     code, out, _ = run_defend(["--tweak", "no-self-vote", "--servers", "2", "--max-term", "1", "--out", str(tmp_path), "--quiet"], capsys)
-    assert code == 0 and re.search(r"^no-self-vote .* not compared +vacuous \(never LeaderElected\)", out, re.M)
+    assert code == 1 and re.search(r"^no-self-vote .* not compared +vacuous \(never LeaderElected\)", out, re.M)
+    assert out.rstrip().splitlines()[-1].startswith("NOTHING COMPARED (vacuous)")
 
 
 # Stronger than equal verdicts: the reduced model reaches exactly the server configurations
