@@ -71,7 +71,7 @@ serverVars == <<currentTerm, role, votedFor, votesGranted, log, commitIndex,
 
 -----------------------------------------------------------------------------
 (* Roles and message types.  Python's IntEnums Role and MType; the numbers *)
-(* of MType are its order, which Prune needs (see MsgLess).                *)
+(* of MType are its order, which prune needs (see MsgLess).                *)
 
 Follower  == "Follower"
 Candidate == "Candidate"

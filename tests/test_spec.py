@@ -302,7 +302,7 @@ def test_handle_rpc_dispatches_to_the_same_handlers() -> None:
     assert sorted(tla_side) == sorted(t.name for t in MType)
     assert tla_side == handle_rpc_dispatch_python()
     defs = definitions()
-    for mtype, handler in tla_side.items():
+    for handler in tla_side.values():
         hook_name = handler.replace("handle_", "on_", 1)
         assert hook_name in HOOKS, hook_name
         applied = {n.operator for n in walk(defs[handler].definiens) if type(n).__name__ == "OperatorApplication"}
