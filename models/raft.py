@@ -2,9 +2,12 @@
 
 This file mirrors ``spec/Raft.tla`` one-to-one.  The TLA+ variables are
 functions over servers (``currentTerm[i]``); here each server's slice of them
-is one :class:`ServerVars` with the same field names, and ``messages`` is the
-network.  Action names (``Timeout``, ``RequestVote``, ``HandleRPC``, ...) are
-the spec's.
+is one :class:`ServerVars` with the same field names (the spec's record
+``ServerVars(i)``), and ``messages`` is the network.  Every action, hook and
+helper has the name of its operator in the spec: the actions
+(``Timeout``, ``RequestVote``, ``HandleRPC``, ...) CamelCase, the rest
+snake_case (``step_down_on``, ``is_stale_request``, ``prune``, ...), each hook
+with the same parameters; ``tests/test_spec.py`` checks it.
 
 The network is a *set* of messages that delivery does not remove.  That one
 choice gives every asynchronous behaviour: a message that is never delivered
@@ -256,7 +259,7 @@ class Reduction(NamedTuple):
 # A server's term never decreases and it is a candidate of a term only once, from its Timeout into it: every
 # argument rests on these.
 _TERMS = ("step_down_on", "step_down", "restart_server", "start_election")
-# A stale request changes nothing and is refused; a vote once cast is fixed for the term (NotifyOnly).
+# A stale request changes nothing and is refused; a vote once cast is fixed for the term (notify_only).
 _NOTIFY_ONLY = ("is_stale_request", "on_request_vote_request", "on_append_entries_request", "can_grant_vote", "record_vote")
 # Handlers that may change anything about their server.
 _HANDLERS = ("on_request_vote_request", "on_request_vote_response", "on_append_entries_request", "on_append_entries_response")
@@ -266,7 +269,7 @@ REDUCTIONS: dict[str, Reduction] = {r.name: r for r in (
               # a candidate's term and log stay fixed while it is one, and only Timeout makes a candidate
               tuple(dict.fromkeys((*_TERMS, "become_leader", *_HANDLERS)))),
     Reduction("pruning", "message pruning", "Raft.prune, Raft.dead, Raft.notify_only",
-              # Dead: terms, candidacy and leading once per term, and the response handlers
+              # dead: terms, candidacy and leading once per term, and the response handlers
               tuple(dict.fromkeys((*_TERMS, "become_leader", "on_request_vote_response", "counts_vote", "count_vote",
                                    "on_append_entries_response", "update_indexes"))),
               # the election layer also keeps one of each group of notify-only requests
@@ -489,7 +492,7 @@ class Raft:
         return tuple(sorted((*elected, *new))) if new else elected
 
     def prune(self, servers: tuple[ServerVars, ...], msgs: set[Message]) -> set[Message]:
-        """Prune(msgs): drop dead messages; then, in the election layer, all but the least of each group of
+        """prune(msgs): drop dead messages; then, in the election layer, all but the least of each group of
         redundant requests, and in the log layer, fold every notify-only request (:meth:`fold`).
 
         Sound because a dropped message has, from now on, no effect that a
@@ -521,7 +524,7 @@ class Raft:
 
     @staticmethod
     def fold(m: Message) -> Message:
-        """Fold(m): the bare form of a notify-only request -- its type, source and dest, term 0, other fields at defaults.
+        """fold(m): the bare form of a notify-only request -- its type, source and dest, term 0, other fields at defaults.
 
         Used in the log layer.  By :meth:`notify_only`, every delivery of a
         notify-only request m from i to j, now or later, leaves j unchanged and
@@ -529,11 +532,11 @@ class Raft:
         (a RequestVote request of j's current term that j granted to i draws
         the granted reply again, which is still in the network or dead).  The
         content of m plays no part: only that it is not of a term above j's,
-        which holds for ever (terms never decrease).  Fold(m) has the same
+        which holds for ever (terms never decrease).  fold(m) has the same
         type, source and dest and term 0, below every term a receiver of a
         request can have (requests carry terms of 1 and more, and a receiver
         adopts them); so it draws the same refusals, and again it can only
-        ever do that.  (Where m re-grants a vote, Fold(m) draws a denial of
+        ever do that.  (Where m re-grants a vote, fold(m) draws a denial of
         i's term, which is dead at once, and the granted reply is where it
         was.)  So a state and its folded image have the same futures up to
         folding, and the properties read no message content they change
@@ -559,7 +562,7 @@ class Raft:
         return self.fold_msgs
 
     def dead(self, servers: tuple[ServerVars, ...], m: Message) -> bool:
-        """Dead(m): delivering ``m`` now or at any later time changes nothing.
+        """dead(m): delivering ``m`` now or at any later time changes nothing.
 
         Only responses are ever dead.  The argument rests on three facts of the
         model: (1) ``currentTerm`` never decreases (Timeout increments it, the
@@ -603,7 +606,7 @@ class Raft:
         return False
 
     def notify_only(self, servers: tuple[ServerVars, ...], m: Message) -> bool:
-        """NotifyOnly(m): a request whose every delivery, now or later, only tells its sender the receiver's term.
+        """notify_only(m): a request whose every delivery, now or later, only tells its sender the receiver's term.
 
         - A stale request (``m.mterm < currentTerm[d]``) is answered with failure
           and d's term at the time of delivery, and changes nothing at d.

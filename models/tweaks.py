@@ -410,7 +410,7 @@ for _t in [
     Tweak("keep-vote-on-new-term", 'step_down: "adopt T\', clear votedFor" -- votedFor is kept', {"step_down": _keep_vote},
           expected="holds", bounds=(2, 3, 0), keeps_pruning=False,
           note="safe but not live: a server may vote only for the first candidate it ever voted for. Pruning assumes a "
-               "vote cast in the current term (NotifyOnly), but the kept votedFor is from an older term: pruning off, "
+               "vote cast in the current term (notify_only), but the kept votedFor is from an older term: pruning off, "
                "which makes 3 servers too slow"),
     Tweak("vote-not-persisted", 'restart_server: "currentTerm, votedFor and log survive" -- votedFor is lost',
           {"restart_server": _vote_not_persisted}, expected="ElectionSafety", bounds=(3, 1, 0), keeps_pruning=False,

@@ -3,27 +3,27 @@
 (* Raft leader election and log replication (Figure 2 of the Raft paper)   *)
 (* as the transition system that models/raft.py explores.  The two are     *)
 (* meant to be the same system state for state: every variable, action,    *)
-(* message field and property below has the name of its Python            *)
-(* counterpart (see spec/README.md for the mapping).                       *)
+(* message field, property, hook and helper below has the name of its      *)
+(* Python counterpart (see spec/README.md for the mapping).                *)
 (*                                                                         *)
 (* The network is a SET of messages.  Delivering a message does not remove *)
 (* it, so any message may be lost (never delivered), duplicated (delivered *)
 (* again) or reordered.  Any server may Restart at any time and loses its  *)
 (* volatile state; currentTerm, votedFor and log are persistent.           *)
 (*                                                                         *)
-(* With Reduce = TRUE sound state-space reductions are on, exactly as in  *)
+(* With Reduce = TRUE sound state-space reductions are on, exactly as in   *)
 (* Python with reductions (the default; `--unreduced` is Reduce = FALSE):  *)
 (*   - eager vote requests: Timeout sends the RequestVote RPCs to all      *)
 (*     other servers itself, and the RequestVote action is disabled;       *)
-(*   - message pruning: after every step, Prune removes from the network   *)
-(*     the messages whose delivery can no longer change anything (Dead).   *)
+(*   - message pruning: after every step, prune removes from the network   *)
+(*     the messages whose delivery can no longer change anything (dead).   *)
 (*     Of the requests whose every delivery only tells the sender the      *)
-(*     receiver's term (NotifyOnly), it keeps the least of each group in   *)
-(*     the election layer, and folds each into the bare Fold(m) in the     *)
+(*     receiver's term (notify_only), it keeps the least of each group in  *)
+(*     the election layer, and folds each into the bare fold(m) in the     *)
 (*     log layer (MaxLog > 0);                                             *)
 (*   - eager appends, in the log layer only: every step that makes i a     *)
 (*     leader or changes what its AppendEntries RPCs would carry sends     *)
-(*     them (Heartbeats), and the AppendEntries action is disabled.        *)
+(*     them (heartbeats), and the AppendEntries action is disabled.        *)
 (* The election layer runs without folding and eager appends, so that its  *)
 (* state counts stay those of the model before the log layer.  The         *)
 (* soundness arguments are in models/raft.py.                              *)
@@ -71,7 +71,7 @@ serverVars == <<currentTerm, role, votedFor, votesGranted, log, commitIndex,
 
 -----------------------------------------------------------------------------
 (* Roles and message types.  Python's IntEnums Role and MType; the numbers *)
-(* of MType are its order, which Prune needs (see MsgLess).                *)
+(* of MType are its order, which prune needs (see MsgLess).                *)
 
 Follower  == "Follower"
 Candidate == "Candidate"
@@ -89,17 +89,22 @@ MTypeRank(t) ==
       [] t = AppendEntriesResponse -> 3
 
 -----------------------------------------------------------------------------
-(* Helpers *)
+(* Helpers.  An operator with a Python twin has the twin's name, so that   *)
+(* one search finds both: the actions of Next are CamelCase on both sides, *)
+(* and every other operator is snake_case, as Python's methods are (the    *)
+(* hooks a tweak overrides keep their parameters too).  The CamelCase      *)
+(* helpers below (Min, Max, MaxOf, Prefix, SeqLess, ...) stand for Python  *)
+(* built-ins; tests/test_spec.py lists every name either side has alone.   *)
 
 Min(a, b) == IF a <= b THEN a ELSE b
 Max(a, b) == IF a >= b THEN a ELSE b
 
 MaxOf(S) == CHOOSE x \in S : \A y \in S : y <= x
 
-\* A majority of the cluster.
-Quorum(k) == 2 * k > Cardinality(Server)
+\* A majority of the cluster: votes servers.
+quorum(votes) == 2 * votes > Cardinality(Server)
 
-LastTerm(xlog) == IF Len(xlog) = 0 THEN 0 ELSE xlog[Len(xlog)]
+last_term(xlog) == IF Len(xlog) = 0 THEN 0 ELSE xlog[Len(xlog)]
 
 \* Python's slice s[:k] (it never fails when k > Len(s)).
 Prefix(s, k) == SubSeq(s, 1, Min(k, Len(s)))
@@ -133,7 +138,7 @@ Msg(type, term, src, dst) ==
 
 (* Python sorts messages as tuples: (mtype, mterm, msource, mdest, then    *)
 (* the other fields in declaration order).  MsgLess is that order on two   *)
-(* messages with the same msource and mdest, which is the only case Prune  *)
+(* messages with the same msource and mdest, which is the only case prune  *)
 (* compares; so no order on Server is needed, and Server can be a set of   *)
 (* model values (which TLC's SYMMETRY requires).                           *)
 MsgLess(a, b) ==
@@ -147,13 +152,50 @@ MsgLess(a, b) ==
        \/ ka = kb /\ SeqLess(a.mentries, b.mentries)
        \/ ka = kb /\ a.mentries = b.mentries /\ SeqLess(ta, tb)
 
------------------------------------------------------------------------------
-(* The reductions.  Dead, NotifyOnly and Prune are evaluated on the NEXT   *)
-(* state's server variables (primed), as Python prunes with the updated    *)
-(* servers; so Send must be the last conjunct of every action.             *)
+(* Server i's slice of the per-server variables, as one record: Python's   *)
+(* ServerVars, with the same fields.  Every hook below takes such a record *)
+(* srv (and the server's id i) and returns a value or a new record, as its *)
+(* Python twin does; an action then stores the new record with SetServer.  *)
+ServerVars(i) ==
+    [currentTerm  |-> currentTerm[i],
+     role         |-> role[i],
+     votedFor     |-> votedFor[i],
+     votesGranted |-> votesGranted[i],
+     log          |-> log[i],
+     commitIndex  |-> commitIndex[i],
+     nextIndex    |-> nextIndex[i],
+     matchIndex   |-> matchIndex[i]]
 
-(* Dead(m): delivering the response m now or later changes nothing.        *)
-Dead(m) ==
+(* The next state's variables of server i are those of the record srv; the *)
+(* other servers' are unchanged (Python's _put(s.servers, i, srv)).        *)
+SetServer(i, srv) ==
+    /\ currentTerm'  = [currentTerm  EXCEPT ![i] = srv.currentTerm]
+    /\ role'         = [role         EXCEPT ![i] = srv.role]
+    /\ votedFor'     = [votedFor     EXCEPT ![i] = srv.votedFor]
+    /\ votesGranted' = [votesGranted EXCEPT ![i] = srv.votesGranted]
+    /\ log'          = [log          EXCEPT ![i] = srv.log]
+    /\ commitIndex'  = [commitIndex  EXCEPT ![i] = srv.commitIndex]
+    /\ nextIndex'    = [nextIndex    EXCEPT ![i] = srv.nextIndex]
+    /\ matchIndex'   = [matchIndex   EXCEPT ![i] = srv.matchIndex]
+
+\* nextIndex and matchIndex of a new leader with log xlog (and their values
+\* after a restart, xlog = <<>>).
+fresh_leader_state(xlog) ==
+    <<[j \in Server |-> Len(xlog) + 1], [j \in Server |-> 0]>>
+
+-----------------------------------------------------------------------------
+(* The reductions.  dead, notify_only and prune are evaluated on the NEXT  *)
+(* state's server variables (primed), as Python prunes with the updated    *)
+(* servers; so commit_step must be the last conjunct of every action.      *)
+
+\* Eager vote requests are part of Reduce (Python's flag eager_votes).
+eager_votes == Reduce
+
+\* Eager appends are part of Reduce in the log layer (Python's flag eager_appends).
+eager_appends == Reduce /\ MaxLog > 0
+
+(* dead(m): delivering the response m now or later changes nothing.        *)
+dead(m) ==
     LET d == m.mdest IN
     /\ m.mtype \in {RequestVoteResponse, AppendEntriesResponse}
     /\ \/ m.mterm < currentTerm'[d]
@@ -170,9 +212,9 @@ Dead(m) ==
                             THEN m.mmatchIndex <= matchIndex'[d][m.msource]
                             ELSE nextIndex'[d][m.msource] = matchIndex'[d][m.msource] + 1
 
-(* NotifyOnly(m): every delivery of the request m, now or later, only     *)
+(* notify_only(m): every delivery of the request m, now or later, only     *)
 (* tells its sender the receiver's term.                                   *)
-NotifyOnly(m) ==
+notify_only(m) ==
     LET d == m.mdest IN
     /\ m.mtype \in {RequestVoteRequest, AppendEntriesRequest}
     /\ \/ m.mterm < currentTerm'[d]
@@ -181,33 +223,34 @@ NotifyOnly(m) ==
                THEN votedFor'[d] # Nil
                ELSE MaxLog = 0 /\ role'[d] = Follower
 
-(* Fold(m), log layer: the bare form of a notify-only request -- its type, *)
-(* source and dest, term 0 (below any receiver's term), other fields at   *)
-(* defaults.  It draws the same refusals as m, for ever (Python's         *)
+(* fold(m), log layer: the bare form of a notify-only request -- its type, *)
+(* source and dest, term 0 (below any receiver's term), other fields at    *)
+(* defaults.  It draws the same refusals as m, for ever (Python's          *)
 (* Raft.fold argues it).                                                   *)
-Fold(m) == Msg(m.mtype, 0, m.msource, m.mdest)
+fold(m) == Msg(m.mtype, 0, m.msource, m.mdest)
 
-(* Prune(ms): drop the dead messages.  In the log layer, fold every        *)
+(* prune(ms): drop the dead messages.  In the log layer, fold every        *)
 (* notify-only request.  In the election layer, drop every notify-only     *)
 (* request that has a smaller live notify-only request with the same       *)
 (* sender and receiver: of each group only the least (in Python's sort     *)
 (* order) is kept.                                                         *)
-Prune(ms) ==
-    LET live == {m \in ms : ~Dead(m)}
+prune(ms) ==
+    LET live == {m \in ms : ~dead(m)}
         Redundant(m) ==
-            /\ NotifyOnly(m)
-            /\ \E o \in live : /\ NotifyOnly(o)
+            /\ notify_only(m)
+            /\ \E o \in live : /\ notify_only(o)
                                /\ o.msource = m.msource
                                /\ o.mdest = m.mdest
                                /\ MsgLess(o, m)
     IN IF MaxLog > 0
-         THEN {IF NotifyOnly(m) THEN Fold(m) ELSE m : m \in live}
+         THEN {IF notify_only(m) THEN fold(m) ELSE m : m \in live}
          ELSE {m \in live : ~Redundant(m)}
 
 (* The network of the next state: the old messages plus those sent in this *)
-(* step, pruned when Reduce is on.  Python's commit_step.                  *)
-Send(sent) ==
-    messages' = IF Reduce THEN Prune(messages \cup sent)
+(* step, pruned when Reduce is on.  Python's commit_step, which also       *)
+(* builds the next state's servers (here SetServer) and ghosts.            *)
+commit_step(sent) ==
+    messages' = IF Reduce THEN prune(messages \cup sent)
                           ELSE messages \cup sent
 
 -----------------------------------------------------------------------------
@@ -227,45 +270,40 @@ Init ==
     /\ elected      = {}
 
 -----------------------------------------------------------------------------
+(* The actions.  Each reads server i's record srv, applies the hooks (the  *)
+(* operators in snake_case, which tweaks override in Python by name) and   *)
+(* stores the result with SetServer; commit_step comes last.               *)
+
+\* Hook: what survives a crash: currentTerm, votedFor and log.
+restart_server(srv, i) ==
+    LET fresh == fresh_leader_state(<<>>) IN
+    [srv EXCEPT !.role = Follower, !.votesGranted = {}, !.commitIndex = 0,
+                !.nextIndex = fresh[1], !.matchIndex = fresh[2]]
+
 (***************************************************************************)
 (* Restart(i): always enabled.  Server i crashes and recovers: it becomes  *)
 (* a follower and loses votesGranted, commitIndex, nextIndex (all 1) and   *)
 (* matchIndex (all 0); currentTerm, votedFor and log survive.              *)
 (***************************************************************************)
 Restart(i) ==
-    /\ role'         = [role EXCEPT ![i] = Follower]
-    /\ votesGranted' = [votesGranted EXCEPT ![i] = {}]
-    /\ commitIndex'  = [commitIndex EXCEPT ![i] = 0]
-    /\ nextIndex'    = [nextIndex EXCEPT ![i] = [j \in Server |-> 1]]
-    /\ matchIndex'   = [matchIndex EXCEPT ![i] = [j \in Server |-> 0]]
-    /\ UNCHANGED <<currentTerm, votedFor, log, committed>>
-    /\ Send({})
+    /\ SetServer(i, restart_server(ServerVars(i), i))
+    /\ UNCHANGED committed
+    /\ commit_step({})
 
-\* The AppendEntries RPC from leader i in term t to j, for i's log lg,
-\* nextIndex ni for j and commitIndex ci (Python's append_request).
-AppendRequest(i, j, t, lg, ni, ci) ==
-    LET prev == ni - 1 IN
-    [Msg(AppendEntriesRequest, t, i, j) EXCEPT
-        !.mprevLogIndex = prev,
-        !.mprevLogTerm  = IF prev >= 1 THEN lg[prev] ELSE 0,
-        !.mentries      = SubSeq(lg, prev + 1, Min(prev + 1, Len(lg))),
-        !.mcommitIndex  = ci]
+\* Hook: Timeout's guard: a follower or candidate below the term bound.
+timeout_enabled(srv, i) ==
+    /\ srv.role \in {Follower, Candidate}
+    /\ srv.currentTerm < MaxTerm
 
-\* Eager appends are part of Reduce in the log layer.
-EagerAppends == Reduce /\ MaxLog > 0
+\* Hook: a new term, candidate role, and a vote for itself.
+start_election(srv, i) ==
+    [srv EXCEPT !.currentTerm = @ + 1, !.role = Candidate, !.votedFor = i, !.votesGranted = {i}]
 
-\* With eager appends, leader i's RPCs to every other server, computed from
-\* its next-state variables (so Send must come after them); else none.
-Heartbeats(i) ==
-    IF EagerAppends
-      THEN {AppendRequest(i, j, currentTerm'[i], log'[i], nextIndex'[i][j], commitIndex'[i]) :
-              j \in Server \ {i}}
-      ELSE {}
-
-\* The RequestVote RPC from candidate i in term t to server j.
-VoteRequest(i, j, t) ==
-    [Msg(RequestVoteRequest, t, i, j) EXCEPT !.mlastLogTerm  = LastTerm(log[i]),
-                                             !.mlastLogIndex = Len(log[i])]
+\* The RequestVote RPC from candidate i (record srv) to server j: its term
+\* and the last term and length of its log.
+vote_request(srv, i, j) ==
+    [Msg(RequestVoteRequest, srv.currentTerm, i, j) EXCEPT !.mlastLogTerm  = last_term(srv.log),
+                                                           !.mlastLogIndex = Len(srv.log)]
 
 (***************************************************************************)
 (* Timeout(i): enabled for a follower or candidate with                    *)
@@ -274,16 +312,12 @@ VoteRequest(i, j, t) ==
 (* it also sends its RequestVote RPCs to all other servers in this step.   *)
 (***************************************************************************)
 Timeout(i) ==
-    /\ role[i] \in {Follower, Candidate}
-    /\ currentTerm[i] < MaxTerm
-    /\ currentTerm'  = [currentTerm EXCEPT ![i] = currentTerm[i] + 1]
-    /\ role'         = [role EXCEPT ![i] = Candidate]
-    /\ votedFor'     = [votedFor EXCEPT ![i] = i]
-    /\ votesGranted' = [votesGranted EXCEPT ![i] = {i}]
-    /\ UNCHANGED <<log, commitIndex, nextIndex, matchIndex, committed>>
-    /\ Send(IF Reduce
-              THEN {VoteRequest(i, j, currentTerm[i] + 1) : j \in Server \ {i}}
-              ELSE {})
+    LET srv == ServerVars(i)
+        cand == start_election(srv, i)
+    IN /\ timeout_enabled(srv, i)
+       /\ SetServer(i, cand)
+       /\ UNCHANGED committed
+       /\ commit_step(IF eager_votes THEN {vote_request(cand, i, j) : j \in Server \ {i}} ELSE {})
 
 (***************************************************************************)
 (* RequestVote(i, j): enabled for i # j while i is a candidate, and only   *)
@@ -293,10 +327,37 @@ Timeout(i) ==
 (***************************************************************************)
 RequestVote(i, j) ==
     /\ i # j
-    /\ ~Reduce
+    /\ ~eager_votes
     /\ role[i] = Candidate
     /\ UNCHANGED <<serverVars, committed>>
-    /\ Send({VoteRequest(i, j, currentTerm[i])})
+    /\ commit_step({vote_request(ServerVars(i), i, j)})
+
+\* The AppendEntries RPC from leader i (record srv) to j: prevLogIndex =
+\* nextIndex[j] - 1 and its term, at most one entry from nextIndex[j] on,
+\* and its commitIndex.
+append_request(srv, i, j) ==
+    LET prev == srv.nextIndex[j] - 1 IN
+    [Msg(AppendEntriesRequest, srv.currentTerm, i, j) EXCEPT
+        !.mprevLogIndex = prev,
+        !.mprevLogTerm  = IF prev >= 1 THEN srv.log[prev] ELSE 0,
+        !.mentries      = SubSeq(srv.log, prev + 1, Min(prev + 1, Len(srv.log))),
+        !.mcommitIndex  = srv.commitIndex]
+
+\* With eager appends, leader i's RPCs to every other server, for its record
+\* srv of the next state; else none.
+heartbeats(srv, i) ==
+    IF eager_appends
+      THEN {append_request(srv, i, j) : j \in Server \ {i}}
+      ELSE {}
+
+\* Hook: BecomeLeader's guard: votes from a majority.
+has_quorum(srv, i) == quorum(Cardinality(srv.votesGranted))
+
+\* Hook: BecomeLeader's update: leader role, nextIndex[j] = Len(log) + 1 and
+\* matchIndex[j] = 0 for every j.
+become_leader(srv, i) ==
+    LET fresh == fresh_leader_state(srv.log) IN
+    [srv EXCEPT !.role = Leader, !.nextIndex = fresh[1], !.matchIndex = fresh[2]]
 
 (***************************************************************************)
 (* BecomeLeader(i): enabled for a candidate whose votesGranted form a      *)
@@ -304,50 +365,55 @@ RequestVote(i, j) ==
 (* Len(log[i]) + 1 and matchIndex[i][j] becomes 0 for every j.             *)
 (***************************************************************************)
 BecomeLeader(i) ==
-    /\ role[i] = Candidate
-    /\ Quorum(Cardinality(votesGranted[i]))
-    /\ role'       = [role EXCEPT ![i] = Leader]
-    /\ nextIndex'  = [nextIndex EXCEPT ![i] = [j \in Server |-> Len(log[i]) + 1]]
-    /\ matchIndex' = [matchIndex EXCEPT ![i] = [j \in Server |-> 0]]
-    /\ UNCHANGED <<currentTerm, votedFor, votesGranted, log, commitIndex, committed>>
-    /\ Send(Heartbeats(i))
+    LET srv == ServerVars(i)
+        leader == become_leader(srv, i)
+    IN /\ srv.role = Candidate
+       /\ has_quorum(srv, i)
+       /\ SetServer(i, leader)
+       /\ UNCHANGED committed
+       /\ commit_step(heartbeats(leader, i))
+
+\* Hook: ClientRequest's update: the leader appends an entry of its current
+\* term to its log.
+add_client_entry(srv, i) == [srv EXCEPT !.log = Append(@, srv.currentTerm)]
 
 (***************************************************************************)
 (* ClientRequest(i): enabled for a leader with Len(log[i]) < MaxLog.       *)
-(* Leader i appends an entry of its current term to its log.              *)
+(* Leader i appends an entry of its current term to its log.               *)
 (***************************************************************************)
 ClientRequest(i) ==
-    /\ role[i] = Leader
-    /\ Len(log[i]) < MaxLog
-    /\ log' = [log EXCEPT ![i] = Append(log[i], currentTerm[i])]
-    /\ UNCHANGED <<currentTerm, role, votedFor, votesGranted, commitIndex,
-                   nextIndex, matchIndex, committed>>
-    /\ Send(Heartbeats(i))
+    LET srv == ServerVars(i)
+        leader == add_client_entry(srv, i)
+    IN /\ srv.role = Leader
+       /\ Len(srv.log) < MaxLog
+       /\ SetServer(i, leader)
+       /\ UNCHANGED committed
+       /\ commit_step(heartbeats(leader, i))
 
-\* Leader i may commit index k: a majority (i itself and the j # i with
-\* matchIndex[i][j] >= k) store it, and it is of i's current term.
-CanCommit(i, k) ==
-    /\ Quorum(1 + Cardinality({j \in Server \ {i} : matchIndex[i][j] >= k}))
-    /\ log[i][k] = currentTerm[i]
+\* Hook: leader i may commit index: a majority (i itself and the j # i with
+\* matchIndex[j] >= index) store it, and it is of i's current term.
+can_commit(srv, i, index) ==
+    /\ quorum(1 + Cardinality({j \in Server \ {i} : srv.matchIndex[j] >= index}))
+    /\ srv.log[index] = srv.currentTerm
 
 (***************************************************************************)
 (* AdvanceCommitIndex(i): enabled for a leader that can commit some index  *)
-(* above commitIndex[i] (CanCommit).  commitIndex[i] becomes the highest   *)
+(* above commitIndex[i] (can_commit).  commitIndex[i] becomes the highest  *)
 (* such index, and the ghost committed records every newly committed       *)
 (* entry with its index, its term and the leader's term.                   *)
 (***************************************************************************)
 AdvanceCommitIndex(i) ==
-    LET ok == {k \in (commitIndex[i] + 1)..Len(log[i]) : CanCommit(i, k)}
+    LET srv == ServerVars(i)
+        ok == {k \in (srv.commitIndex + 1)..Len(srv.log) : can_commit(srv, i, k)}
         new == MaxOf(ok)
-    IN /\ role[i] = Leader
+        leader == [srv EXCEPT !.commitIndex = new]
+    IN /\ srv.role = Leader
        /\ ok # {}
-       /\ commitIndex' = [commitIndex EXCEPT ![i] = new]
+       /\ SetServer(i, leader)
        /\ committed' = committed \cup
-                         {[index |-> k, term |-> log[i][k], commitTerm |-> currentTerm[i]] :
-                            k \in (commitIndex[i] + 1)..new}
-       /\ UNCHANGED <<currentTerm, role, votedFor, votesGranted, log,
-                      nextIndex, matchIndex>>
-       /\ Send(Heartbeats(i))
+                         {[index |-> k, term |-> srv.log[k], commitTerm |-> srv.currentTerm] :
+                            k \in (srv.commitIndex + 1)..new}
+       /\ commit_step(heartbeats(leader, i))
 
 (***************************************************************************)
 (* AppendEntries(i, j): enabled for i # j while i is leader, unless eager  *)
@@ -358,82 +424,85 @@ AdvanceCommitIndex(i) ==
 (***************************************************************************)
 AppendEntries(i, j) ==
     /\ i # j
-    /\ ~EagerAppends
+    /\ ~eager_appends
     /\ role[i] = Leader
     /\ UNCHANGED <<serverVars, committed>>
-    /\ Send({AppendRequest(i, j, currentTerm[i], log[i], nextIndex[i][j], commitIndex[i])})
+    /\ commit_step({append_request(ServerVars(i), i, j)})
 
 -----------------------------------------------------------------------------
-(* Message handlers.  The universal rule comes first: a server that sees a *)
-(* term above its own adopts it, clears votedFor and becomes a follower    *)
-(* (and a follower has no votesGranted).  The ...After(m) operators give   *)
-(* the receiver's variables after that rule; each handler starts there.    *)
-(* Python's hooks: step_down_on is that rule, on_request_vote_request etc. *)
-(* are the handlers after it, and the update hooks (record_vote,          *)
-(* count_vote, accept_entries, update_indexes) are the primed updates      *)
-(* marked below.                                                           *)
+(* Message handlers.  The universal rule comes first: step_down_on(srv, m, *)
+(* i) is the receiver's record after it (step_down to a newer term, else   *)
+(* unchanged); each handler starts there.  The hooks                       *)
+(* on_request_vote_request etc. are the handlers after the rule: each      *)
+(* returns <<srv, replies>>, the receiver's new record and the set of      *)
+(* replies it sends ({} or one; Python returns the reply or None).         *)
+(* handle_request_vote_request etc. store them.                            *)
 
-StepDown(m) == m.mterm > currentTerm[m.mdest]
+\* Hook: the universal rule: on seeing term T' > currentTerm, adopt T',
+\* clear votedFor, become follower (a follower has no votesGranted).
+step_down(srv, term, i) ==
+    [srv EXCEPT !.currentTerm = term, !.votedFor = Nil, !.role = Follower, !.votesGranted = {}]
 
-TermAfter(m)     == IF StepDown(m) THEN m.mterm  ELSE currentTerm[m.mdest]
-RoleAfter(m)     == IF StepDown(m) THEN Follower ELSE role[m.mdest]
-VotedForAfter(m) == IF StepDown(m) THEN Nil      ELSE votedFor[m.mdest]
-VotesAfter(m)    == IF StepDown(m) THEN {}       ELSE votesGranted[m.mdest]
+\* Hook: the universal rule as server i receives m: if m.mterm > currentTerm,
+\* step_down to it; else no change.
+step_down_on(srv, m, i) ==
+    IF m.mterm > srv.currentTerm THEN step_down(srv, m.mterm, i) ELSE srv
 
-\* A request older than the receiver's term: answered with failure.
-Stale(m) == m.mterm < TermAfter(m)
+\* Hook: a request with m.mterm < currentTerm is answered with currentTerm
+\* and failure.
+is_stale_request(srv, m, i) == m.mterm < srv.currentTerm
 
-\* The election restriction: the candidate's log is at least as up-to-date.
-LogOkForVote(m) ==
-    LET mine == log[m.mdest] IN
-    \/ m.mlastLogTerm > LastTerm(mine)
-    \/ m.mlastLogTerm = LastTerm(mine) /\ m.mlastLogIndex >= Len(mine)
+\* Hook: the election restriction: the candidate's log is at least as
+\* up-to-date (last term, then length).
+log_ok_for_vote(srv, m, i) ==
+    LET mine == last_term(srv.log) IN
+    \/ m.mlastLogTerm > mine
+    \/ m.mlastLogTerm = mine /\ m.mlastLogIndex >= Len(srv.log)
 
-(* RequestVoteRequest: grant if the request is not stale, the receiver has *)
-(* not voted for another server in this term, and the log is ok; reply     *)
-(* either way.                                                             *)
-HandleRequestVoteRequest(m) ==
-    LET d == m.mdest
-        grant == /\ ~Stale(m)
-                 /\ VotedForAfter(m) \in {Nil, m.msource}
-                 /\ LogOkForVote(m)
-        reply == [Msg(RequestVoteResponse, TermAfter(m), d, m.msource) EXCEPT
-                    !.mvoteGranted = grant]
-    IN /\ currentTerm'  = [currentTerm EXCEPT ![d] = TermAfter(m)]
-       /\ role'         = [role EXCEPT ![d] = RoleAfter(m)]
-       /\ votedFor'     = [votedFor EXCEPT ![d] = IF grant THEN m.msource  \* record_vote
-                                                           ELSE VotedForAfter(m)]
-       /\ votesGranted' = [votesGranted EXCEPT ![d] = VotesAfter(m)]
-       /\ UNCHANGED <<log, commitIndex, nextIndex, matchIndex, committed>>
-       /\ Send({reply})
+\* Hook: grant only if not voted for another candidate in this term.
+can_grant_vote(srv, m, i) == srv.votedFor \in {Nil, m.msource}
 
-(* RequestVoteResponse: a candidate adds a granted vote of its current     *)
-(* term to votesGranted.                                                   *)
-HandleRequestVoteResponse(m) ==
-    LET d == m.mdest
-        counts == /\ RoleAfter(m) = Candidate
-                  /\ m.mterm = TermAfter(m)
-                  /\ m.mvoteGranted
-    IN /\ currentTerm'  = [currentTerm EXCEPT ![d] = TermAfter(m)]
-       /\ role'         = [role EXCEPT ![d] = RoleAfter(m)]
-       /\ votedFor'     = [votedFor EXCEPT ![d] = VotedForAfter(m)]
-       /\ votesGranted' = [votesGranted EXCEPT ![d] = IF counts  \* count_vote
-                                                        THEN VotesAfter(m) \cup {m.msource}
-                                                        ELSE VotesAfter(m)]
-       /\ UNCHANGED <<log, commitIndex, nextIndex, matchIndex, committed>>
-       /\ Send({})
+\* Hook: the vote grant's update: record votedFor := m.msource.
+record_vote(srv, m, i) == [srv EXCEPT !.votedFor = m.msource]
 
-\* The receiver has an entry at mprevLogIndex of term mprevLogTerm.
-LogOkForAppend(m) ==
-    LET mine == log[m.mdest] IN
+(* Hook: the RequestVote handler (after step-down): grant if the request   *)
+(* is not stale, no other vote is cast in the term, and the log is ok;     *)
+(* reply either way.                                                       *)
+on_request_vote_request(srv, m, i) ==
+    LET grant == /\ ~is_stale_request(srv, m, i)
+                 /\ can_grant_vote(srv, m, i)
+                 /\ log_ok_for_vote(srv, m, i)
+        after == IF grant THEN record_vote(srv, m, i) ELSE srv
+    IN <<after, {[Msg(RequestVoteResponse, after.currentTerm, i, m.msource) EXCEPT
+                    !.mvoteGranted = grant]}>>
+
+\* Hook: a vote response counts only at a candidate, only in the term it was
+\* sent in, and only if granted.
+counts_vote(srv, m, i) ==
+    /\ srv.role = Candidate
+    /\ m.mterm = srv.currentTerm
+    /\ m.mvoteGranted
+
+\* Hook: counting a vote: votesGranted := votesGranted \cup {m.msource}.
+count_vote(srv, m, i) == [srv EXCEPT !.votesGranted = @ \cup {m.msource}]
+
+\* Hook: the RequestVote response handler (after step-down): a candidate
+\* counts a granted vote of its own term.
+on_request_vote_response(srv, m, i) ==
+    <<IF counts_vote(srv, m, i) THEN count_vote(srv, m, i) ELSE srv, {}>>
+
+\* Hook: the log contains an entry at mprevLogIndex whose term matches
+\* mprevLogTerm.
+log_ok_for_append(srv, m, i) ==
     \/ m.mprevLogIndex = 0
-    \/ /\ m.mprevLogIndex <= Len(mine)
-       /\ mine[m.mprevLogIndex] = m.mprevLogTerm
+    \/ /\ m.mprevLogIndex <= Len(srv.log)
+       /\ srv.log[m.mprevLogIndex] = m.mprevLogTerm
 
-(* Merge the entries of m into xlog: delete the first conflicting entry    *)
-(* and all that follow it, then append what is new; entries that agree    *)
-(* are kept.  (Python's merge_entries loop, in closed form.)               *)
-MergeEntries(xlog, m) ==
+(* Hook: merge the entries of m into xlog: delete the first conflicting    *)
+(* entry and all that follow it, then append what is new; entries that     *)
+(* agree are kept.  (Python's merge_entries loop, in closed form; its      *)
+(* parameter log is xlog here, as log is a variable.)                      *)
+merge_entries(xlog, m, i) ==
     LET prev == m.mprevLogIndex
         ents == m.mentries
         conflicts == {k \in 1..Len(ents) : /\ prev + k <= Len(xlog)
@@ -445,72 +514,95 @@ MergeEntries(xlog, m) ==
                 THEN xlog \o SubSeq(ents, Len(xlog) - prev + 1, Len(ents))
                 ELSE xlog
 
-(* AppendEntriesRequest: a stale request is refused.  Otherwise a          *)
-(* candidate of the same term becomes a follower; a follower whose log     *)
-(* matches at mprevLogIndex merges the entries, advances commitIndex to    *)
-(* min(mcommitIndex, index of the last new entry) (never lowering it) and  *)
-(* replies success with that index; a leader, or a follower whose log does *)
-(* not match, refuses.                                                     *)
-HandleAppendEntriesRequest(m) ==
-    LET d == m.mdest
-        demote == ~Stale(m) /\ RoleAfter(m) = Candidate
-        newRole == IF demote THEN Follower ELSE RoleAfter(m)
-        newVotes == IF demote THEN {} ELSE VotesAfter(m)
-        accept == ~Stale(m) /\ newRole # Leader /\ LogOkForAppend(m)
-        last == m.mprevLogIndex + Len(m.mentries)
-        reply == IF accept
-                   THEN [Msg(AppendEntriesResponse, TermAfter(m), d, m.msource) EXCEPT
-                           !.msuccess = TRUE, !.mmatchIndex = last]
-                   ELSE Msg(AppendEntriesResponse, TermAfter(m), d, m.msource)
-    IN /\ currentTerm'  = [currentTerm EXCEPT ![d] = TermAfter(m)]
-       /\ role'         = [role EXCEPT ![d] = newRole]
-       /\ votedFor'     = [votedFor EXCEPT ![d] = VotedForAfter(m)]
-       /\ votesGranted' = [votesGranted EXCEPT ![d] = newVotes]
-       /\ log'          = [log EXCEPT ![d] = IF accept THEN MergeEntries(log[d], m)  \* accept_entries
-                                                       ELSE log[d]]
-       /\ commitIndex'  = [commitIndex EXCEPT ![d] =
-                             IF accept THEN Max(commitIndex[d], Min(m.mcommitIndex, last))
-                                       ELSE commitIndex[d]]
-       /\ UNCHANGED <<nextIndex, matchIndex, committed>>
-       /\ Send({reply})
+\* Hook: commitIndex := min(mcommitIndex, index of last new entry), never
+\* lowered.
+new_commit_index(srv, m, i) ==
+    Max(srv.commitIndex, Min(m.mcommitIndex, m.mprevLogIndex + Len(m.mentries)))
 
-(* AppendEntriesResponse: a leader of the response's term advances         *)
-(* nextIndex[d][j] to mmatchIndex + 1 and matchIndex[d][j] to mmatchIndex  *)
-(* on success, neither ever backwards; on failure it backs nextIndex[d][j] *)
-(* off by one, but not to or below matchIndex[d][j].  So a leader always   *)
-(* has nextIndex[d][j] > matchIndex[d][j].                                 *)
-HandleAppendEntriesResponse(m) ==
-    LET d == m.mdest
-        j == m.msource
-        current == RoleAfter(m) = Leader /\ m.mterm = TermAfter(m)
-    IN /\ currentTerm'  = [currentTerm EXCEPT ![d] = TermAfter(m)]
-       /\ role'         = [role EXCEPT ![d] = RoleAfter(m)]
-       /\ votedFor'     = [votedFor EXCEPT ![d] = VotedForAfter(m)]
-       /\ votesGranted' = [votesGranted EXCEPT ![d] = VotesAfter(m)]
-       /\ nextIndex'    = IF ~current THEN nextIndex  \* update_indexes
-                          ELSE IF m.msuccess
-                                 THEN [nextIndex EXCEPT ![d][j] = Max(@, m.mmatchIndex + 1)]
-                                 ELSE [nextIndex EXCEPT ![d][j] = Max(@ - 1, matchIndex[d][j] + 1)]
-       /\ matchIndex'   = IF current /\ m.msuccess
-                            THEN [matchIndex EXCEPT ![d][j] = Max(@, m.mmatchIndex)]
-                            ELSE matchIndex
-       /\ UNCHANGED <<log, commitIndex, committed>>
-       \* Eager appends: the next RPC to j goes out now (only nextIndex[d][j] may have changed).
-       /\ Send(IF current /\ EagerAppends
-                 THEN {AppendRequest(d, j, currentTerm'[d], log[d], nextIndex'[d][j], commitIndex[d])}
-                 ELSE {})
+\* Hook: an accepted AppendEntries request's update: merge_entries into the
+\* log, then new_commit_index.
+accept_entries(srv, m, i) ==
+    LET merged == [srv EXCEPT !.log = merge_entries(srv.log, m, i)] IN
+    [merged EXCEPT !.commitIndex = new_commit_index(merged, m, i)]
+
+(* Hook: the AppendEntries handler (after step-down): a stale request is   *)
+(* refused.  Otherwise a candidate of the same term becomes a follower; a  *)
+(* follower whose log matches at mprevLogIndex accepts the entries and     *)
+(* replies success with the index of the last new entry; a leader, or a    *)
+(* follower whose log does not match, refuses.                             *)
+on_append_entries_request(srv, m, i) ==
+    LET fail(s) == {Msg(AppendEntriesResponse, s.currentTerm, i, m.msource)}
+        demoted == IF srv.role = Candidate
+                     THEN [srv EXCEPT !.role = Follower, !.votesGranted = {}]
+                     ELSE srv
+        accepted == accept_entries(demoted, m, i)
+    IN IF is_stale_request(srv, m, i) THEN <<srv, fail(srv)>>
+       ELSE IF demoted.role = Leader \/ ~log_ok_for_append(demoted, m, i)
+         \* A leader never hears of another leader of its own term; if it did, it refuses.
+         THEN <<demoted, fail(demoted)>>
+         ELSE <<accepted, {[Msg(AppendEntriesResponse, accepted.currentTerm, i, m.msource) EXCEPT
+                              !.msuccess = TRUE, !.mmatchIndex = m.mprevLogIndex + Len(m.mentries)]}>>
+
+(* Hook: a leader's update for a response of its term from j: on success   *)
+(* advance nextIndex[j] to mmatchIndex + 1 and matchIndex[j] to            *)
+(* mmatchIndex, neither ever backwards; on failure back nextIndex[j] off   *)
+(* by one, but not to or below matchIndex[j].  So a leader always has      *)
+(* nextIndex[j] > matchIndex[j].                                           *)
+update_indexes(srv, m, i) ==
+    LET j == m.msource IN
+    IF m.msuccess
+      THEN [srv EXCEPT !.nextIndex[j] = Max(@, m.mmatchIndex + 1),
+                       !.matchIndex[j] = Max(@, m.mmatchIndex)]
+      ELSE [srv EXCEPT !.nextIndex[j] = Max(@ - 1, srv.matchIndex[j] + 1)]
+
+\* Hook: the AppendEntries response handler (after step-down): a leader of
+\* that term runs update_indexes; with eager appends the next RPC to j goes
+\* out in this step (only nextIndex[j] may have changed).
+on_append_entries_response(srv, m, i) ==
+    IF srv.role # Leader \/ m.mterm # srv.currentTerm
+      THEN <<srv, {}>>
+      ELSE LET new == update_indexes(srv, m, i) IN
+           <<new, IF eager_appends THEN {append_request(new, i, m.msource)} ELSE {}>>
+
+(* The handlers: each runs its hook at the receiver m.mdest on the record  *)
+(* srv (after the step-down rule) and stores the result; none changes the  *)
+(* ghost committed.                                                        *)
+handle_request_vote_request(srv, m) ==
+    LET out == on_request_vote_request(srv, m, m.mdest) IN
+    /\ SetServer(m.mdest, out[1])
+    /\ UNCHANGED committed
+    /\ commit_step(out[2])
+
+handle_request_vote_response(srv, m) ==
+    LET out == on_request_vote_response(srv, m, m.mdest) IN
+    /\ SetServer(m.mdest, out[1])
+    /\ UNCHANGED committed
+    /\ commit_step(out[2])
+
+handle_append_entries_request(srv, m) ==
+    LET out == on_append_entries_request(srv, m, m.mdest) IN
+    /\ SetServer(m.mdest, out[1])
+    /\ UNCHANGED committed
+    /\ commit_step(out[2])
+
+handle_append_entries_response(srv, m) ==
+    LET out == on_append_entries_response(srv, m, m.mdest) IN
+    /\ SetServer(m.mdest, out[1])
+    /\ UNCHANGED committed
+    /\ commit_step(out[2])
 
 (***************************************************************************)
 (* HandleRPC(m): enabled for every message m in the network; m stays       *)
-(* there.  The receiver m.mdest applies the step-down rule and then the    *)
-(* handler of m.mtype, which may send one reply.                           *)
+(* there.  The receiver m.mdest applies the step-down rule (step_down_on)  *)
+(* and then the handler of m.mtype, which may send one reply.              *)
 (***************************************************************************)
 HandleRPC(m) ==
+    LET srv == step_down_on(ServerVars(m.mdest), m, m.mdest) IN
     /\ m \in messages
-    /\ CASE m.mtype = RequestVoteRequest    -> HandleRequestVoteRequest(m)
-         [] m.mtype = RequestVoteResponse   -> HandleRequestVoteResponse(m)
-         [] m.mtype = AppendEntriesRequest  -> HandleAppendEntriesRequest(m)
-         [] m.mtype = AppendEntriesResponse -> HandleAppendEntriesResponse(m)
+    /\ CASE m.mtype = RequestVoteRequest    -> handle_request_vote_request(srv, m)
+         [] m.mtype = RequestVoteResponse   -> handle_request_vote_response(srv, m)
+         [] m.mtype = AppendEntriesRequest  -> handle_append_entries_request(srv, m)
+         [] m.mtype = AppendEntriesResponse -> handle_append_entries_response(srv, m)
 
 -----------------------------------------------------------------------------
 (* The next-state relation: the actions in Python's order. *)
@@ -526,15 +618,15 @@ Next ==
     \/ \E m \in messages : HandleRPC(m)
 
 \* GHOST: after every step, each server that leads in the next state is
-\* recorded with its term (Python's record_leaders, in commit_step).  The
+\* recorded with its term (Python's record_leaders, called by commit_step).  The
 \* actions leave elected to this conjunct, so a change of the rule that makes
 \* a leader is recorded too.  Symmetry (Perms) renames the servers in it.
-RecordLeaders ==
+record_leaders ==
     elected' = IF History
                THEN elected \cup {<<currentTerm'[i], i>> : i \in {j \in Server : role'[j] = Leader}}
                ELSE elected
 
-Spec == Init /\ [][Next /\ RecordLeaders]_vars
+Spec == Init /\ [][Next /\ record_leaders]_vars
 
 \* For TLC's SYMMETRY (RaftSym.cfg): servers are interchangeable.
 Perms == Permutations(Server)
@@ -582,12 +674,12 @@ SelfVote ==
 LeaderQuorumTerm ==
     \A i \in Server :
         role[i] = Leader =>
-            Quorum(Cardinality({j \in Server : currentTerm[j] >= currentTerm[i]}))
+            quorum(Cardinality({j \in Server : currentTerm[j] >= currentTerm[i]}))
 
 \* A leader's recorded votes form a majority; a candidate's votes include itself.
 VotesGrantedQuorum ==
     \A i \in Server :
-        /\ role[i] = Leader => Quorum(Cardinality(votesGranted[i]))
+        /\ role[i] = Leader => quorum(Cardinality(votesGranted[i]))
         /\ role[i] # Follower => i \in votesGranted[i]
 
 \* Python's LeaderElected is a 'sometimes' property: some reachable state

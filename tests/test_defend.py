@@ -226,7 +226,7 @@ def test_pruning_would_be_unsound_under_keep_vote() -> None:
 
     S2 voted for S1 in term 1 and moved to term 2 keeping votedFor = S1.  S1's
     term-2 vote request would be granted (S2 still "voted for" S1), but
-    NotifyOnly reads votedFor != Nil as "already voted in this term", and
+    notify_only reads votedFor != Nil as "already voted in this term", and
     pruning keeps only the least of S1's two notify-only requests to S2: the
     stale term-1 one.  The grant in term 2 would be lost.
     """

@@ -84,7 +84,7 @@ class LeaderYields(Raft):
     """
 
     tweaks = ("leader-yields",)
-    pruning_sound = False  # a vote is no longer fixed once cast (NotifyOnly rests on that)
+    pruning_sound = False  # a vote is no longer fixed once cast (notify_only rests on that)
 
     def handle_request_vote_request(self, srv: ServerVars, m: Message, s: State) -> Raft.Handled:
         if srv.role == Role.Leader and m.mterm == srv.currentTerm:
