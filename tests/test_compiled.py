@@ -179,6 +179,9 @@ def test_cli_engine_compiled(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert cli.main(["--servers", "3", "--max-term", "2", "--engine", "compiled", "--quiet", "--out", str(tmp_path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["engine"], out["distinct_states"], out["verdict"]) == ("compiled", 1333, "holds")
+    # --workers N: threads with the compiled engine, on the memory store (the fast engine's processes need another store)
+    assert cli.main(["--servers", "3", "--max-term", "2", "--engine", "compiled", "--workers", "2", "--out", str(tmp_path)]) == 0
+    assert "compiled (checker/compiled.py" in (text := capsys.readouterr().out) and ", 2 threads" in text and "1,333" in text
     assert cli.main(["--servers", "2", "--max-term", "1", "--tweak", "vote-twice", "--engine", "compiled", "--quiet",
                      "--stop-at-first", "--out", str(tmp_path)]) == 1
     assert (tmp_path / "vote-twice").is_dir()
