@@ -61,23 +61,34 @@ BATCH = 1 << 14
 
 
 class _Buf:
-    """A growable int64 array: ``arr`` has spare capacity, ``n`` entries are in use."""
+    """A growable int64 array: ``arr`` has spare capacity, its first ``n`` entries are in use.  Appends wait in a list
+    until :meth:`flush` (one numpy write per fill, not one per table entry)."""
 
     def __init__(self, cap: int = 1024) -> None:
         self.arr = np.zeros(cap, dtype=np.int64)
         self.n = 0
+        self.waiting: list[int] = []
+
+    @property
+    def size(self) -> int:
+        """Entries in use, the waiting ones included."""
+        return self.n + len(self.waiting)
 
     def extend(self, values: list[int]) -> int:
-        """Append ``values``; the index of the first."""
-        start = self.n
-        need = start + len(values)
+        """Append ``values`` (visible in ``arr`` after :meth:`flush`); the index of the first."""
+        start = self.size
+        self.waiting.extend(values)
+        return start
+
+    def flush(self) -> None:
+        start, need = self.n, self.size
         if need > len(self.arr):
             grown = np.zeros(max(need, 2 * len(self.arr)), dtype=np.int64)
             grown[:start] = self.arr[:start]
             self.arr = grown
-        self.arr[start:need] = values
+        self.arr[start:need] = self.waiting
         self.n = need
-        return start
+        self.waiting = []
 
 
 class _Table:
@@ -186,6 +197,7 @@ class CompiledExplorer:
         self.deps_off = np.array([0, *itertools.accumulate(len(d) for d in deps)], dtype=np.int64)
         self.deps = np.array([q for d in deps for q in d] or [0], dtype=np.int64)
         self.ctx = np.array(model.context, dtype=np.int64)
+        self.context_slots = {c for c in model.context if c >= 0}
         sp, ap = model.state_props, model.action_props
         # Properties with the same parts form a group: one memo entry per (group, part, values) holds the bitmask of the
         # group's properties that hold there, so a part's values are looked up (and computed) once for all of them.
@@ -218,6 +230,8 @@ class CompiledExplorer:
         self.op_slot, self.op_kind, self.op_arg = _Buf(), _Buf(), _Buf()
         self.canon_vals, self.canon_poff, self.canon_plen, self.canon_perms = _Buf(), _Buf(), _Buf(), _Buf()
         self.rename_memo: dict[tuple[int, int], int] = {}
+        self.bufs = (self.rs_off, self.rs_len, self.ef_label, self.ef_off, self.ef_len, self.op_slot, self.op_kind,
+                     self.op_arg, self.canon_vals, self.canon_poff, self.canon_plen, self.canon_perms)
         # The store: rows in BFS order (also the queue), parents, the visited table.
         self.rows = np.zeros((1 << 12, w), dtype=np.uint32)
         self.parent = np.full(1 << 12, -1, dtype=np.int64)
@@ -296,11 +310,13 @@ class CompiledExplorer:
         self.memo.put_many(list(mem_k), list(mem_k.values()))
         self.pmemo.put_many(list(prop_k), list(prop_k.values()))
         self.cmemo.put_many(list(can_k), list(can_k.values()))
+        for buf in self.bufs:
+            buf.flush()
         self.fills += len(mem_k) + len(prop_k) + len(can_k)
 
     def _result_set(self, effects: list[Any]) -> int:
         """Append a group's effects to the effect and op arrays; the index of the new result set."""
-        first, at = self.ef_label.n, self.op_slot.n
+        first, at = self.ef_label.size, self.op_slot.size
         labels: list[int] = []
         offs: list[int] = []
         lens: list[int] = []
@@ -314,7 +330,7 @@ class CompiledExplorer:
             for op in eff.ops:
                 if op.kind not in (SET, MERGE) or not 0 <= op.slot < self.width:
                     raise ValueError(f"bad effect op {op}")
-                if op.kind == MERGE and op.slot in self.model.context:
+                if op.kind == MERGE and op.slot in self.context_slots:
                     raise ValueError("a merged slot cannot be a context slot")
                 slots.append(op.slot)
                 kinds.append(op.kind)
@@ -366,9 +382,9 @@ class CompiledExplorer:
 
     def _canon_entry(self, procs: tuple[int, ...]) -> int:
         best, perms = self._canon_candidates(procs)
-        entry = self.canon_poff.n
+        entry = self.canon_poff.size
         self.canon_vals.extend(list(best))
-        self.canon_poff.extend([self.canon_perms.n])
+        self.canon_poff.extend([self.canon_perms.size])
         self.canon_plen.extend([len(perms)])
         self.canon_perms.extend(perms)
         return entry
