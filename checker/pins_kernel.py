@@ -1,4 +1,4 @@
-# mypy: disable-error-code="no-any-return,return-value"
+# mypy: disable-error-code="no-any-return,return-value,no-untyped-call"
 """The compiled kernel of the compiled engine (numba): expand BFS states over lazily filled tables.
 
 Everything here is plain loops over numpy arrays, compiled by numba with
@@ -41,6 +41,10 @@ from typing import Any, TypeVar, cast
 
 import numba
 import numpy as np
+from llvmlite import ir  # type: ignore[import-untyped]
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -132,6 +136,32 @@ def ht_rehash(keys: Any, vals: Any, new_keys: Any, new_vals: Any) -> None:
                 new_keys[j, k] = keys[i, k]
             new_vals[j] = vals[i]
 
+
+@intrinsic
+def _prefetch_intrinsic(typingctx: Any, arr: Any, idx: Any) -> Any:
+    """Ask the CPU to fetch row ``idx`` of the 2-d array ``arr`` into the cache (LLVM's ``prefetch``; no effect on the
+    result): a transition's probe of the visited table is a cache miss, and a state's probes, issued together,
+    overlap their waits."""
+    sig = types.void(arr, idx)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        zero = context.get_constant(types.intp, 0)
+        ptr = cgutils.get_item_pointer2(context, builder, data=ary.data, shape=cgutils.unpack_tuple(builder, ary.shape),
+                                        strides=cgutils.unpack_tuple(builder, ary.strides), layout=aryty.layout,
+                                        inds=[args[1], zero])
+        i8p = ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, ir.IntType(32), ir.IntType(32), ir.IntType(32)])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
+        i32 = ir.IntType(32)
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+_prefetch = cast(Callable[[Any, int], None], _prefetch_intrinsic)  # as the kernel calls it (the typing context is numba's)
 
 EMPTY = np.uint32(0xFFFFFFFF)
 """The row-index column of an empty visited-table entry."""
@@ -420,7 +450,8 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, rows: Any, tab: Any,
                     s_afail[j] = _lowest(a_all & ~held)
                 else:
                     ok = False
-        # Phase C: canonical forms; phase D: the state properties of the candidates.
+        # Phase C: canonical forms and their hashes (s_cand 2: to look up), each one's visited-table entry prefetched.
+        tmask = tab.shape[0] - 1
         for j in range(ns):
             s_cand[j] = 0
             if not s_ok[j]:
@@ -462,7 +493,16 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, rows: Any, tab: Any,
                 for k in range(K):
                     c[k] = t[k]
             h = key_hash(c, K)
-            if row_find(tab, c, h) >= 0:
+            s_h[j] = h
+            _prefetch(tab, h & tmask)
+            s_cand[j] = 2
+        # Phase D: the candidates (not in the visited set) and their state properties.
+        for j in range(ns):
+            if s_cand[j] != 2:
+                continue
+            s_cand[j] = 0
+            c = succ_canon[j]
+            if row_find(tab, c, s_h[j]) >= 0:
                 continue
             held = 0
             jok = True
@@ -488,7 +528,6 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, rows: Any, tab: Any,
             if not jok:
                 ok = False
                 continue
-            s_h[j] = h
             s_inv[j] = _lowest(s_always & ~held)
             s_wit[j] = held & s_sometimes
             s_cand[j] = 1
