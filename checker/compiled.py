@@ -531,6 +531,9 @@ class CompiledExplorer:
         lo = hi = depth = 0
         pool = ThreadPoolExecutor(self.workers - 1, thread_name_prefix="compiled") if self.workers > 1 else None
         try:
+            with K.first_load():
+                K.rows_insert(np.zeros((1, self.width), dtype=np.uint32), 0, np.full((2, self.width + 1), K.EMPTY, dtype=np.uint32),
+                              np.zeros(self.width, dtype=np.int64))
             # Initial states, in Python (few).
             for v0 in model.initial():
                 c = self.canon(v0)

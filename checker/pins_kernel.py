@@ -36,7 +36,9 @@ set), so the result is the one-thread result whatever the number of threads.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, cast
 
 import numba
@@ -47,6 +49,22 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextlib.contextmanager
+def first_load() -> Iterator[None]:
+    """Around the first call of a kernel function in a process: numba then loads its typing and lowering registries,
+    and ``numba.np.arraymath`` probes for BLAS by importing ``scipy.linalg`` (0.6 s here) where SciPy is installed.
+    The kernel uses no linear algebra, so that import is refused meanwhile (unless SciPy is loaded already)."""
+    if "scipy.linalg" in sys.modules:
+        yield
+        return
+    sys.modules["scipy.linalg"] = None  # type: ignore[assignment]  # an import of scipy.linalg now raises ImportError
+    try:
+        yield
+    finally:
+        if sys.modules.get("scipy.linalg", 0) is None:
+            del sys.modules["scipy.linalg"]
 
 
 def jit(f: F) -> F:
