@@ -249,6 +249,7 @@ class CompiledExplorer:
         self.fills = 0
         self.kernel_calls = 0
         self.kernel_seconds = 0.0  # time in the compiled kernel
+        self.commit_seconds = 0.0  # of which in the serial commit
         self.fill_seconds = 0.0  # time filling tables (asking the model)
 
     @staticmethod
@@ -506,6 +507,7 @@ class CompiledExplorer:
                 K.commit(lo, hi, b0, ctl, self.rows, self.parent, self.tab, counts, wit, bad_vec, *self.st, *lane.out)
                 if ctl[K.ST] != K.DONE:
                     break
+        self.commit_seconds += time.perf_counter() - t0
         self.kernel_seconds += time.perf_counter() - t0
         self.nrows = int(ctl[K.NROWS])
 

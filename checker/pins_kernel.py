@@ -604,9 +604,16 @@ def commit(a: int, b: int, b0: int, ctl: Any, rows: Any, parent: Any, tab: Any, 
     pending = ctl[PENDING]
     maxst = ctl[MAXST]
     ctl[ST] = DONE
+    tmask = tab.shape[0] - 1
+    if a < b:
+        for q in range(st_coff[a - b0], st_coff[a - b0] + st_cn[a - b0]):
+            _prefetch(tab, c_h[q] & tmask)
     for x in range(a, b):
         si = x - b0
         off, co, cn, afj = st_off[si], st_coff[si], st_cn[si], st_afj[si]
+        if x + 1 < b:  # the next state's probes, fetched while this one's are done
+            for q in range(st_coff[si + 1], st_coff[si + 1] + st_cn[si + 1]):
+                _prefetch(tab, c_h[q] & tmask)
         ci = 0
         for j in range(st_ns[si]):
             counts[o_label[off + j]] += 1
