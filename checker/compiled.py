@@ -141,7 +141,8 @@ class _Lane:
             return
         z = np.zeros
         self.scratch = (z((cap, self.w), dtype=np.int64), z((cap, self.w), dtype=np.int64), z(cap, dtype=np.int64),
-                        z(cap, dtype=np.bool_), *(z(cap, dtype=np.int64) for _ in range(5)), z(self.ngroups, dtype=np.int64))
+                        z(cap, dtype=np.bool_), *(z(cap, dtype=np.int64) for _ in range(5)), z(self.ngroups, dtype=np.int64),
+                        z(cap, dtype=np.int64))
 
     def _out(self, nsucc: int, ncand: int, nact: int) -> tuple[Any, ...]:
         z = np.zeros
@@ -216,6 +217,7 @@ class CompiledExplorer:
         self.apart_group = np.array([g for g, (pp, _) in enumerate(self.agroups) for _ in pp] or [0], dtype=np.int64)
         self.apart_off = np.array([0, *itertools.accumulate(len(p) for p in aparts)], dtype=np.int64)
         self.apslots = np.array([k for p in aparts for k in p] or [0], dtype=np.int64)
+        self.aparts = aparts
         self.a_all = sum(1 << a for a in range(len(ap)))
         wp = 2 + max([len(p) for p in parts] + [2 * len(p) for p in aparts] + [1])
         sym = model.symmetry
@@ -227,10 +229,13 @@ class CompiledExplorer:
         self.cmemo = _Table(max(self.nproc, 1))
         self.rs_off, self.rs_len = _Buf(), _Buf()
         self.ef_label, self.ef_off, self.ef_len = _Buf(), _Buf(), _Buf()
+        # Per effect and action-property part: the part's answer (a bitmask, written by the kernel when it first looks
+        # it up), or PART_LOOKUP; see _result_set.
+        self.ef_pans = _Buf()
         self.op_slot, self.op_kind, self.op_arg = _Buf(), _Buf(), _Buf()
         self.canon_vals, self.canon_poff, self.canon_plen, self.canon_perms = _Buf(), _Buf(), _Buf(), _Buf()
         self.rename_memo: dict[tuple[int, int], int] = {}
-        self.bufs = (self.rs_off, self.rs_len, self.ef_label, self.ef_off, self.ef_len, self.op_slot, self.op_kind,
+        self.bufs = (self.rs_off, self.rs_len, self.ef_label, self.ef_off, self.ef_len, self.ef_pans, self.op_slot, self.op_kind,
                      self.op_arg, self.canon_vals, self.canon_poff, self.canon_plen, self.canon_perms)
         # The store: rows in BFS order (also the queue), parents, the visited table.
         self.rows = np.zeros((1 << 12, w), dtype=np.uint32)
@@ -282,7 +287,7 @@ class CompiledExplorer:
                 kind, ident = k[0] >> 32, k[0] & 0xFFFFFFFF
                 if kind == K.GROUP:
                     nr = len(model.groups[ident].reads)
-                    mem_k[k] = self._result_set(model.effects(ident, tuple(k[1 : 1 + nr])))
+                    mem_k[k] = self._result_set(ident, model.effects(ident, tuple(k[1 : 1 + nr])))
                 elif kind == K.NORM:
                     mem_k[k] = model.normalise(ident, k[1], k[2])
                 else:
@@ -315,9 +320,17 @@ class CompiledExplorer:
             buf.flush()
         self.fills += len(mem_k) + len(prop_k) + len(can_k)
 
-    def _result_set(self, effects: list[Any]) -> int:
-        """Append a group's effects to the effect and op arrays; the index of the new result set."""
+    def _result_set(self, group: int, effects: list[Any]) -> int:
+        """Append a group's effects to the effect and op arrays; the index of the new result set.
+
+        An action-property part whose slots the group reads, none of them with a context slot (so not normalised) and
+        none merged by the effect, has before and after values that are functions of the group's key and the effect
+        (the read values, then the effect's SETs): its answer is one per effect, so the kernel keeps it in ``ef_pans``
+        (K.PART_UNKNOWN until it first looks it up) instead of looking it up per transition.  Other parts:
+        K.PART_LOOKUP."""
         first, at = self.ef_label.size, self.op_slot.size
+        reads = set(self.model.groups[group].reads)
+        pans: list[int] = []
         labels: list[int] = []
         offs: list[int] = []
         lens: list[int] = []
@@ -336,8 +349,12 @@ class CompiledExplorer:
                 slots.append(op.slot)
                 kinds.append(op.kind)
                 args.append(op.arg)
+            merged = {op.slot for op in eff.ops if op.kind == MERGE}
+            for part in self.aparts:
+                fixed = all(k in reads and k not in merged and self.model.context[k] < 0 for k in part)
+                pans.append(K.PART_UNKNOWN if fixed else K.PART_LOOKUP)
         for buf, vals in ((self.ef_label, labels), (self.ef_off, offs), (self.ef_len, lens),
-                          (self.op_slot, slots), (self.op_kind, kinds), (self.op_arg, args)):
+                          (self.op_slot, slots), (self.op_kind, kinds), (self.op_arg, args), (self.ef_pans, pans)):
             buf.extend(vals)
         rs = self.rs_off.extend([first])
         self.rs_len.extend([len(effects)])
@@ -443,7 +460,7 @@ class CompiledExplorer:
         args = (todo, len(todo), b0, pending, self.rows, self.tab,
                 self.memo.keys, self.memo.vals, self.pmemo.keys, self.pmemo.vals, self.cmemo.keys, self.cmemo.vals,
                 *self.static, self.rs_off.arr, self.rs_len.arr, self.ef_label.arr, self.ef_off.arr, self.ef_len.arr,
-                self.op_slot.arr, self.op_kind.arr, self.op_arg.arr, *self.static_tail,
+                self.op_slot.arr, self.op_kind.arr, self.op_arg.arr, self.ef_pans.arr, *self.static_tail,
                 self.canon_vals.arr, self.canon_poff.arr, self.canon_plen.arr, self.canon_perms.arr,
                 *self.st, lane.tc, *lane.scratch, *lane.out, lane.misses, lane.mset, lane.mslot)
         K.compute(*args)

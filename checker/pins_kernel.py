@@ -86,6 +86,9 @@ CTL_SIZE = 8
 T_OUSED, T_CUSED, T_AUSED, T_NMISS, T_MOVER, T_NEED, T_ROOM = range(7)
 TC_SIZE = 8
 
+# ef_pans entries that are not an answer (a bitmask >= 0): not known yet; a part to look up at every transition.
+PART_UNKNOWN, PART_LOOKUP = -2, -1
+
 # What :func:`compute` leaves in st_ns for a state it could not finish (else the number of successors, >= 0).
 ST_MISSED, ST_ROOM, ST_SCRATCH = -1, -2, -3
 
@@ -295,12 +298,12 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, rows: Any, tab: Any,
             mkeys: Any, mvals: Any, pkeys: Any, pvals: Any, ckeys: Any, cvals: Any,
             g_reads: Any, g_nreads: Any, deps_off: Any, deps: Any, ctx: Any,
             rs_off: Any, rs_len: Any, ef_label: Any, ef_off: Any, ef_len: Any, op_slot: Any, op_kind: Any, op_arg: Any,
-            sg_poff: Any, sg_bits: Any, part_off: Any, pslots: Any, s_always: int, s_sometimes: int,
+            ef_pans: Any, sg_poff: Any, sg_bits: Any, part_off: Any, pslots: Any, s_always: int, s_sometimes: int,
             ag_poff: Any, ag_bits: Any, apart_group: Any, apart_off: Any, apslots: Any, a_all: int,
             nproc: int, sym_on: int, slot_perm: Any, canon_vals: Any, canon_poff: Any, canon_plen: Any, canon_perms: Any,
             st_ns: Any, st_off: Any, st_coff: Any, st_cn: Any, st_afj: Any, st_afp: Any, st_afv: Any,
             tc: Any, succ: Any, succ_canon: Any, s_label: Any, s_ok: Any, s_afail: Any, s_cand: Any, s_h: Any,
-            s_inv: Any, s_wit: Any, s_rs: Any,
+            s_inv: Any, s_wit: Any, s_rs: Any, s_eff: Any,
             o_label: Any, c_rows: Any, c_h: Any, c_inv: Any, c_wit: Any, c_j: Any, a_rows: Any,
             misses: Any, mset: Any, mslot: Any) -> None:
     """Expand the stored states ``todo[:ntodo]`` (indexes into ``rows``, all of one batch starting at row ``b0``).
@@ -404,6 +407,7 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, rows: Any, tab: Any,
                 if not eok:
                     ok = False
                 s_ok[ns] = eok
+                s_eff[ns] = e
                 s_label[ns] = ef_label[e]
                 s_afail[ns] = -1
                 ns += 1
@@ -449,6 +453,11 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, rows: Any, tab: Any,
                             else:
                                 jok = False
                             continue
+                        pa = s_eff[j] * n_apart + p
+                        known = ef_pans[pa]
+                        if known >= 0:
+                            gm &= known
+                            continue
                         pk[0] = (1 << 32) | g
                         pk[1] = p - ag_poff[g]
                         for k in range(pw):
@@ -462,6 +471,8 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, rows: Any, tab: Any,
                             _miss(misses, mset, mslot, tc, 1, pk, wp)
                             jok = False
                             continue
+                        if known == PART_UNKNOWN:  # the same answer whichever thread writes it first
+                            ef_pans[pa] = pvals[i]
                         gm &= pvals[i]
                     held |= gm
                 if jok:
