@@ -62,11 +62,12 @@ REPLICATION = [(3, 3, 1, True), (3, 2, 2, True)]
 # --large: the Figure 8 bounds untweaked, on the fp store only (hours of CPU).
 LARGE = [(3, 4, 1, True)]
 LARGE_ENGINES = ("fast+fp",)
-ENGINES = ("readable", "fast", "fast+compact", "fast+fp", "compiled-cold", "compiled")
+ENGINES = ("readable", "fast", "fast+compact", "fast+fp", "compiled-cold", "compiled/1t", "compiled")
 """fast+compact and fast+fp: the fast engine with ``--store compact`` / ``--store fp`` (checker/store.py).
 compiled: ``check --engine compiled`` (checker/compiled.py) with numba's on-disk cache of compiled code;
 compiled-cold: the same with an empty cache (``NUMBA_CACHE_DIR`` set to a new directory), so the run pays for
-compiling the kernel, as the first run after a fresh install does."""
+compiling the kernel, as the first run after a fresh install does.  compiled and compiled-cold use every core (threads,
+checker/compiled.py); compiled/1t is the compiled engine with one thread."""
 # Readable runs known to take far longer than the fast ones: skipped by --quick.
 SLOW_READABLE = {(3, 4, 0, True), (3, 4, 0, False), (5, 2, 0, True)}
 
@@ -84,7 +85,8 @@ if engine == "readable":
 elif engine.startswith("compiled"):
     from checker.compiled import CompiledExplorer
     from models.raft_pins import RaftPins
-    explorer = CompiledExplorer(RaftPins(model), symmetry=sym)
+    threads = engine.partition("/")[2].rstrip("t")
+    explorer = CompiledExplorer(RaftPins(model), symmetry=sym, workers=int(threads) if threads else None)
 else:
     store, _, workers = (engine.partition("+")[2] or "memory").partition("/")
     explorer = FastExplorer(model, symmetry=sym, store=store, workers=int(workers.rstrip("w") or 1))
@@ -100,7 +102,8 @@ st = r.stats
 print(json.dumps({"status": r.status, "states": st.distinct_states, "transitions": st.transitions, "depth": st.depth,
                   "wall": st.wall_seconds, "cpu": cpu, "peak_rss": st.peak_rss, "rss_before": rss0, "startup": startup,
                   "store_bytes": st.store_bytes, "kernel": getattr(explorer, "kernel_seconds", None),
-                  "fill": getattr(explorer, "fill_seconds", None), "fills": getattr(explorer, "fills", None)}))
+                  "fill": getattr(explorer, "fill_seconds", None), "fills": getattr(explorer, "fills", None),
+                  "commit": getattr(explorer, "commit_seconds", None)}))
 """
 
 
@@ -272,7 +275,8 @@ def main() -> int:
         rows.append(fmt_row(cfg, engine, r))
         print(" | ".join(rows[-1]), flush=True)
         if r.get("kernel") is not None:
-            notes.append(f"{fmt_row(cfg, engine, r)[0]}, {engine}: {float(r['kernel']):.2f} s in the compiled kernel, "
+            notes.append(f"{fmt_row(cfg, engine, r)[0]}, {engine}: {float(r['kernel']):.2f} s in the compiled kernel "
+                         f"({float(r['commit']):.2f} s of it in the serial commit), "
                          f"{float(r['fill']):.2f} s filling {int(r['fills']):,} table entries from the readable model; "
                          f"the rest of the wall time is numba loading or compiling the kernel and the trace")
     if args.no_tlc:

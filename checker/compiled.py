@@ -1,13 +1,23 @@
 """The compiled engine: breadth-first search of a :class:`checker.pins.PinsModel` in compiled code.
 
-The search runs in :func:`checker.pins_kernel.expand` (numba) over numpy arrays:
-successor generation from memoised group effects, normalisation, the
-symmetry canonical form, the visited set (exact rows in an open-addressing
-table) and property evaluation.  This module owns the tables: when the
-kernel meets a key it has no entry for, it returns the keys it missed, and
+The search runs in :func:`checker.pins_kernel.compute` and
+:func:`checker.pins_kernel.commit` (numba) over numpy arrays: successor
+generation from memoised group effects, normalisation, the symmetry
+canonical form, the visited set (exact rows in an open-addressing table) and
+property evaluation.  This module owns the tables: when the kernel meets a
+key it has no entry for, it returns the keys it missed, and
 :meth:`CompiledExplorer._fill` computes them by asking the model (which asks
-the readable model), then the kernel resumes.  In steady state no Python
-runs per state.
+the readable model), then the kernel computes those states again.  In steady
+state no Python runs per state.
+
+Threads (``workers``, default: every core this process may use): each batch
+of a level is split into consecutive ranges, one per thread, whose
+successors are computed at once (``compute`` reads the tables and the
+visited set only, and releases the GIL); the missed entries are filled
+between rounds in the order one thread would have met them; the commit is
+serial, in BFS order.  So the stored states, their order, the parents, the
+counts, the verdict and the trace are the one-thread ones
+(``tests/test_compiled.py`` compares them).
 
 Symmetry canonical form: the processes are sorted by the model's ``sym_key``,
 and only processes with equal keys are permuted among themselves; of those
@@ -32,9 +42,11 @@ re-finds it step by step as real transitions of the readable model.
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -44,28 +56,39 @@ from checker.bfs import HOLDS, INCOMPLETE, Progress, Reporter, Result, Stats, fi
 from checker.model import Kind, Property
 from checker.pins import MERGE, SET, PinsModel, check_model
 
-BUDGET = 50_000
-"""States expanded per kernel call between progress reports (and chances for Ctrl-C)."""
+BATCH = 1 << 14
+"""States expanded per batch: the threads share a batch's states; progress reports (and Ctrl-C) come between batches."""
 
 
 class _Buf:
-    """A growable int64 array: ``arr`` has spare capacity, ``n`` entries are in use."""
+    """A growable int64 array: ``arr`` has spare capacity, its first ``n`` entries are in use.  Appends wait in a list
+    until :meth:`flush` (one numpy write per fill, not one per table entry)."""
 
     def __init__(self, cap: int = 1024) -> None:
         self.arr = np.zeros(cap, dtype=np.int64)
         self.n = 0
+        self.waiting: list[int] = []
+
+    @property
+    def size(self) -> int:
+        """Entries in use, the waiting ones included."""
+        return self.n + len(self.waiting)
 
     def extend(self, values: list[int]) -> int:
-        """Append ``values``; the index of the first."""
-        start = self.n
-        need = start + len(values)
+        """Append ``values`` (visible in ``arr`` after :meth:`flush`); the index of the first."""
+        start = self.size
+        self.waiting.extend(values)
+        return start
+
+    def flush(self) -> None:
+        start, need = self.n, self.size
         if need > len(self.arr):
             grown = np.zeros(max(need, 2 * len(self.arr)), dtype=np.int64)
             grown[:start] = self.arr[:start]
             self.arr = grown
-        self.arr[start:need] = values
+        self.arr[start:need] = self.waiting
         self.n = need
-        return start
+        self.waiting = []
 
 
 class _Table:
@@ -89,12 +112,69 @@ class _Table:
                                    np.array(vals, dtype=np.int64), self.count)
 
 
+def cores() -> int:
+    """The CPUs this process may run on (the affinity mask where there is one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class _Lane:
+    """One thread's buffers for :func:`checker.pins_kernel.compute`: scratch for one state's successors, the batch's
+    outputs (grown when full, keeping their contents), the missed keys and their dedup set."""
+
+    def __init__(self, w: int, ngroups: int, miss_w: int) -> None:
+        self.w = w
+        self.tc = np.zeros(K.TC_SIZE, dtype=np.int64)
+        self.ngroups = ngroups
+        self.scratch: tuple[Any, ...] = ()
+        self.grow_scratch(64)
+        self.out: tuple[Any, ...] = self._out(1 << 14, 1 << 12, 64)
+        self.misses = np.zeros((0, miss_w), dtype=np.int64)
+        self.mset = self.mslot = np.zeros(0, dtype=np.int64)
+        self.miss_w = miss_w
+        self.grow_misses(1 << 12)
+
+    def grow_scratch(self, need: int) -> None:
+        cap = 1
+        while cap < need:
+            cap *= 2
+        if self.scratch and len(self.scratch[0]) >= cap:
+            return
+        z = np.zeros
+        self.scratch = (z((cap, self.w), dtype=np.int64), z((cap, self.w), dtype=np.int64), z(cap, dtype=np.int64),
+                        z(cap, dtype=np.bool_), *(z(cap, dtype=np.int64) for _ in range(5)), z(self.ngroups, dtype=np.int64),
+                        z(cap, dtype=np.int64))
+
+    def _out(self, nsucc: int, ncand: int, nact: int) -> tuple[Any, ...]:
+        z = np.zeros
+        return (z(nsucc, dtype=np.int64), z((ncand, self.w), dtype=np.int64), *(z(ncand, dtype=np.int64) for _ in range(4)),
+                z((nact, self.w), dtype=np.int64))
+
+    def grow_out(self) -> None:
+        """Double every output array, keeping what is in them."""
+        old = self.out
+        new = self._out(2 * len(old[0]), 2 * len(old[2]), 2 * len(old[6]))
+        for a, b in zip(old, new, strict=True):
+            b[: len(a)] = a
+        self.out = new
+
+    def grow_misses(self, cap: int = 0) -> None:
+        cap = cap or 2 * len(self.misses)
+        self.misses = np.zeros((cap, self.miss_w), dtype=np.int64)
+        self.mset = np.full(2 * cap, -1, dtype=np.int64)
+        self.mslot = np.zeros(cap, dtype=np.int64)
+
+
 class CompiledExplorer:
     """Breadth-first search of ``model``; same :class:`checker.bfs.Result` as the other engines."""
 
     def __init__(self, model: PinsModel, *, symmetry: bool = True, max_states: int | None = None,
-                 progress: Callable[[Progress], None] | None = None, progress_interval: float = 1.0) -> None:
+                 progress: Callable[[Progress], None] | None = None, progress_interval: float = 1.0,
+                 workers: int | None = None, batch: int = BATCH) -> None:
         check_model(model)
+        if (workers is not None and workers < 1) or batch < 1:
+            raise ValueError("workers and batch must be at least 1")
+        self.workers = workers if workers is not None else cores()
+        self.batch = batch
         if len(model.state_props) > 62 or len(model.action_props) > 62:
             raise ValueError("the compiled engine checks at most 62 state and 62 action properties at once")
         self.model = model
@@ -118,6 +198,7 @@ class CompiledExplorer:
         self.deps_off = np.array([0, *itertools.accumulate(len(d) for d in deps)], dtype=np.int64)
         self.deps = np.array([q for d in deps for q in d] or [0], dtype=np.int64)
         self.ctx = np.array(model.context, dtype=np.int64)
+        self.context_slots = {c for c in model.context if c >= 0}
         sp, ap = model.state_props, model.action_props
         # Properties with the same parts form a group: one memo entry per (group, part, values) holds the bitmask of the
         # group's properties that hold there, so a part's values are looked up (and computed) once for all of them.
@@ -136,6 +217,7 @@ class CompiledExplorer:
         self.apart_group = np.array([g for g, (pp, _) in enumerate(self.agroups) for _ in pp] or [0], dtype=np.int64)
         self.apart_off = np.array([0, *itertools.accumulate(len(p) for p in aparts)], dtype=np.int64)
         self.apslots = np.array([k for p in aparts for k in p] or [0], dtype=np.int64)
+        self.aparts = aparts
         self.a_all = sum(1 << a for a in range(len(ap)))
         wp = 2 + max([len(p) for p in parts] + [2 * len(p) for p in aparts] + [1])
         sym = model.symmetry
@@ -147,20 +229,32 @@ class CompiledExplorer:
         self.cmemo = _Table(max(self.nproc, 1))
         self.rs_off, self.rs_len = _Buf(), _Buf()
         self.ef_label, self.ef_off, self.ef_len = _Buf(), _Buf(), _Buf()
+        # Per effect and action-property part: the part's answer (a bitmask, written by the kernel when it first looks
+        # it up), or PART_LOOKUP; see _result_set.
+        self.ef_pans = _Buf()
         self.op_slot, self.op_kind, self.op_arg = _Buf(), _Buf(), _Buf()
         self.canon_vals, self.canon_poff, self.canon_plen, self.canon_perms = _Buf(), _Buf(), _Buf(), _Buf()
         self.rename_memo: dict[tuple[int, int], int] = {}
+        self.bufs = (self.rs_off, self.rs_len, self.ef_label, self.ef_off, self.ef_len, self.ef_pans, self.op_slot, self.op_kind,
+                     self.op_arg, self.canon_vals, self.canon_poff, self.canon_plen, self.canon_perms)
         # The store: rows in BFS order (also the queue), parents, the visited table.
         self.rows = np.zeros((1 << 12, w), dtype=np.uint32)
         self.parent = np.full(1 << 12, -1, dtype=np.int64)
-        self.clean = np.zeros(1 << 12, dtype=np.uint8)  # looked-ahead states that need no missing entry (checker/pins_kernel.py)
         self.tab = np.full((1 << 13, w + 1), K.EMPTY, dtype=np.uint32)
         self.nrows = 0
-        self.scratch(64)
-        self.misses = np.zeros((4096, 1 + max(4, wp, self.nproc)), dtype=np.int64)
+        # What the kernel's compute reads besides the tables that grow (argument order of checker.pins_kernel.compute).
+        self.static: tuple[Any, ...] = (self.g_reads, self.g_nreads, self.deps_off, self.deps, self.ctx)
+        self.static_tail: tuple[Any, ...] = (self.sg_poff, self.sg_bits, self.part_off, self.pslots, self.s_always, self.s_sometimes,
+                            self.ag_poff, self.ag_bits, self.apart_group, self.apart_off, self.apslots, self.a_all,
+                            self.nproc, int(self.symmetry), self.slot_perm)
+        # Per state of a batch: successors, their offset, candidates' offset and number, first failing action (position,
+        # property, row in a_rows); see checker.pins_kernel.compute.
+        self.st: tuple[Any, ...] = tuple(np.zeros(0, dtype=np.int64) for _ in range(7))
+        self.lanes = [_Lane(w, len(g), 1 + max(4, wp, self.nproc)) for _ in range(self.workers)]
         self.fills = 0
         self.kernel_calls = 0
         self.kernel_seconds = 0.0  # time in the compiled kernel
+        self.commit_seconds = 0.0  # of which in the serial commit
         self.fill_seconds = 0.0  # time filling tables (asking the model)
 
     @staticmethod
@@ -170,13 +264,6 @@ class CompiledExplorer:
         for a, parts in enumerate(part_lists):
             out.setdefault(parts, []).append(a)
         return list(out.items())
-
-    def scratch(self, cap: int) -> None:
-        w = self.width
-        self.succ = np.zeros((cap, w), dtype=np.int64)
-        self.succ_canon = np.zeros((cap, w), dtype=np.int64)
-        self.succ_label, self.succ_afail, self.succ_inv = (np.zeros(cap, dtype=np.int64) for _ in range(3))
-        self.succ_wit, self.succ_new, self.succ_h = (np.zeros(cap, dtype=np.int64) for _ in range(3))
 
     # ------------------------------------------------------------------ filling tables
 
@@ -200,7 +287,7 @@ class CompiledExplorer:
                 kind, ident = k[0] >> 32, k[0] & 0xFFFFFFFF
                 if kind == K.GROUP:
                     nr = len(model.groups[ident].reads)
-                    mem_k[k] = self._result_set(model.effects(ident, tuple(k[1 : 1 + nr])))
+                    mem_k[k] = self._result_set(ident, model.effects(ident, tuple(k[1 : 1 + nr])))
                 elif kind == K.NORM:
                     mem_k[k] = model.normalise(ident, k[1], k[2])
                 else:
@@ -229,11 +316,21 @@ class CompiledExplorer:
         self.memo.put_many(list(mem_k), list(mem_k.values()))
         self.pmemo.put_many(list(prop_k), list(prop_k.values()))
         self.cmemo.put_many(list(can_k), list(can_k.values()))
+        for buf in self.bufs:
+            buf.flush()
         self.fills += len(mem_k) + len(prop_k) + len(can_k)
 
-    def _result_set(self, effects: list[Any]) -> int:
-        """Append a group's effects to the effect and op arrays; the index of the new result set."""
-        first, at = self.ef_label.n, self.op_slot.n
+    def _result_set(self, group: int, effects: list[Any]) -> int:
+        """Append a group's effects to the effect and op arrays; the index of the new result set.
+
+        An action-property part whose slots the group reads, none of them with a context slot (so not normalised) and
+        none merged by the effect, has before and after values that are functions of the group's key and the effect
+        (the read values, then the effect's SETs): its answer is one per effect, so the kernel keeps it in ``ef_pans``
+        (K.PART_UNKNOWN until it first looks it up) instead of looking it up per transition.  Other parts:
+        K.PART_LOOKUP."""
+        first, at = self.ef_label.size, self.op_slot.size
+        reads = set(self.model.groups[group].reads)
+        pans: list[int] = []
         labels: list[int] = []
         offs: list[int] = []
         lens: list[int] = []
@@ -247,13 +344,17 @@ class CompiledExplorer:
             for op in eff.ops:
                 if op.kind not in (SET, MERGE) or not 0 <= op.slot < self.width:
                     raise ValueError(f"bad effect op {op}")
-                if op.kind == MERGE and op.slot in self.model.context:
+                if op.kind == MERGE and op.slot in self.context_slots:
                     raise ValueError("a merged slot cannot be a context slot")
                 slots.append(op.slot)
                 kinds.append(op.kind)
                 args.append(op.arg)
+            merged = {op.slot for op in eff.ops if op.kind == MERGE}
+            for part in self.aparts:
+                fixed = all(k in reads and k not in merged and self.model.context[k] < 0 for k in part)
+                pans.append(K.PART_UNKNOWN if fixed else K.PART_LOOKUP)
         for buf, vals in ((self.ef_label, labels), (self.ef_off, offs), (self.ef_len, lens),
-                          (self.op_slot, slots), (self.op_kind, kinds), (self.op_arg, args)):
+                          (self.op_slot, slots), (self.op_kind, kinds), (self.op_arg, args), (self.ef_pans, pans)):
             buf.extend(vals)
         rs = self.rs_off.extend([first])
         self.rs_len.extend([len(effects)])
@@ -299,9 +400,9 @@ class CompiledExplorer:
 
     def _canon_entry(self, procs: tuple[int, ...]) -> int:
         best, perms = self._canon_candidates(procs)
-        entry = self.canon_poff.n
+        entry = self.canon_poff.size
         self.canon_vals.extend(list(best))
-        self.canon_poff.extend([self.canon_perms.n])
+        self.canon_poff.extend([self.canon_perms.size])
         self.canon_plen.extend([len(perms)])
         self.canon_perms.extend(perms)
         return entry
@@ -344,9 +445,7 @@ class CompiledExplorer:
             rows[: self.nrows] = self.rows[: self.nrows]
             parent = np.full(cap, -1, dtype=np.int64)
             parent[: self.nrows] = self.parent[: self.nrows]
-            clean = np.zeros(cap, dtype=np.uint8)
-            clean[: self.nrows] = self.clean[: self.nrows]
-            self.rows, self.parent, self.clean = rows, parent, clean
+            self.rows, self.parent = rows, parent
         if 2 * (self.nrows + need) > len(self.tab):
             cap = len(self.tab)
             while 2 * (self.nrows + need) > cap:
@@ -356,21 +455,78 @@ class CompiledExplorer:
             self.tab = np.full((cap, self.width + 1), K.EMPTY, dtype=np.uint32)
             K.rows_rehash(self.rows, self.nrows, self.tab)
 
-    def _call(self, x: int, hi: int, ctl: Any, counts: Any, wit: Any, bad_vec: Any) -> None:
-        self.kernel_calls += 1
+    def _compute(self, lane: _Lane, todo: Any, b0: int, pending: int) -> None:
+        """Run :func:`checker.pins_kernel.compute` on ``todo`` with ``lane``'s buffers (in a worker thread or not)."""
+        args = (todo, len(todo), b0, pending, self.rows, self.tab,
+                self.memo.keys, self.memo.vals, self.pmemo.keys, self.pmemo.vals, self.cmemo.keys, self.cmemo.vals,
+                *self.static, self.rs_off.arr, self.rs_len.arr, self.ef_label.arr, self.ef_off.arr, self.ef_len.arr,
+                self.op_slot.arr, self.op_kind.arr, self.op_arg.arr, self.ef_pans.arr, *self.static_tail,
+                self.canon_vals.arr, self.canon_poff.arr, self.canon_plen.arr, self.canon_perms.arr,
+                *self.st, lane.tc, *lane.scratch, *lane.out, lane.misses, lane.mset, lane.mslot)
+        K.compute(*args)
+
+    def _expand_batch(self, b0: int, b1: int, pool: ThreadPoolExecutor | None, pending: int) -> None:
+        """Compute every successor of states ``b0..b1-1`` (in ``len(self.lanes)`` threads), filling missed table entries
+        between rounds, until every state is done; then :meth:`_commit_batch` stores them in order.
+
+        Determinism: the lanes split the batch into consecutive ranges; a round gives every lane its states still to do;
+        the misses of a round are filled in lane order, each lane's in the order its states met them (first occurrence
+        kept), which is the order one lane doing the whole batch would meet them.  So every table entry, and every
+        interned value of the model, is made in the same order however many threads run."""
+        lanes = self.lanes
+        n = b1 - b0
+        if len(self.st[0]) < n:
+            self.st = tuple(np.zeros(n, dtype=np.int64) for _ in range(len(self.st)))
+        bounds = [b0 + n * t // len(lanes) for t in range(len(lanes) + 1)]
+        todos = [np.arange(bounds[t], bounds[t + 1], dtype=np.int64) for t in range(len(lanes))]
+        for lane in lanes:
+            lane.tc[:] = 0
+        while True:
+            self.kernel_calls += 1
+            t0 = time.perf_counter()
+            saved = [lane.tc.copy() for lane in lanes]
+            jobs = [pool.submit(self._compute, lane, todo, b0, pending)
+                    for lane, todo in zip(lanes[1:], todos[1:], strict=True) if len(todo)] if pool is not None else []
+            if len(todos[0]):
+                self._compute(lanes[0], todos[0], b0, pending)
+            for job in jobs:
+                job.result()
+            self.kernel_seconds += time.perf_counter() - t0
+            if any(lane.tc[K.T_MOVER] for lane in lanes):  # a miss list was full: bigger lists, the same round again
+                for lane, tc in zip(lanes, saved, strict=True):
+                    lane.tc[:] = tc
+                    lane.grow_misses()
+                continue
+            got = [lane.misses[: int(lane.tc[K.T_NMISS])] for lane in lanes]
+            if any(len(m) for m in got):
+                self._fill(np.concatenate(got))
+            need = max(int(lane.tc[K.T_NEED]) for lane in lanes)
+            for lane in lanes:
+                lane.tc[K.T_NMISS] = lane.tc[K.T_NEED] = 0
+                if need:
+                    lane.grow_scratch(need)
+                if lane.tc[K.T_ROOM]:
+                    lane.grow_out()
+                    lane.tc[K.T_ROOM] = 0
+            ns = self.st[0]
+            todos = [todo[ns[todo - b0] < 0] for todo in todos]
+            if not any(len(todo) for todo in todos):
+                return
+
+    def _commit_batch(self, b0: int, b1: int, ctl: Any, counts: Any, wit: Any, bad_vec: Any) -> None:
+        """Store the batch's new states in BFS order (:func:`checker.pins_kernel.commit`, one lane's range at a time)."""
+        self._grow(sum(int(lane.tc[K.T_CUSED]) for lane in self.lanes))
+        n = b1 - b0
         t0 = time.perf_counter()
-        K.expand(x, hi, BUDGET, ctl, self.rows, self.parent, self.tab,
-                 self.memo.keys, self.memo.vals, self.pmemo.keys, self.pmemo.vals, self.cmemo.keys, self.cmemo.vals,
-                 self.g_reads, self.g_nreads, self.deps_off, self.deps, self.ctx,
-                 self.rs_off.arr, self.rs_len.arr, self.ef_label.arr, self.ef_off.arr, self.ef_len.arr,
-                 self.op_slot.arr, self.op_kind.arr, self.op_arg.arr,
-                 self.sg_poff, self.sg_bits, self.part_off, self.pslots, self.s_always, self.s_sometimes,
-                 self.ag_poff, self.ag_bits, self.apart_group, self.apart_off, self.apslots, self.a_all,
-                 self.nproc, int(self.symmetry), self.slot_perm,
-                 self.canon_vals.arr, self.canon_poff.arr, self.canon_plen.arr, self.canon_perms.arr,
-                 self.succ, self.succ_canon, self.succ_label, self.succ_afail, self.succ_inv, self.succ_wit, self.succ_new,
-                 counts, self.misses, wit, bad_vec, self.clean, self.succ_h)
+        for t, lane in enumerate(self.lanes):
+            lo, hi = b0 + n * t // len(self.lanes), b0 + n * (t + 1) // len(self.lanes)
+            if lo < hi:
+                K.commit(lo, hi, b0, ctl, self.rows, self.parent, self.tab, counts, wit, bad_vec, *self.st, *lane.out)
+                if ctl[K.ST] != K.DONE:
+                    break
+        self.commit_seconds += time.perf_counter() - t0
         self.kernel_seconds += time.perf_counter() - t0
+        self.nrows = int(ctl[K.NROWS])
 
     def run(self) -> Result[Any, Any]:
         model = self.model
@@ -391,8 +547,12 @@ class CompiledExplorer:
                 pending |= 1 << a
         ctl[K.MAXST] = -1 if self.max_states is None else self.max_states
         bad: tuple[Property[Any, Any], int, tuple[int, ...] | None] | None = None
-        lo = hi = depth = x = 0
+        lo = hi = depth = 0
+        pool = ThreadPoolExecutor(self.workers - 1, thread_name_prefix="compiled") if self.workers > 1 else None
         try:
+            with K.first_load():
+                K.rows_insert(np.zeros((1, self.width), dtype=np.uint32), 0, np.full((2, self.width + 1), K.EMPTY, dtype=np.uint32),
+                              np.zeros(self.width, dtype=np.int64))
             # Initial states, in Python (few).
             for v0 in model.initial():
                 c = self.canon(v0)
@@ -415,19 +575,13 @@ class CompiledExplorer:
             ctl[K.NROWS] = self.nrows
             hi = self.nrows
             while bad is None and lo < hi:
+                x = lo
                 while x < hi:
-                    self._call(x, hi, ctl, counts, wit, bad_vec)
+                    b1 = min(hi, x + self.batch)
+                    self._expand_batch(x, b1, pool, int(ctl[K.PENDING]))
+                    self._commit_batch(x, b1, ctl, counts, wit, bad_vec)
+                    x = b1
                     st = int(ctl[K.ST])
-                    x = int(ctl[K.RESUME])
-                    self.nrows = int(ctl[K.NROWS])
-                    if st == K.MISS:
-                        self._fill(self.misses[: int(ctl[K.NMISS])])
-                        continue
-                    if st == K.GROW:
-                        if ctl[K.GROW_SCRATCH]:
-                            self.scratch(2 * len(self.succ))
-                        self._grow(len(self.succ))
-                        continue
                     if self.nrows > hi:
                         stats.depth = depth + 1
                     if st == K.VIOL_STATE:
@@ -440,14 +594,15 @@ class CompiledExplorer:
                     if st == K.CAPPED:
                         raise _Capped
                     report(self.nrows, int(ctl[K.TRANS]), depth + 1, hi - x + self.nrows - hi)
-                if self.nrows > hi:
-                    stats.depth = depth + 1
                 lo, hi = hi, self.nrows
                 depth += 1
         except _Capped:
             status, reason = INCOMPLETE, f"state cap reached (--max-states {self.max_states})"
         except KeyboardInterrupt:
             status, reason = INCOMPLETE, "interrupted"
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
         stats.transitions = int(ctl[K.TRANS])
         stats.distinct_states = self.nrows
         stats.action_counts = Counter()

@@ -1,4 +1,4 @@
-# mypy: disable-error-code="no-any-return,return-value"
+# mypy: disable-error-code="no-any-return,return-value,no-untyped-call"
 """The compiled kernel of the compiled engine (numba): expand BFS states over lazily filled tables.
 
 Everything here is plain loops over numpy arrays, compiled by numba with
@@ -22,24 +22,49 @@ word -1 marks an empty entry):
   ``rows``, the stored states in BFS order (also the queue); states are
   compared exactly.
 
-When the kernel needs an entry that is not there, it records the key as a
-*miss* and goes on looking ahead (without changing anything) to collect the
-misses of the following states too; it then returns, Python fills the
-entries by asking the model, and the kernel resumes at the state it stopped
-at.  A state's successors are committed (counted, stored, checked) only once
-every table entry they need is present, so a resumed expansion is the same as
-an uninterrupted one.
+A batch of a level's states is expanded in two steps.  :func:`compute`
+only reads (the tables and the visited set), so threads run it at once on
+disjoint states (the functions are ``nogil``): successors, canonical forms,
+hashes, property verdicts, and which successors are *candidates* (not stored
+when the batch began).  When it needs a table entry that is not there, it
+records the key as a *miss* and marks the state; Python fills every missed
+entry of the round by asking the model, and the marked states are computed
+again.  Then :func:`commit`, serial and in BFS order, counts every
+transition and stores the candidates (the one place that writes the visited
+set), so the result is the one-thread result whatever the number of threads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, cast
 
 import numba
 import numpy as np
+from llvmlite import ir  # type: ignore[import-untyped]
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextlib.contextmanager
+def first_load() -> Iterator[None]:
+    """Around the first call of a kernel function in a process: numba then loads its typing and lowering registries,
+    and ``numba.np.arraymath`` probes for BLAS by importing ``scipy.linalg`` (0.6 s here) where SciPy is installed.
+    The kernel uses no linear algebra, so that import is refused meanwhile (unless SciPy is loaded already)."""
+    if "scipy.linalg" in sys.modules:
+        yield
+        return
+    sys.modules["scipy.linalg"] = None  # type: ignore[assignment]  # an import of scipy.linalg now raises ImportError
+    try:
+        yield
+    finally:
+        if sys.modules.get("scipy.linalg", 0) is None:
+            del sys.modules["scipy.linalg"]
 
 
 def jit(f: F) -> F:
@@ -51,21 +76,21 @@ GROUP, NORM, MERGE_K = 1, 2, 3
 SET_OP, MERGE_OP = 0, 1
 
 # Status codes (ctl[ST]).
-DONE, MISS, GROW, VIOL_STATE, VIOL_ACTION, CAPPED = 0, 1, 2, 3, 4, 5
+DONE, VIOL_STATE, VIOL_ACTION, CAPPED = 0, 3, 4, 5
 
-# ctl indexes.
-NROWS, TRANS, NMISS, ST, RESUME, INFO_PROP, INFO_IDX, INFO_SUCC, MAXST, PENDING, GROW_SCRATCH, MEMO_N, PROP_N, CANON_N = range(14)
-CTL_SIZE = 16
+# ctl indexes (the serial commit's state, kept between calls).
+NROWS, TRANS, ST, INFO_PROP, INFO_IDX, MAXST, PENDING = range(7)
+CTL_SIZE = 8
 
-LOOKAHEAD = 1024
-"""At most this many states are looked ahead at after a miss, collecting more misses before Python fills them."""
+# tc indexes: one thread's output counters for one batch (see :func:`compute`).
+T_OUSED, T_CUSED, T_AUSED, T_NMISS, T_MOVER, T_NEED, T_ROOM = range(7)
+TC_SIZE = 8
 
-MISS_ENOUGH = 512
-"""Lookahead also stops once this many misses are collected."""
+# ef_pans entries that are not an answer (a bitmask >= 0): not known yet; a part to look up at every transition.
+PART_UNKNOWN, PART_LOOKUP = -2, -1
 
-LOOKAHEAD_QUIET = 8
-"""... and after this many states in a row with no miss: each state looked at is expanded again when the kernel
-resumes, so a long look past the last miss costs more than the round trip to Python it might save."""
+# What :func:`compute` leaves in st_ns for a state it could not finish (else the number of successors, >= 0).
+ST_MISSED, ST_ROOM, ST_SCRATCH = -1, -2, -3
 
 PRIME = np.uint64(1099511628211)
 MIXER = np.uint64(0xFF51AFD7ED558CCD)
@@ -133,6 +158,32 @@ def ht_rehash(keys: Any, vals: Any, new_keys: Any, new_vals: Any) -> None:
             new_vals[j] = vals[i]
 
 
+@intrinsic
+def _prefetch_intrinsic(typingctx: Any, arr: Any, idx: Any) -> Any:
+    """Ask the CPU to fetch row ``idx`` of the 2-d array ``arr`` into the cache (LLVM's ``prefetch``; no effect on the
+    result): a transition's probe of the visited table is a cache miss, and a state's probes, issued together,
+    overlap their waits."""
+    sig = types.void(arr, idx)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        zero = context.get_constant(types.intp, 0)
+        ptr = cgutils.get_item_pointer2(context, builder, data=ary.data, shape=cgutils.unpack_tuple(builder, ary.shape),
+                                        strides=cgutils.unpack_tuple(builder, ary.strides), layout=aryty.layout,
+                                        inds=[args[1], zero])
+        i8p = ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, ir.IntType(32), ir.IntType(32), ir.IntType(32)])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
+        i32 = ir.IntType(32)
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+_prefetch = cast(Callable[[Any, int], None], _prefetch_intrinsic)  # as the kernel calls it (the typing context is numba's)
+
 EMPTY = np.uint32(0xFFFFFFFF)
 """The row-index column of an empty visited-table entry."""
 
@@ -191,15 +242,42 @@ def rows_insert(rows: Any, nrows: int, tab: Any, v: Any) -> int:
 
 
 @jit
-def _miss(misses: Any, ctl: Any, table: int, key: Any, w: int) -> None:
-    m = ctl[NMISS]
-    if m < misses.shape[0]:
-        misses[m, 0] = table
-        for k in range(w):
-            misses[m, 1 + k] = key[k]
-        for k in range(w, misses.shape[1] - 1):
-            misses[m, 1 + k] = 0
-        ctl[NMISS] = m + 1
+def _miss(misses: Any, mset: Any, mslot: Any, tc: Any, table: int, key: Any, w: int) -> None:
+    """Record the missing key ``(table, key[:w])`` once per call (``mset``: the recorded ones, by hash), in order of
+    first occurrence; if ``misses`` is full, flag ``tc[T_MOVER]`` instead (the driver grows it and redoes the round)."""
+    if tc[T_MOVER]:
+        return
+    h = (SEED ^ np.uint64(table)) * PRIME
+    for k in range(w):
+        h = (h ^ np.uint64(key[k])) * PRIME
+    h ^= h >> S33
+    h *= MIXER
+    h ^= h >> S29
+    mask = mset.shape[0] - 1
+    i = np.int64(h) & mask
+    while mset[i] != -1:
+        m = mset[i]
+        if misses[m, 0] == table:
+            same = True
+            for k in range(w):
+                if misses[m, 1 + k] != key[k]:
+                    same = False
+                    break
+            if same:
+                return
+        i = (i + 1) & mask
+    m = tc[T_NMISS]
+    if m >= misses.shape[0]:
+        tc[T_MOVER] = 1
+        return
+    misses[m, 0] = table
+    for k in range(w):
+        misses[m, 1 + k] = key[k]
+    for k in range(w, misses.shape[1] - 1):
+        misses[m, 1 + k] = 0
+    mset[i] = m
+    mslot[m] = i
+    tc[T_NMISS] = m + 1
 
 
 @jit
@@ -213,22 +291,39 @@ def _lowest(bits: int) -> int:
     return k
 
 
+
+
 @jit
-def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab: Any,
-           mkeys: Any, mvals: Any, pkeys: Any, pvals: Any, ckeys: Any, cvals: Any,
-           g_reads: Any, g_nreads: Any, deps_off: Any, deps: Any, ctx: Any,
-           rs_off: Any, rs_len: Any, ef_label: Any, ef_off: Any, ef_len: Any, op_slot: Any, op_kind: Any, op_arg: Any,
-           sg_poff: Any, sg_bits: Any, part_off: Any, pslots: Any, s_always: int, s_sometimes: int,
-           ag_poff: Any, ag_bits: Any, apart_group: Any, apart_off: Any, apslots: Any, a_all: int,
-           nproc: int, sym_on: int, slot_perm: Any, canon_vals: Any, canon_poff: Any, canon_plen: Any, canon_perms: Any,
-           succ: Any, succ_canon: Any, succ_label: Any, succ_afail: Any, succ_inv: Any, succ_wit: Any, succ_new: Any,
-           counts: Any, misses: Any, wit: Any, bad_vec: Any, clean: Any, succ_h: Any) -> None:
-    """Expand states ``x0..hi-1`` (at most ``budget`` of them); the outcome is in ``ctl`` (see the module docstring)."""
+def compute(todo: Any, ntodo: int, b0: int, pending: int, rows: Any, tab: Any,
+            mkeys: Any, mvals: Any, pkeys: Any, pvals: Any, ckeys: Any, cvals: Any,
+            g_reads: Any, g_nreads: Any, deps_off: Any, deps: Any, ctx: Any,
+            rs_off: Any, rs_len: Any, ef_label: Any, ef_off: Any, ef_len: Any, op_slot: Any, op_kind: Any, op_arg: Any,
+            ef_pans: Any, sg_poff: Any, sg_bits: Any, part_off: Any, pslots: Any, s_always: int, s_sometimes: int,
+            ag_poff: Any, ag_bits: Any, apart_group: Any, apart_off: Any, apslots: Any, a_all: int,
+            nproc: int, sym_on: int, slot_perm: Any, canon_vals: Any, canon_poff: Any, canon_plen: Any, canon_perms: Any,
+            st_ns: Any, st_off: Any, st_coff: Any, st_cn: Any, st_afj: Any, st_afp: Any, st_afv: Any,
+            tc: Any, succ: Any, succ_canon: Any, s_label: Any, s_ok: Any, s_afail: Any, s_cand: Any, s_h: Any,
+            s_inv: Any, s_wit: Any, s_rs: Any, s_eff: Any,
+            o_label: Any, c_rows: Any, c_h: Any, c_inv: Any, c_wit: Any, c_j: Any, a_rows: Any,
+            misses: Any, mset: Any, mslot: Any) -> None:
+    """Expand the stored states ``todo[:ntodo]`` (indexes into ``rows``, all of one batch starting at row ``b0``).
+
+    Reads the tables and the visited set and writes nothing shared but its states' entries of the per-state arrays
+    ``st_*`` (index: state - b0), so threads may run it at once on disjoint states.  For each state it computes the
+    successors, their action-property verdicts, their canonical forms, and for the *candidates* -- successors whose
+    canonical form is not in the visited set yet -- the hash and the state-property verdicts.  It appends to this
+    thread's outputs (counters in ``tc``): each successor's label (``o_label``), each candidate's canonical row, hash,
+    first failing invariant, SOMETIMES bits and successor position (``c_*``), and the successor vector of the first
+    transition that breaks an action property (``a_rows``); ``st_ns`` is then the number of successors, else
+    ST_MISSED (an entry was missing: the keys are in ``misses``), ST_ROOM (no room in the outputs) or ST_SCRATCH (more
+    successors than ``succ`` holds; ``tc[T_NEED]``).  A state that misses is looked at as far as it goes, to collect
+    every key it can in one round trip.  Nothing here depends on which states share a call, so the keys missed, in
+    order, are the same however the states are split among threads.
+    """
     K = rows.shape[1]
     G = g_reads.shape[0]
     nsg = sg_poff.shape[0] - 1
     nag = ag_poff.shape[0] - 1
-    nsp = 63
     wp = pkeys.shape[1]
     mk = np.zeros(4, dtype=np.int64)
     pk = np.zeros(wp, dtype=np.int64)
@@ -236,43 +331,38 @@ def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab:
     cand = np.zeros(K, dtype=np.int64)
     n_apart = apart_off.shape[0] - 1
     selfres = np.zeros(max(n_apart, 1), dtype=np.int64)
-    ctl[ST] = DONE
-    ctl[NMISS] = 0
-    ctl[GROW_SCRATCH] = 0
-    look = False
-    looked = 0
-    quiet = 0  # states looked ahead at since the last one with a miss
-    done = 0
-    x = x0
-    while x < hi:
-        if look:
-            if looked >= LOOKAHEAD or ctl[NMISS] >= MISS_ENOUGH or quiet >= LOOKAHEAD_QUIET:
-                break
-            if clean[x]:  # looked ahead at before, and needed nothing missing: tables only grow, so it still does not
-                x += 1
-                continue
-            looked += 1
-        elif done >= budget:
-            break
+    selfok = np.zeros(max(n_apart, 1), dtype=np.bool_)
+    cap = succ.shape[0]
+    for ti in range(ntodo):
+        x = todo[ti]
+        si = x - b0
         s = rows[x]
         ok = True
-        overflow = False
-        ns = 0
-        # Phase A: every group's effects, applied to s.
+        total = 0
         for g in range(G):
             mk[0] = (GROUP << 32) | g
             for r in range(3):
                 mk[1 + r] = s[g_reads[g, r]] if r < g_nreads[g] else 0
             i = ht_find(mkeys, mk, 4)
             if i < 0:
-                _miss(misses, ctl, 0, mk, 4)
+                _miss(misses, mset, mslot, tc, 0, mk, 4)
                 ok = False
+                s_rs[g] = -1
+            else:
+                s_rs[g] = mvals[i]
+                total += rs_len[mvals[i]]
+        if total > cap:
+            st_ns[si] = ST_SCRATCH
+            if total > tc[T_NEED]:
+                tc[T_NEED] = total
+            continue
+        # Phase A: every group's effects, applied to s.
+        ns = 0
+        for g in range(G):
+            rs = s_rs[g]
+            if rs < 0:
                 continue
-            rs = mvals[i]
             for e in range(rs_off[rs], rs_off[rs] + rs_len[rs]):
-                if ns >= succ.shape[0]:
-                    overflow = True
-                    break
                 t = succ[ns]
                 for k in range(K):
                     t[k] = s[k]
@@ -294,7 +384,7 @@ def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab:
                             mk[3] = 0
                             j = ht_find(mkeys, mk, 4)
                             if j < 0:
-                                _miss(misses, ctl, 0, mk, 4)
+                                _miss(misses, mset, mslot, tc, 0, mk, 4)
                                 eok = False
                                 break
                             t[q] = mvals[j]
@@ -310,24 +400,18 @@ def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab:
                             mk[3] = op_arg[o]
                             j = ht_find(mkeys, mk, 4)
                             if j < 0:
-                                _miss(misses, ctl, 0, mk, 4)
+                                _miss(misses, mset, mslot, tc, 0, mk, 4)
                                 eok = False
                                 break
                             t[q] = mvals[j]
                 if not eok:
                     ok = False
-                succ_label[ns] = ef_label[e]
+                s_ok[ns] = eok
+                s_eff[ns] = e
+                s_label[ns] = ef_label[e]
+                s_afail[ns] = -1
                 ns += 1
-            if overflow:
-                break
-        if overflow:
-            if not look:
-                ctl[ST] = GROW
-                ctl[GROW_SCRATCH] = 1
-                ctl[RESUME] = x
-                return
-            break
-        if ok and nag > 0:
+        if nag > 0:
             # Phase B: action properties, a bitmask per part; a part whose slots did not change takes its (s, s) answer.
             for p in range(n_apart):
                 pw = apart_off[p + 1] - apart_off[p]
@@ -341,181 +425,245 @@ def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab:
                     pk[k] = 0
                 i = ht_find(pkeys, pk, wp)
                 if i < 0:
-                    _miss(misses, ctl, 1, pk, wp)
+                    _miss(misses, mset, mslot, tc, 1, pk, wp)
                     ok = False
+                    selfok[p] = False
                 else:
                     selfres[p] = pvals[i]
-            if ok:
-                for j in range(ns):
-                    t = succ[j]
-                    held = 0
-                    for g in range(nag):
-                        gm = ag_bits[g]
-                        for p in range(ag_poff[g], ag_poff[g + 1]):
-                            pw = apart_off[p + 1] - apart_off[p]
-                            changed = False
-                            for k in range(pw):
-                                sl = apslots[apart_off[p] + k]
-                                if t[sl] != s[sl]:
-                                    changed = True
-                            if not changed:
-                                gm &= selfres[p]
-                                continue
-                            pk[0] = (1 << 32) | g
-                            pk[1] = p - ag_poff[g]
-                            for k in range(pw):
-                                sl = apslots[apart_off[p] + k]
-                                pk[2 + k] = s[sl]
-                                pk[2 + pw + k] = t[sl]
-                            for k in range(2 + 2 * pw, wp):
-                                pk[k] = 0
-                            i = ht_find(pkeys, pk, wp)
-                            if i < 0:
-                                _miss(misses, ctl, 1, pk, wp)
-                                ok = False
-                                continue
-                            gm &= pvals[i]
-                        held |= gm
-                    succ_afail[j] = _lowest(a_all & ~held)
-        elif ok:
+                    selfok[p] = True
             for j in range(ns):
-                succ_afail[j] = -1
-        if ok:
-            # Phase C: canonical forms; phase D: the state properties of the ones not stored yet.
-            for j in range(ns):
+                if not s_ok[j]:
+                    continue
                 t = succ[j]
-                same = True
-                for k in range(K):
-                    if t[k] != s[k]:
-                        same = False
-                        break
-                if same:
-                    succ_new[j] = 0
-                    continue
-                c = succ_canon[j]
-                if sym_on:
-                    for k in range(nproc):
-                        ck[k] = t[k]
-                    i = ht_find(ckeys, ck, nproc)
-                    if i < 0:
-                        _miss(misses, ctl, 2, ck, nproc)
-                        ok = False
-                        succ_new[j] = 0
-                        continue
-                    en = cvals[i]
-                    for k in range(nproc):
-                        c[k] = canon_vals[en * nproc + k]
-                    first = True
-                    for pi in range(canon_poff[en], canon_poff[en] + canon_plen[en]):
-                        p = canon_perms[pi]
-                        for k in range(nproc, K):
-                            cand[slot_perm[p, k]] = t[k]
-                        better = first
-                        if not first:
-                            for k in range(nproc, K):
-                                if cand[k] != c[k]:
-                                    better = cand[k] < c[k]
-                                    break
-                        if better:
-                            for k in range(nproc, K):
-                                c[k] = cand[k]
-                        first = False
-                else:
-                    for k in range(K):
-                        c[k] = t[k]
-                h = key_hash(c, K)
-                succ_h[j] = h
-                if row_find(tab, c, h) >= 0:
-                    succ_new[j] = 0
-                    continue
-                succ_new[j] = 1
                 held = 0
-                for g in range(nsg):
-                    gm = sg_bits[g]
-                    if gm & ~ctl[PENDING] & s_sometimes == gm:
-                        continue  # only SOMETIMES properties that are already witnessed
-                    for p in range(sg_poff[g], sg_poff[g + 1]):
-                        pw = part_off[p + 1] - part_off[p]
-                        pk[0] = g
-                        pk[1] = p - sg_poff[g]
+                jok = True
+                for g in range(nag):
+                    gm = ag_bits[g]
+                    for p in range(ag_poff[g], ag_poff[g + 1]):
+                        pw = apart_off[p + 1] - apart_off[p]
+                        changed = False
                         for k in range(pw):
-                            pk[2 + k] = c[pslots[part_off[p] + k]]
-                        for k in range(2 + pw, wp):
+                            sl = apslots[apart_off[p] + k]
+                            if t[sl] != s[sl]:
+                                changed = True
+                                break
+                        if not changed:
+                            if selfok[p]:
+                                gm &= selfres[p]
+                            else:
+                                jok = False
+                            continue
+                        pa = s_eff[j] * n_apart + p
+                        known = ef_pans[pa]
+                        if known >= 0:
+                            gm &= known
+                            continue
+                        pk[0] = (1 << 32) | g
+                        pk[1] = p - ag_poff[g]
+                        for k in range(pw):
+                            sl = apslots[apart_off[p] + k]
+                            pk[2 + k] = s[sl]
+                            pk[2 + pw + k] = t[sl]
+                        for k in range(2 + 2 * pw, wp):
                             pk[k] = 0
                         i = ht_find(pkeys, pk, wp)
                         if i < 0:
-                            _miss(misses, ctl, 1, pk, wp)
-                            ok = False
+                            _miss(misses, mset, mslot, tc, 1, pk, wp)
+                            jok = False
                             continue
+                        if known == PART_UNKNOWN:  # the same answer whichever thread writes it first
+                            ef_pans[pa] = pvals[i]
                         gm &= pvals[i]
                     held |= gm
-                inv = _lowest(s_always & ~held)
-                wmask = held & s_sometimes
-                succ_inv[j] = inv
-                succ_wit[j] = wmask
-        if not ok:
-            if not look:
-                look = True
-                ctl[RESUME] = x
-            quiet = 0
-            x += 1
-            continue
-        if look:
-            clean[x] = 1
-            quiet += 1
-            x += 1
-            continue
-        # Phase E: commit.
-        nrows = ctl[NROWS]
-        if nrows + ns > rows.shape[0] or 2 * (nrows + ns) > tab.shape[0]:
-            ctl[ST] = GROW
-            ctl[RESUME] = x
-            return
+                if jok:
+                    s_afail[j] = _lowest(a_all & ~held)
+                else:
+                    ok = False
+        # Phase C: canonical forms and their hashes (s_cand 2: to look up), each one's visited-table entry prefetched.
+        tmask = tab.shape[0] - 1
         for j in range(ns):
-            counts[succ_label[j]] += 1
-            ctl[TRANS] += 1
-            if succ_afail[j] >= 0:
-                for k in range(K):
-                    bad_vec[k] = succ[j, k]
-                ctl[ST] = VIOL_ACTION
-                ctl[INFO_PROP] = succ_afail[j]
-                ctl[INFO_IDX] = x
-                ctl[INFO_SUCC] = j
-                ctl[RESUME] = x
-                return
-            if succ_new[j] == 0:
+            s_cand[j] = 0
+            if not s_ok[j]:
                 continue
-            h = succ_h[j]
-            i = row_find(tab, succ_canon[j], h)
-            if i >= 0:
-                continue
-            if ctl[MAXST] >= 0 and nrows >= ctl[MAXST]:
-                ctl[NROWS] = nrows
-                ctl[ST] = CAPPED
-                ctl[RESUME] = x
-                return
+            t = succ[j]
+            same = True
             for k in range(K):
-                rows[nrows, k] = succ_canon[j, k]
-            _put_row(tab, -1 - i, succ_canon[j], nrows)
-            parent[nrows] = x
-            got = succ_wit[j] & ctl[PENDING]
-            if got:
-                for a in range(nsp):
-                    if (got >> a) & 1:
-                        wit[a] = nrows
-                ctl[PENDING] &= ~got
-            nrows += 1
-            if succ_inv[j] >= 0:
-                ctl[NROWS] = nrows
-                ctl[ST] = VIOL_STATE
-                ctl[INFO_PROP] = succ_inv[j]
-                ctl[INFO_IDX] = nrows - 1
-                ctl[RESUME] = x
-                return
-        ctl[NROWS] = nrows
-        done += 1
-        x += 1
-    if look:
-        ctl[ST] = MISS
-    else:
-        ctl[RESUME] = x
+                if t[k] != s[k]:
+                    same = False
+                    break
+            if same:
+                continue
+            c = succ_canon[j]
+            if sym_on:
+                for k in range(nproc):
+                    ck[k] = t[k]
+                i = ht_find(ckeys, ck, nproc)
+                if i < 0:
+                    _miss(misses, mset, mslot, tc, 2, ck, nproc)
+                    ok = False
+                    continue
+                en = cvals[i]
+                for k in range(nproc):
+                    c[k] = canon_vals[en * nproc + k]
+                p0 = canon_poff[en]
+                for k in range(nproc, K):
+                    c[slot_perm[canon_perms[p0], k]] = t[k]
+                for pi in range(p0 + 1, p0 + canon_plen[en]):
+                    p = canon_perms[pi]
+                    for k in range(nproc, K):
+                        cand[slot_perm[p, k]] = t[k]
+                    for k in range(nproc, K):
+                        if cand[k] != c[k]:
+                            if cand[k] < c[k]:
+                                for k2 in range(k, K):
+                                    c[k2] = cand[k2]
+                            break
+            else:
+                for k in range(K):
+                    c[k] = t[k]
+            h = key_hash(c, K)
+            s_h[j] = h
+            _prefetch(tab, h & tmask)
+            s_cand[j] = 2
+        # Phase D: the candidates (not in the visited set) and their state properties.
+        for j in range(ns):
+            if s_cand[j] != 2:
+                continue
+            s_cand[j] = 0
+            c = succ_canon[j]
+            if row_find(tab, c, s_h[j]) >= 0:
+                continue
+            held = 0
+            jok = True
+            for g in range(nsg):
+                gm = sg_bits[g]
+                if gm & ~pending & s_sometimes == gm:
+                    continue  # only SOMETIMES properties that are already witnessed
+                for p in range(sg_poff[g], sg_poff[g + 1]):
+                    pw = part_off[p + 1] - part_off[p]
+                    pk[0] = g
+                    pk[1] = p - sg_poff[g]
+                    for k in range(pw):
+                        pk[2 + k] = c[pslots[part_off[p] + k]]
+                    for k in range(2 + pw, wp):
+                        pk[k] = 0
+                    i = ht_find(pkeys, pk, wp)
+                    if i < 0:
+                        _miss(misses, mset, mslot, tc, 1, pk, wp)
+                        jok = False
+                        continue
+                    gm &= pvals[i]
+                held |= gm
+            if not jok:
+                ok = False
+                continue
+            s_inv[j] = _lowest(s_always & ~held)
+            s_wit[j] = held & s_sometimes
+            s_cand[j] = 1
+        if not ok:
+            st_ns[si] = ST_MISSED
+            continue
+        ncand = 0
+        afj = -1
+        for j in range(ns):
+            ncand += s_cand[j]
+            if afj < 0 and s_afail[j] >= 0:
+                afj = j
+        o, cu, au = tc[T_OUSED], tc[T_CUSED], tc[T_AUSED]
+        if o + ns > o_label.shape[0] or cu + ncand > c_h.shape[0] or (afj >= 0 and au >= a_rows.shape[0]):
+            st_ns[si] = ST_ROOM
+            tc[T_ROOM] = 1
+            continue
+        st_off[si] = o
+        st_coff[si] = cu
+        st_cn[si] = ncand
+        st_afj[si] = afj
+        for j in range(ns):
+            o_label[o + j] = s_label[j]
+            if s_cand[j]:
+                for k in range(K):
+                    c_rows[cu, k] = succ_canon[j, k]
+                c_h[cu] = s_h[j]
+                c_inv[cu] = s_inv[j]
+                c_wit[cu] = s_wit[j]
+                c_j[cu] = j
+                cu += 1
+        if afj >= 0:
+            st_afp[si] = s_afail[afj]
+            st_afv[si] = au
+            for k in range(K):
+                a_rows[au, k] = succ[afj, k]
+            tc[T_AUSED] = au + 1
+        tc[T_OUSED] = o + ns
+        tc[T_CUSED] = cu
+        st_ns[si] = ns
+    for m in range(tc[T_NMISS]):  # empty the dedup set for the next call (its keys stay in misses)
+        mset[mslot[m]] = -1
+
+
+@jit
+def commit(a: int, b: int, b0: int, ctl: Any, rows: Any, parent: Any, tab: Any, counts: Any, wit: Any, bad_vec: Any,
+           st_ns: Any, st_off: Any, st_coff: Any, st_cn: Any, st_afj: Any, st_afp: Any, st_afv: Any,
+           o_label: Any, c_rows: Any, c_h: Any, c_inv: Any, c_wit: Any, c_j: Any, a_rows: Any) -> None:
+    """Commit states ``a..b-1``'s successors, as :func:`compute` left them, in BFS order: count each transition, stop at
+    the first that breaks an action property, store each candidate not stored yet (its parent is the state), note
+    witnesses, stop at the first new state that breaks an invariant or at the state cap.  Serial: this is the one
+    place that writes the visited set (``rows``, ``tab``, ``parent``); the driver made room for every candidate."""
+    K = rows.shape[1]
+    nrows = ctl[NROWS]
+    trans = ctl[TRANS]
+    pending = ctl[PENDING]
+    maxst = ctl[MAXST]
+    ctl[ST] = DONE
+    tmask = tab.shape[0] - 1
+    if a < b:
+        for q in range(st_coff[a - b0], st_coff[a - b0] + st_cn[a - b0]):
+            _prefetch(tab, c_h[q] & tmask)
+    for x in range(a, b):
+        si = x - b0
+        off, co, cn, afj = st_off[si], st_coff[si], st_cn[si], st_afj[si]
+        if x + 1 < b:  # the next state's probes, fetched while this one's are done
+            for q in range(st_coff[si + 1], st_coff[si + 1] + st_cn[si + 1]):
+                _prefetch(tab, c_h[q] & tmask)
+        ci = 0
+        for j in range(st_ns[si]):
+            counts[o_label[off + j]] += 1
+            trans += 1
+            if j == afj:
+                for k in range(K):
+                    bad_vec[k] = a_rows[st_afv[si], k]
+                ctl[ST] = VIOL_ACTION
+                ctl[INFO_PROP] = st_afp[si]
+                ctl[INFO_IDX] = x
+                break
+            if ci < cn and c_j[co + ci] == j:
+                q = co + ci
+                ci += 1
+                # The store: look the candidate up again (an earlier state of the batch may have stored it), insert.
+                e = row_find(tab, c_rows[q], c_h[q])
+                if e >= 0:
+                    continue
+                if maxst >= 0 and nrows >= maxst:
+                    ctl[ST] = CAPPED
+                    break
+                for k in range(K):
+                    rows[nrows, k] = c_rows[q, k]
+                _put_row(tab, -1 - e, c_rows[q], nrows)
+                parent[nrows] = x
+                got = c_wit[q] & pending
+                if got:
+                    for w in range(63):
+                        if (got >> w) & 1:
+                            wit[w] = nrows
+                    pending &= ~got
+                nrows += 1
+                if c_inv[q] >= 0:
+                    ctl[ST] = VIOL_STATE
+                    ctl[INFO_PROP] = c_inv[q]
+                    ctl[INFO_IDX] = nrows - 1
+                    break
+        if ctl[ST] != DONE:
+            break
+    ctl[NROWS] = nrows
+    ctl[TRANS] = trans
+    ctl[PENDING] = pending

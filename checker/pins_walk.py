@@ -68,7 +68,26 @@ if TYPE_CHECKING:
 
 jit = K.jit
 
-# Walk status (ctl[K.ST]).
+# The walk's control words (its own layout: the compiled engine's kernel has another).
+NMISS, ST, INFO_SUCC = 2, 3, 7
+CTL_SIZE = 16
+
+
+@K.jit
+def _miss(misses: Any, ctl: Any, table: int, key: Any, w: int) -> None:
+    """Record the missing key ``(table, key[:w])`` as the next row of ``misses`` (dropped if full: the walk is retried
+    after the fill, and meets the key again)."""
+    m = ctl[NMISS]
+    if m < misses.shape[0]:
+        misses[m, 0] = table
+        for k in range(w):
+            misses[m, 1 + k] = key[k]
+        for k in range(w, misses.shape[1] - 1):
+            misses[m, 1 + k] = 0
+        ctl[NMISS] = m + 1
+
+
+# Walk status (ctl[ST]).
 W_DONE, W_MISS, W_GROW_SUCC, W_GROW_MSG, W_VIOL = 0, 1, 2, 3, 4
 # Walk state (the int64 array ``st``): kept across calls of one walk.
 STEP, READY, WIT, NTRANS, VPROP, VEFF, MSGS, ENDED, VSTATUS = range(9)
@@ -180,7 +199,7 @@ def successors(s: Any, ctl: Any, mkeys: Any, mvals: Any, g_reads: Any, g_nreads:
             mk[1 + r] = s[g_reads[g, r]] if r < g_nreads[g] else 0
         i = K.ht_find(mkeys, mk, 4)
         if i < 0:
-            K._miss(misses, ctl, 0, mk, 4)
+            _miss(misses, ctl, 0, mk, 4)
             ok = False
             continue
         rs = mvals[i]
@@ -208,7 +227,7 @@ def successors(s: Any, ctl: Any, mkeys: Any, mvals: Any, g_reads: Any, g_nreads:
                         mk[3] = 0
                         j = K.ht_find(mkeys, mk, 4)
                         if j < 0:
-                            K._miss(misses, ctl, 0, mk, 4)
+                            _miss(misses, ctl, 0, mk, 4)
                             eok = False
                             break
                         t[q] = mvals[j]
@@ -224,7 +243,7 @@ def successors(s: Any, ctl: Any, mkeys: Any, mvals: Any, g_reads: Any, g_nreads:
                         mk[3] = op_arg[o]
                         j = K.ht_find(mkeys, mk, 4)
                         if j < 0:
-                            K._miss(misses, ctl, 0, mk, 4)
+                            _miss(misses, ctl, 0, mk, 4)
                             eok = False
                             break
                         t[q] = mvals[j]
@@ -233,7 +252,7 @@ def successors(s: Any, ctl: Any, mkeys: Any, mvals: Any, g_reads: Any, g_nreads:
             succ_ok[ns] = 1 if eok else 0
             succ_e[ns] = e
             ns += 1
-    ctl[K.INFO_SUCC] = 0 if ok else 1
+    ctl[INFO_SUCC] = 0 if ok else 1
     return ns
 
 
@@ -255,7 +274,7 @@ def _lookup_part(pkeys: Any, pvals: Any, pk: Any, wp: int, tag: int, part: int, 
         pk[k] = 0
     i = K.ht_find(pkeys, pk, wp)
     if i < 0:
-        K._miss(misses, ctl, 1, pk, wp)
+        _miss(misses, ctl, 1, pk, wp)
         return -1
     return pvals[i]
 
@@ -287,8 +306,8 @@ def run_walk(st: Any, cfg: Any, rng: Any, cur: Any, cls_w: Any, loss: Any, delay
     depth = cfg[C_DEPTH]
     mcap = msg_keys.shape[0]
     mmask = mcap - 1
-    ctl[K.ST] = W_DONE
-    ctl[K.NMISS] = 0
+    ctl[ST] = W_DONE
+    ctl[NMISS] = 0
     while True:
         s = cur
         step = st[STEP]
@@ -325,9 +344,9 @@ def run_walk(st: Any, cfg: Any, rng: Any, cur: Any, cls_w: Any, loss: Any, delay
         ns = successors(s, ctl, mkeys, mvals, g_reads, g_nreads, deps_off, deps, ctx, rs_off, rs_len, ef_off, ef_len,
                         op_slot, op_kind, op_arg, succ, succ_e, succ_ok, misses)
         if ns == -2:
-            ctl[K.ST] = W_GROW_SUCC
+            ctl[ST] = W_GROW_SUCC
             return
-        if ctl[K.INFO_SUCC]:
+        if ctl[INFO_SUCC]:
             ok = False
         # Phase 2: the properties of every transition.
         for j in range(ns):
@@ -388,7 +407,7 @@ def run_walk(st: Any, cfg: Any, rng: Any, cur: Any, cls_w: Any, loss: Any, delay
             succ_bad[j] = bad
             succ_wit[j] = held & s_sometimes
         if not ok:
-            ctl[K.ST] = W_MISS
+            ctl[ST] = W_MISS
             return
         # Phase 3: nothing is missing: count, look for a violation, witness.
         st[NTRANS] += ns
@@ -422,7 +441,7 @@ def run_walk(st: Any, cfg: Any, rng: Any, cur: Any, cls_w: Any, loss: Any, delay
                     r -= 1
         else:
             if 4 * (st[MSGS] + ns) > mcap:  # the message table stays at most a quarter full
-                ctl[K.ST] = W_GROW_MSG
+                ctl[ST] = W_GROW_MSG
                 return
             waiting = False
             for j in range(ns):
@@ -557,10 +576,10 @@ def run_walk(st: Any, cfg: Any, rng: Any, cur: Any, cls_w: Any, loss: Any, delay
             dk[0] = k
             dk[1] = visited[v, k]
             if K.ht_find(dkeys, dk, 2) < 0:
-                K._miss(misses, ctl, DIGEST_TABLE, dk, 2)
+                _miss(misses, ctl, DIGEST_TABLE, dk, 2)
                 ok = False
     if not ok:
-        ctl[K.ST] = W_MISS
+        ctl[ST] = W_MISS
         return
     for v in range(n_vis):
         h = np.uint64(1469598103934665603)
@@ -569,7 +588,7 @@ def run_walk(st: Any, cfg: Any, rng: Any, cur: Any, cls_w: Any, loss: Any, delay
             dk[1] = visited[v, k]
             h = (h ^ np.uint64(dvals[K.ht_find(dkeys, dk, 2)])) * PRIME
         _hll_add(hll, h)
-    ctl[K.ST] = st[VSTATUS]
+    ctl[ST] = st[VSTATUS]
 
 
 # ------------------------------------------------------------------ the kernel
@@ -598,12 +617,13 @@ class PinsWalkKernel:
         ids = {id(p): k for k, p in enumerate(self.props)}
         self.sp_index = np.array([ids[id(x.prop)] for x in pins.state_props] or [0], dtype=np.int64)
         self.ap_index = np.array([ids[id(x.prop)] for x in pins.action_props] or [0], dtype=np.int64)
-        self.tables = CompiledExplorer(pins, symmetry=False)
+        self.tables = t0 = CompiledExplorer(pins, symmetry=False)
         self.dtab = _Table(2)
+        self.misses = np.zeros((4096, t0.lanes[0].miss_w), dtype=np.int64)  # the walk's missed keys (rows as the engine's)
         self.ef_slot, self.ef_tok, self.ef_kind = (np.full(1024, -1, dtype=np.int64) for _ in range(3))
         self.ef_known = 0  # effects 0 .. ef_known-1 have their tokens
         t = self.tables
-        self.ctl = np.zeros(K.CTL_SIZE, dtype=np.int64)
+        self.ctl = np.zeros(CTL_SIZE, dtype=np.int64)
         self.st = np.zeros(ST_SIZE, dtype=np.int64)
         self.rng = np.zeros(1, dtype=np.uint64)
         self.cur = np.zeros(pins.width, dtype=np.int64)
@@ -708,10 +728,10 @@ class PinsWalkKernel:
                      t.ag_poff, t.ag_bits, t.apart_group, t.apart_off, t.apslots, t.a_all,
                      self.label_class, self.label_owner, self.sp_index, self.ap_index,
                      self.succ, self.succ_e, self.succ_ok, self.succ_bad, self.succ_wit, self.succ_cls, self.cur_part,
-                     self.selfres, self.visited, self.counts, hll, t.misses, self.ctl)
-            status = int(self.ctl[K.ST])
+                     self.selfres, self.visited, self.counts, hll, self.misses, self.ctl)
+            status = int(self.ctl[ST])
             if status == W_MISS:
-                self.fill(t.misses[: int(self.ctl[K.NMISS])])
+                self.fill(self.misses[: int(self.ctl[NMISS])])
             elif status == W_GROW_SUCC:
                 self.succ_cap(2 * len(self.succ))
             elif status == W_GROW_MSG:
@@ -786,14 +806,14 @@ class PinsWalkKernel:
         t = self.tables
         s = np.array(v, dtype=np.int64)
         while True:
-            self.ctl[K.NMISS] = 0
+            self.ctl[NMISS] = 0
             ns = successors(s, self.ctl, t.memo.keys, t.memo.vals, t.g_reads, t.g_nreads, t.deps_off, t.deps, t.ctx,
                             t.rs_off.arr, t.rs_len.arr, t.ef_off.arr, t.ef_len.arr, t.op_slot.arr, t.op_kind.arr, t.op_arg.arr,
-                            self.succ, self.succ_e, self.succ_ok, t.misses)
+                            self.succ, self.succ_e, self.succ_ok, self.misses)
             if ns == -2:
                 self.succ_cap(2 * len(self.succ))
-            elif self.ctl[K.INFO_SUCC]:
-                self.fill(t.misses[: int(self.ctl[K.NMISS])])
+            elif self.ctl[INFO_SUCC]:
+                self.fill(self.misses[: int(self.ctl[NMISS])])
             else:
                 return [(self.readable(int(self.succ_e[j])), tuple(int(x) for x in self.succ[j])) for j in range(ns)]
 

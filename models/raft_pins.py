@@ -108,6 +108,8 @@ class RaftPins:
         self.comms: list[tuple[Committed, ...]] = [()]
         self.comm_ids: dict[tuple[Committed, ...], int] = {(): 0}
         self.channel_memo: dict[tuple[int, int], tuple[Message, ...]] = {}
+        self.full_ids: dict[Message, int] = {}  # a message (msource, mdest set) -> its body's code
+        self.full_msgs: dict[tuple[int, int], Message] = {}  # (channel slot, body code) -> the message
         # Per-server actions in the readable model's order, and their labels; HandleRPC is the last label.
         s0 = model.init_states()[0]
         self.acts: list[Action] = [a for a in model.actions(s0) if a.name != "HandleRPC"]
@@ -164,7 +166,10 @@ class RaftPins:
         return self._intern(self.srv_ids, self.srvs, v)
 
     def body_code(self, msg: Message) -> int:
-        return self._intern(self.body_ids, self.bodies, msg._replace(msource=0, mdest=0))
+        c = self.full_ids.get(msg)
+        if c is None:
+            c = self.full_ids[msg] = self._intern(self.body_ids, self.bodies, msg._replace(msource=0, mdest=0))
+        return c
 
     def chan_code(self, bodies: Sequence[int]) -> int:
         return self._intern(self.chan_ids, self.chans, tuple(sorted(set(bodies), key=self.bodies.__getitem__)))
@@ -176,8 +181,16 @@ class RaftPins:
         """The messages of channel ``slot`` holding ``code`` (memoised)."""
         got = self.channel_memo.get((slot, code))
         if got is None:
-            a, b = self.pairs[slot - self.n]
-            got = self.channel_memo[slot, code] = tuple(self.bodies[c]._replace(msource=a, mdest=b) for c in self.chans[code])
+            full = self.full_msgs
+            msgs = []
+            for c in self.chans[code]:
+                msg = full.get((slot, c))
+                if msg is None:
+                    a, b = self.pairs[slot - self.n]
+                    msg = full[slot, c] = self.bodies[c]._replace(msource=a, mdest=b)
+                    self.full_ids[msg] = c
+                msgs.append(msg)
+            got = self.channel_memo[slot, code] = tuple(msgs)
         return got
 
     # ------------------------------------------------------ encode / decode
@@ -249,7 +262,11 @@ class RaftPins:
         """``Raft.prune`` of one channel against its destination (the readable prune judges a channel by it alone)."""
         if not self.pruning or not value:
             return value
-        live = self.model.prune(self._probe(self.srvs[ctx]).servers, set(self.channel(slot, value)))
+        msgs = self.channel(slot, value)
+        live = self.model.prune(self._probe(self.srvs[ctx]).servers, set(msgs))
+        kept = tuple(c for c, msg in zip(self.chans[value], msgs, strict=True) if msg in live)
+        if len(kept) == len(live):  # no message made up (folded): a subset of a sorted channel is sorted
+            return value if len(kept) == len(msgs) else self._intern(self.chan_ids, self.chans, kept)
         return self.chan_code([self.body_code(msg) for msg in live])
 
     def merge(self, slot: int, ctx: int, value: int, token: int) -> int:

@@ -176,9 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(the default with --tweak or --tweak-file)")
     c.add_argument("--stop-at-first", dest="keep_going", action="store_const", const=False,
                    help="stop at the first violation of any property and report that one (the default without tweaks)")
-    p.add_argument("--workers", type=_count(1), default=1, metavar="N",
+    p.add_argument("--workers", type=_count(1), default=None, metavar="N",
                    help="expand states in N processes (default 1; this machine has "
-                        f"{_cores()} cores). Needs --store compact or fp; counts, verdict and trace are the same as with 1")
+                        f"{_cores()} cores). Needs --store compact or fp; counts, verdict and trace are the same as with 1. "
+                        "With --engine compiled: N threads, any store (default: every core)")
     return p
 
 
@@ -308,7 +309,8 @@ def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry
             from checker.compiled import CompiledExplorer
             from models.raft_pins import RaftPins
 
-            return CompiledExplorer(RaftPins(model, props), symmetry=symmetry, max_states=max_states, progress=bar).run()
+            return CompiledExplorer(RaftPins(model, props), symmetry=symmetry, max_states=max_states, progress=bar,
+                                    workers=workers).run()
         if engine == "fast":
             from raft_check.fast import FastExplorer
 
@@ -499,7 +501,11 @@ def _check(argv: list[str]) -> int:
         if engine != "fast":
             raise BadInput(f"--store {args.store} needs the fast engine, and this run uses {engine_note}; drop --store or use --engine fast")
         engine_note += f", store {args.store} (checker/store.py)"
-    if args.workers > 1:
+    if engine == "compiled":  # threads sharing the search's arrays, not processes: every core unless told otherwise
+        args.workers = args.workers or _cores()
+        engine_note += f", {args.workers} thread{'s' if args.workers > 1 else ''}"
+    args.workers = args.workers or 1
+    if args.workers > 1 and engine != "compiled":
         if args.store == "memory":
             raise BadInput(f"--workers {args.workers} needs a batched store: add --store compact (exact) or --store fp")
         engine_note += f", {args.workers} worker processes (raft_check/parallel.py)"
