@@ -2,8 +2,9 @@
 
 The search runs in :func:`checker.pins_kernel.expand` (numba) over numpy arrays:
 successor generation from memoised group effects, normalisation, the
-symmetry canonical form, the visited set (exact rows in an open-addressing
-table) and property evaluation.  This module owns the tables: when the
+symmetry canonical form, the visited set (a store of
+:mod:`checker.pins_store`: ``memory``, ``compact`` or ``fp``) and property
+evaluation.  This module owns the tables: when the
 kernel meets a key it has no entry for, it returns the keys it missed, and
 :meth:`CompiledExplorer._fill` computes them by asking the model (which asks
 the readable model), then the kernel resumes.  In steady state no Python
@@ -24,8 +25,10 @@ max-term 3.)  It is not the readable engine's representative
 members of the same orbits; counts, verdicts and shortest-trace lengths are
 the same, and the differential tests compare state sets up to that choice.
 
-Traces: the stored path is decoded into readable states, each replaced by
-the readable model's representative, and :func:`checker.trace.concretize`
+Traces: the stored path (with the fp store, rebuilt by expanding each state
+of it again in the kernel and taking the successor at the recorded position)
+is decoded into readable states, each replaced by the readable model's
+representative, and :func:`checker.trace.concretize`
 re-finds it step by step as real transitions of the readable model.
 """
 
@@ -43,6 +46,7 @@ from checker import pins_kernel as K  # noqa: N812  (the kernel's constants read
 from checker.bfs import HOLDS, INCOMPLETE, Progress, Reporter, Result, Stats, finish, peak_rss_bytes
 from checker.model import Kind, Property
 from checker.pins import MERGE, SET, PinsModel, check_model
+from checker.pins_store import Store, collision_probability
 
 BUDGET = 50_000
 """States expanded per kernel call between progress reports (and chances for Ctrl-C)."""
@@ -93,7 +97,8 @@ class CompiledExplorer:
     """Breadth-first search of ``model``; same :class:`checker.bfs.Result` as the other engines."""
 
     def __init__(self, model: PinsModel, *, symmetry: bool = True, max_states: int | None = None,
-                 progress: Callable[[Progress], None] | None = None, progress_interval: float = 1.0) -> None:
+                 progress: Callable[[Progress], None] | None = None, progress_interval: float = 1.0,
+                 store: str = "memory") -> None:
         check_model(model)
         if len(model.state_props) > 62 or len(model.action_props) > 62:
             raise ValueError("the compiled engine checks at most 62 state and 62 action properties at once")
@@ -150,11 +155,8 @@ class CompiledExplorer:
         self.op_slot, self.op_kind, self.op_arg = _Buf(), _Buf(), _Buf()
         self.canon_vals, self.canon_poff, self.canon_plen, self.canon_perms = _Buf(), _Buf(), _Buf(), _Buf()
         self.rename_memo: dict[tuple[int, int], int] = {}
-        # The store: rows in BFS order (also the queue), parents, the visited table.
-        self.rows = np.zeros((1 << 12, w), dtype=np.uint32)
-        self.parent = np.full(1 << 12, -1, dtype=np.int64)
-        self.clean = np.zeros(1 << 12, dtype=np.uint8)  # looked-ahead states that need no missing entry (checker/pins_kernel.py)
-        self.tab = np.full((1 << 13, w + 1), K.EMPTY, dtype=np.uint32)
+        # The store: the states in BFS order (also the queue), their path records, the visited set.
+        self.store = Store(store, w)
         self.nrows = 0
         self.scratch(64)
         self.misses = np.zeros((4096, 1 + max(4, wp, self.nproc)), dtype=np.int64)
@@ -338,38 +340,26 @@ class CompiledExplorer:
     # ------------------------------------------------------------------ the search
 
     def _grow(self, need: int) -> None:
-        if self.nrows + need > len(self.rows):
-            cap = max(2 * len(self.rows), self.nrows + need)
-            rows = np.zeros((cap, self.width), dtype=np.uint32)
-            rows[: self.nrows] = self.rows[: self.nrows]
-            parent = np.full(cap, -1, dtype=np.int64)
-            parent[: self.nrows] = self.parent[: self.nrows]
-            clean = np.zeros(cap, dtype=np.uint8)
-            clean[: self.nrows] = self.clean[: self.nrows]
-            self.rows, self.parent, self.clean = rows, parent, clean
-        if 2 * (self.nrows + need) > len(self.tab):
-            cap = len(self.tab)
-            while 2 * (self.nrows + need) > cap:
-                cap *= 2
-            if cap >= 1 << 32:
-                raise MemoryError("the compiled engine stores fewer than 2**31 states")
-            self.tab = np.full((cap, self.width + 1), K.EMPTY, dtype=np.uint32)
-            K.rows_rehash(self.rows, self.nrows, self.tab)
+        self.store.n = self.nrows
+        self.store.ensure(need)
 
-    def _call(self, x: int, hi: int, ctl: Any, counts: Any, wit: Any, bad_vec: Any) -> None:
+    def _call(self, x: int, hi: int, ctl: Any, counts: Any, wit: Any, bad_vec: Any, store: Store | None = None,
+              budget: int = BUDGET, s_always: int | None = None, a_all: int | None = None) -> None:
         self.kernel_calls += 1
         t0 = time.perf_counter()
-        K.expand(x, hi, BUDGET, ctl, self.rows, self.parent, self.tab,
+        K.expand(x, hi, budget, ctl, (store or self.store).tup(),
                  self.memo.keys, self.memo.vals, self.pmemo.keys, self.pmemo.vals, self.cmemo.keys, self.cmemo.vals,
                  self.g_reads, self.g_nreads, self.deps_off, self.deps, self.ctx,
                  self.rs_off.arr, self.rs_len.arr, self.ef_label.arr, self.ef_off.arr, self.ef_len.arr,
                  self.op_slot.arr, self.op_kind.arr, self.op_arg.arr,
-                 self.sg_poff, self.sg_bits, self.part_off, self.pslots, self.s_always, self.s_sometimes,
-                 self.ag_poff, self.ag_bits, self.apart_group, self.apart_off, self.apslots, self.a_all,
+                 self.sg_poff, self.sg_bits, self.part_off, self.pslots,
+                 self.s_always if s_always is None else s_always, self.s_sometimes,
+                 self.ag_poff, self.ag_bits, self.apart_group, self.apart_off, self.apslots,
+                 self.a_all if a_all is None else a_all,
                  self.nproc, int(self.symmetry), self.slot_perm,
                  self.canon_vals.arr, self.canon_poff.arr, self.canon_plen.arr, self.canon_perms.arr,
                  self.succ, self.succ_canon, self.succ_label, self.succ_afail, self.succ_inv, self.succ_wit, self.succ_new,
-                 counts, self.misses, wit, bad_vec, self.clean, self.succ_h)
+                 counts, self.misses, wit, bad_vec, self.succ_h)
         self.kernel_seconds += time.perf_counter() - t0
 
     def run(self) -> Result[Any, Any]:
@@ -396,14 +386,12 @@ class CompiledExplorer:
             # Initial states, in Python (few).
             for v0 in model.initial():
                 c = self.canon(v0)
-                self._grow(1)
-                if self.max_states is not None and self.nrows >= self.max_states and \
-                        K.row_find(self.tab, np.array(c, dtype=np.int64), K.key_hash(np.array(c, dtype=np.int64), self.width)) < 0:
+                if self.max_states is not None and self.nrows >= self.max_states and not self.store.contains(c):
                     raise _Capped
-                idx = K.rows_insert(self.rows, self.nrows, self.tab, np.array(c, dtype=np.int64))
+                idx = self.store.insert(c)
                 if idx < 0:
                     continue
-                self.nrows += 1
+                self.nrows = self.store.n
                 inv, mask = self._state_props_py(c)
                 for a in range(len(sp)):
                     if (mask & pending) >> a & 1:
@@ -443,6 +431,8 @@ class CompiledExplorer:
                 if self.nrows > hi:
                     stats.depth = depth + 1
                 lo, hi = hi, self.nrows
+                self.store.n = self.nrows
+                self.store.level(lo)
                 depth += 1
         except _Capped:
             status, reason = INCOMPLETE, f"state cap reached (--max-states {self.max_states})"
@@ -456,6 +446,11 @@ class CompiledExplorer:
                 stats.action_counts[model.labels[k]] += fired
         stats.wall_seconds = time.perf_counter() - start
         stats.peak_rss = peak_rss_bytes()
+        self.store.n = self.nrows
+        stats.store = self.store.kind
+        stats.store_bytes = self.store.nbytes if self.store.kind != "memory" else 0
+        if self.store.kind == "fp":
+            stats.collision_probability = collision_probability(self.nrows)
         result: Result[Any, Any] = Result(status, stats, incomplete_reason=reason, checked=props)
         violations = []  # the first violation only: this engine has no --continue yet (the front door refuses it)
         if bad is not None:
@@ -472,17 +467,41 @@ class CompiledExplorer:
 
     def path_to(self, idx: int) -> list[Any]:
         """The stored states from an initial state to ``idx``, as readable representatives."""
-        chain = []
-        while idx >= 0:
-            chain.append(idx)
-            idx = int(self.parent[idx])
-        chain.reverse()
-        return [self.readable_canon(self.model.decode(tuple(int(c) for c in self.rows[i]))) for i in chain]
+        self.store.n = self.nrows
+        vs = self.store.path_vectors(idx, self.successors)
+        return [self.readable_canon(self.model.decode(v)) for v in vs]
+
+    def successors(self, v: tuple[int, ...]) -> list[tuple[int, ...]]:
+        """The successors of the stored (canonical) state ``v`` in the kernel's order, each in its stored form: the
+        kernel expands ``v`` alone, from a store of its own, with no property that can stop it (its position j in
+        this list is the one the fp store records)."""
+        tmp = Store("memory", self.width, cap=64)
+        tmp.insert(v)
+        ctl = np.zeros(K.CTL_SIZE, dtype=np.int64)
+        ctl[K.NROWS], ctl[K.MAXST] = 1, -1
+        counts = np.zeros(len(self.model.labels), dtype=np.int64)
+        wit = np.full(max(len(self.model.state_props), 1), -1, dtype=np.int64)
+        bad_vec = np.zeros(self.width, dtype=np.int64)
+        while True:
+            ctl[K.NROWS] = tmp.n = 1
+            ctl[K.TRANS] = 0
+            self._call(0, 1, ctl, counts, wit, bad_vec, store=tmp, budget=1, s_always=0, a_all=0)
+            st = int(ctl[K.ST])
+            if st == K.MISS:
+                self._fill(self.misses[: int(ctl[K.NMISS])])
+            elif st == K.GROW:
+                if ctl[K.GROW_SCRATCH]:
+                    self.scratch(2 * len(self.succ))
+                tmp.ensure(len(self.succ))
+            elif st == K.DONE:
+                return [tuple(int(c) for c in row) for row in self.succ_canon[: int(ctl[K.TRANS])]]
+            else:
+                raise RuntimeError(f"re-expanding a stored state ended with kernel status {st}")
 
     def vectors(self) -> Iterator[tuple[int, ...]]:
-        """Every stored state vector, in BFS order (for tests)."""
-        for row in self.rows[: self.nrows].tolist():
-            yield tuple(row)
+        """Every stored state vector, in BFS order (for tests; not with the fp store)."""
+        self.store.n = self.nrows
+        yield from self.store.vectors()
 
 
 class _Capped(Exception):

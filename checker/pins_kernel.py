@@ -18,9 +18,9 @@ word -1 marks an empty entry):
   properties: ``(1<<32 | prop, part, before..., after...)``);
 - the *canonical memo* ``C`` (key: the process slots' values) -> an entry of
   the canonical process values and the renamings that reach them;
-- the *visited set*: ``tab`` holds each stored state's slots and its index in
-  ``rows``, the stored states in BFS order (also the queue); states are
-  compared exactly.
+- the *visited set*: a store of :mod:`checker.pins_store` (memory, compact or
+  fp), which numbers the stored states in BFS order (also the queue); the
+  kernel reads and writes it only through its ``st_*`` functions.
 
 When the kernel needs an entry that is not there, it records the key as a
 *miss* and goes on looking ahead (without changing anything) to collect the
@@ -38,6 +38,8 @@ from typing import Any, TypeVar, cast
 
 import numba
 import numpy as np
+
+from checker.pins_store import st_clean, st_find, st_hash, st_load, st_put, st_room, st_set_clean
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -133,63 +135,6 @@ def ht_rehash(keys: Any, vals: Any, new_keys: Any, new_vals: Any) -> None:
             new_vals[j] = vals[i]
 
 
-EMPTY = np.uint32(0xFFFFFFFF)
-"""The row-index column of an empty visited-table entry."""
-
-
-@jit
-def row_find(tab: Any, v: Any, h: int) -> int:
-    """The visited-table entry holding state ``v`` with hash ``h`` (>= 0), or -1 - the empty entry where it would go.
-
-    An entry is the state's slots followed by its row index: the probe that finds a state reads one entry, not an
-    index and then a row elsewhere (one memory access less per transition).
-    """
-    w = tab.shape[1] - 1
-    mask = tab.shape[0] - 1
-    i = h & mask
-    while True:
-        if tab[i, w] == EMPTY:
-            return -1 - i
-        same = True
-        for k in range(w):
-            if tab[i, k] != v[k]:
-                same = False
-                break
-        if same:
-            return i
-        i = (i + 1) & mask
-
-
-@jit
-def _put_row(tab: Any, i: int, v: Any, r: int) -> None:
-    w = tab.shape[1] - 1
-    for k in range(w):
-        tab[i, k] = v[k]
-    tab[i, w] = r
-
-
-@jit
-def rows_rehash(rows: Any, nrows: int, tab: Any) -> None:
-    """Fill an empty visited table with the first ``nrows`` rows."""
-    w = rows.shape[1]
-    for r in range(nrows):
-        h = key_hash(rows[r], w)
-        _put_row(tab, -1 - row_find(tab, rows[r], h), rows[r], r)
-
-
-@jit
-def rows_insert(rows: Any, nrows: int, tab: Any, v: Any) -> int:
-    """Store ``v`` as row ``nrows`` unless present; its row index, or -1 if it was present."""
-    h = key_hash(v, rows.shape[1])
-    i = row_find(tab, v, h)
-    if i >= 0:
-        return -1
-    for k in range(rows.shape[1]):
-        rows[nrows, k] = v[k]
-    _put_row(tab, -1 - i, v, nrows)
-    return nrows
-
-
 @jit
 def _miss(misses: Any, ctl: Any, table: int, key: Any, w: int) -> None:
     m = ctl[NMISS]
@@ -214,7 +159,7 @@ def _lowest(bits: int) -> int:
 
 
 @jit
-def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab: Any,
+def expand(x0: int, hi: int, budget: int, ctl: Any, st: Any,
            mkeys: Any, mvals: Any, pkeys: Any, pvals: Any, ckeys: Any, cvals: Any,
            g_reads: Any, g_nreads: Any, deps_off: Any, deps: Any, ctx: Any,
            rs_off: Any, rs_len: Any, ef_label: Any, ef_off: Any, ef_len: Any, op_slot: Any, op_kind: Any, op_arg: Any,
@@ -222,9 +167,12 @@ def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab:
            ag_poff: Any, ag_bits: Any, apart_group: Any, apart_off: Any, apslots: Any, a_all: int,
            nproc: int, sym_on: int, slot_perm: Any, canon_vals: Any, canon_poff: Any, canon_plen: Any, canon_perms: Any,
            succ: Any, succ_canon: Any, succ_label: Any, succ_afail: Any, succ_inv: Any, succ_wit: Any, succ_new: Any,
-           counts: Any, misses: Any, wit: Any, bad_vec: Any, clean: Any, succ_h: Any) -> None:
-    """Expand states ``x0..hi-1`` (at most ``budget`` of them); the outcome is in ``ctl`` (see the module docstring)."""
-    K = rows.shape[1]
+           counts: Any, misses: Any, wit: Any, bad_vec: Any, succ_h: Any) -> None:
+    """Expand states ``x0..hi-1`` (at most ``budget`` of them); the outcome is in ``ctl`` (see the module docstring).
+
+    ``st`` is the store's tuple of arrays (:meth:`checker.pins_store.Store.tup`)."""
+    K = succ.shape[1]
+    s = np.zeros(K, dtype=np.int64)
     G = g_reads.shape[0]
     nsg = sg_poff.shape[0] - 1
     nag = ag_poff.shape[0] - 1
@@ -248,13 +196,13 @@ def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab:
         if look:
             if looked >= LOOKAHEAD or ctl[NMISS] >= MISS_ENOUGH or quiet >= LOOKAHEAD_QUIET:
                 break
-            if clean[x]:  # looked ahead at before, and needed nothing missing: tables only grow, so it still does not
+            if st_clean(st, x):  # looked ahead at before, and needed nothing missing: tables only grow, so it still does not
                 x += 1
                 continue
             looked += 1
         elif done >= budget:
             break
-        s = rows[x]
+        st_load(st, x, s)
         ok = True
         overflow = False
         ns = 0
@@ -423,9 +371,9 @@ def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab:
                 else:
                     for k in range(K):
                         c[k] = t[k]
-                h = key_hash(c, K)
+                h = st_hash(st, c)
                 succ_h[j] = h
-                if row_find(tab, c, h) >= 0:
+                if st_find(st, c, h) >= 0:
                     succ_new[j] = 0
                     continue
                 succ_new[j] = 1
@@ -461,13 +409,13 @@ def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab:
             x += 1
             continue
         if look:
-            clean[x] = 1
+            st_set_clean(st, x)
             quiet += 1
             x += 1
             continue
         # Phase E: commit.
         nrows = ctl[NROWS]
-        if nrows + ns > rows.shape[0] or 2 * (nrows + ns) > tab.shape[0]:
+        if not st_room(st, nrows, ns, succ_canon, succ_new, succ_h):
             ctl[ST] = GROW
             ctl[RESUME] = x
             return
@@ -486,7 +434,7 @@ def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab:
             if succ_new[j] == 0:
                 continue
             h = succ_h[j]
-            i = row_find(tab, succ_canon[j], h)
+            i = st_find(st, succ_canon[j], h)
             if i >= 0:
                 continue
             if ctl[MAXST] >= 0 and nrows >= ctl[MAXST]:
@@ -494,10 +442,7 @@ def expand(x0: int, hi: int, budget: int, ctl: Any, rows: Any, parent: Any, tab:
                 ctl[ST] = CAPPED
                 ctl[RESUME] = x
                 return
-            for k in range(K):
-                rows[nrows, k] = succ_canon[j, k]
-            _put_row(tab, -1 - i, succ_canon[j], nrows)
-            parent[nrows] = x
+            st_put(st, i, succ_canon[j], h, nrows, x, j)
             got = succ_wit[j] & ctl[PENDING]
             if got:
                 for a in range(nsp):
