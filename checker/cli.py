@@ -170,13 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=("auto", "readable", "fast", "compiled"), default="auto",
                    help="search engine: readable (checker/bfs.py), fast (checker/fast.py: same counts and verdicts, compact states), "
                         "compiled (checker/compiled.py: the fast encoding searched in numba-compiled code; same counts and "
-                        "verdicts, its own orbit representatives, memory store only), "
+                        "verdicts, its own orbit representatives; --store memory, compact or fp, no --workers or --checkpoint yet), "
                         "or auto (default): fast where it supports the model")
     p.add_argument("--store", choices=("memory", "compact", "fp"), default="memory",
                    help="where the fast engine keeps visited states: memory (default; a dict, ~250 bytes/state), "
                         "compact (exact, sorted numpy runs, ~60 bytes/state for 3 servers, same speed and counts), "
                         "or fp (64-bit fingerprints only, ~20 bytes/state, as TLC: a hash collision could hide a state, "
-                        "so 'holds' comes with that probability)")
+                        "so 'holds' comes with that probability). With --engine compiled (checker/pins_store.py): "
+                        "memory ~200, compact (bit-packed rows) ~25, fp ~15 bytes/state at 3 servers")
     p.add_argument("--checkpoint", metavar="DIR",
                    help="save the search into DIR at the end of a BFS level (at most once a minute, see "
                         "--checkpoint-every), and resume from DIR "
@@ -554,7 +555,8 @@ def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry
             from checker.compiled import CompiledExplorer
             from models.raft_pins import RaftPins
 
-            return CompiledExplorer(RaftPins(model, props), symmetry=symmetry, max_states=max_states, progress=bar).run()
+            return CompiledExplorer(RaftPins(model, props), symmetry=symmetry, max_states=max_states, progress=bar,
+                                    store=store).run()
         if engine == "fast":
             from checker.fast import FastExplorer
 
@@ -742,9 +744,11 @@ def _check(argv: list[str]) -> int:
     except ValueError as e:
         raise BadInput(str(e)) from None
     if args.store != "memory":
-        if engine != "fast":
-            raise BadInput(f"--store {args.store} needs the fast engine, and this run uses {engine_note}; drop --store or use --engine fast")
-        engine_note += f", store {args.store} (checker/store.py)"
+        if engine not in ("fast", "compiled"):
+            raise BadInput(f"--store {args.store} needs the fast or compiled engine, and this run uses {engine_note}; drop --store or use --engine fast")
+        engine_note += f", store {args.store} ({'checker/pins_store.py' if engine == 'compiled' else 'checker/store.py'})"
+    if engine == "compiled" and (args.workers > 1 or args.checkpoint):
+        raise BadInput("the compiled engine has no --workers or --checkpoint yet: drop them, or use --engine fast")
     if args.workers > 1:
         if args.store == "memory":
             raise BadInput(f"--workers {args.workers} needs a batched store: add --store compact (exact) or --store fp")
