@@ -92,6 +92,11 @@ def jit(f: F) -> F:
     return cast(F, numba.njit(cache=True, nogil=True)(f))
 
 
+def jit_inline(f: F) -> F:
+    """:func:`jit`, and inlined into every compiled caller."""
+    return cast(F, numba.njit(cache=True, nogil=True, inline="always")(f))
+
+
 KINDS = ("memory", "compact", "fp")
 MEMORY, COMPACT, FP = 0, 1, 2
 
@@ -197,7 +202,7 @@ def itab_rebuild(words: Any, n: int, bits: int, layout: Any, itab: Any) -> None:
     v = np.zeros(layout.shape[0], dtype=np.int64)
     for r in range(n):
         unpack(words, r * bits, layout, v)
-        i = _home(fingerprint(v, layout.shape[0]), cap)
+        i = _home(st_hash((0,), v), cap)
         while itab[i] != EMPTY:
             i += 1
             if i == cap:
@@ -239,12 +244,15 @@ def fp_regrow(fptab: Any, old: int, new: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- the kernel's view
-# The store's tuple (Store.tup): 0 sctl, 1 rows, 2 tab, 3 parent, 4 clean, 5 layout, 6 need, 7 words, 8 itab, 9 fptab,
-# 10 segn, 11 kids, 12 pos.
+# The st_* functions take the store's tuple (Store.tup): 0 sctl, 1 rows, 2 tab, 3 parent, 4 clean, 5 layout, 6 need,
+# 7 words, 8 itab, 9 fptab, 10 segn, 11 kids, 12 pos.  Each is a small dispatcher on the kind, inlined into the
+# kernel (numba's inline="always"), that hands the arrays its kind uses to a compiled helper: passing the whole tuple
+# to a function that is not inlined copies it at every call, and costs the kernel a third of its speed.
 
 
 @jit
 def _row_find(tab: Any, v: Any, h: int) -> int:
+    """memory: the table entry holding ``v`` (>= 0), or -1 - the empty entry where it would go."""
     w = tab.shape[1] - 1
     mask = tab.shape[0] - 1
     i = h & mask
@@ -262,67 +270,22 @@ def _row_find(tab: Any, v: Any, h: int) -> int:
 
 
 @jit
-def st_load(st: Any, x: int, s: Any) -> None:
-    """State ``x`` (stored, or in the fp queue) into ``s``."""
-    sctl = st[0]
-    rows = st[1]
-    layout = st[5]
-    words = st[7]
-    mode = sctl[MODE]
-    if mode == COMPACT:
-        unpack(words, x * sctl[ROWBITS], layout, s)
-    else:
-        r = x - sctl[QBASE] if mode == FP else x
-        for k in range(rows.shape[1]):
-            s[k] = rows[r, k]
+def _compact_find(itab: Any, words: Any, layout: Any, bits: int, v: Any, h: int) -> int:
+    cap = itab.shape[0]
+    i = _home(h, cap)
+    while True:
+        r = itab[i]
+        if r == EMPTY:
+            return -1 - i
+        if _row_eq(words, int(r) * bits, layout, v):
+            return i
+        i += 1
+        if i == cap:
+            i = 0
 
 
 @jit
-def st_clean(st: Any, x: int) -> bool:
-    """The kernel's look-ahead flag of state ``x`` (see checker/pins_kernel.py)."""
-    sctl = st[0]
-    clean = st[4]
-    return clean[x - sctl[QBASE]] != 0
-
-
-@jit
-def st_set_clean(st: Any, x: int) -> None:
-    sctl = st[0]
-    clean = st[4]
-    clean[x - sctl[QBASE]] = 1
-
-
-@jit
-def st_hash(st: Any, v: Any) -> int:
-    return fingerprint(v, v.shape[0])
-
-
-@jit
-def st_find(st: Any, v: Any, h: int) -> int:
-    """The entry holding ``v`` (hash ``h``) if stored (>= 0), else -1 - the entry where it would go."""
-    sctl = st[0]
-    tab = st[2]
-    layout = st[5]
-    words = st[7]
-    itab = st[8]
-    fptab = st[9]
-    mode = sctl[MODE]
-    if mode == MEMORY:
-        return _row_find(tab, v, h)
-    if mode == COMPACT:
-        cap = itab.shape[0]
-        bits = sctl[ROWBITS]
-        i = _home(h, cap)
-        while True:
-            r = itab[i]
-            if r == EMPTY:
-                return -1 - i
-            if _row_eq(words, np.int64(r) * bits, layout, v):
-                return i
-            i += 1
-            if i == cap:
-                i = 0
-    segcap = sctl[SEGCAP]
+def _fp_find(fptab: Any, segcap: int, h: int) -> int:
     i = _seg_home(h, segcap)
     lo = i - i % segcap
     u = np.uint64(h)
@@ -338,90 +301,145 @@ def st_find(st: Any, v: Any, h: int) -> int:
 
 
 @jit
-def st_room(st: Any, n: int, ns: int, cands: Any, new: Any, hs: Any) -> bool:
-    """Whether the ``ns`` candidates (those with ``new[j]``) can be stored after ``n`` states without growing; if
-    not, the kernel returns GROW and :meth:`Store.ensure` makes room."""
-    sctl = st[0]
-    rows = st[1]
-    tab = st[2]
-    parent = st[3]
-    layout = st[5]
-    need = st[6]
-    words = st[7]
-    itab = st[8]
-    segn = st[10]
-    kids = st[11]
-    mode = sctl[MODE]
-    m = n + ns
-    if mode == MEMORY:
-        return m <= rows.shape[0] and 2 * m <= tab.shape[0]
-    if mode == COMPACT:
-        ok = m <= parent.shape[0] and 4 * m <= 3 * itab.shape[0] and m * sctl[ROWBITS] + 64 <= 32 * words.shape[0]
-        for j in range(ns):
-            if new[j]:
-                for k in range(layout.shape[0]):
-                    v = cands[j, k]
-                    if v >> layout[k, 1] != 0:
-                        b = 0
-                        while v >> b != 0:
-                            b += 1
-                        if b > need[k]:
-                            need[k] = b
-                        sctl[FLAG] |= WIDEN
-                        ok = False
-        return ok
+def _copy_row(rows: Any, r: int, s: Any) -> None:
+    for k in range(rows.shape[1]):
+        s[k] = rows[r, k]
+
+
+@jit
+def _compact_widths_fit(layout: Any, need: Any, sctl: Any, ns: int, cands: Any, new: Any) -> bool:
+    """compact: whether every new candidate's values fit their slots' widths; else ``need`` has the widths wanted."""
+    ok = True
+    for j in range(ns):
+        if new[j]:
+            for k in range(layout.shape[0]):
+                v = cands[j, k]
+                if v >> layout[k, 1] != 0:
+                    b = 0
+                    while v >> b != 0:
+                        b += 1
+                    if b > need[k]:
+                        need[k] = b
+                    sctl[FLAG] |= WIDEN
+                    ok = False
+    return ok
+
+
+@jit
+def _fp_room(sctl: Any, segn: Any, m: int, qcap: int, kcap: int, ns: int, new: Any, hs: Any) -> bool:
     if ns > MAX_SUCC:
         sctl[FLAG] |= TOO_MANY
         return False
-    segcap = sctl[SEGCAP]
-    if m - sctl[QBASE] > rows.shape[0] or m > kids.shape[0]:
+    if m - sctl[QBASE] > qcap or m > kcap:
         return False
+    limit = 4 * sctl[SEGCAP]
     ok = True
     for j in range(ns):
-        if new[j] and 5 * (segn[np.int64(np.uint64(hs[j]) >> _U58)] + ns) > 4 * segcap:
+        if new[j] and 5 * (segn[np.int64(np.uint64(hs[j]) >> _U58)] + ns) > limit:
             ok = False
     return ok
 
 
 @jit
+def _memory_put(rows: Any, tab: Any, parent: Any, e: int, v: Any, idx: int, par: int) -> None:
+    w = rows.shape[1]
+    for k in range(w):
+        rows[idx, k] = v[k]
+        tab[e, k] = v[k]
+    tab[e, w] = idx
+    parent[idx] = EMPTY if par < 0 else par
+
+
+@jit
+def _compact_put(words: Any, layout: Any, itab: Any, parent: Any, bits: int, e: int, v: Any, idx: int, par: int) -> None:
+    pack(words, idx * bits, layout, v)
+    itab[e] = idx
+    parent[idx] = EMPTY if par < 0 else par
+
+
+@jit
+def _fp_put(fptab: Any, segn: Any, rows: Any, clean: Any, kids: Any, pos: Any, qbase: int,
+            e: int, v: Any, h: int, idx: int, par: int, j: int) -> None:
+    fptab[e] = np.uint64(h)
+    segn[np.int64(np.uint64(h) >> _U58)] += 1
+    r = idx - qbase
+    for k in range(rows.shape[1]):
+        rows[r, k] = v[k]
+    clean[r] = 0
+    if par >= 0:
+        kids[par] += 1
+        pos[idx] = j
+
+
+@jit_inline
+def st_load(st: Any, x: int, s: Any) -> None:
+    """State ``x`` (stored, or in the fp queue) into ``s``."""
+    sctl = st[0]
+    mode = sctl[MODE]
+    if mode == COMPACT:
+        unpack(st[7], x * sctl[ROWBITS], st[5], s)
+    elif mode == FP:
+        _copy_row(st[1], x - sctl[QBASE], s)
+    else:
+        _copy_row(st[1], x, s)
+
+
+@jit_inline
+def st_clean(st: Any, x: int) -> bool:
+    """The kernel's look-ahead flag of state ``x`` (see checker/pins_kernel.py)."""
+    return st[4][x - st[0][QBASE]] != 0
+
+
+@jit_inline
+def st_set_clean(st: Any, x: int) -> None:
+    st[4][x - st[0][QBASE]] = 1
+
+
+@jit_inline
+def st_hash(st: Any, v: Any) -> int:
+    """The hash (for fp: the fingerprint) of state ``v`` (the same for every kind: :func:`fingerprint`)."""
+    return fingerprint(v, v.shape[0])
+
+
+@jit_inline
+def st_find(st: Any, v: Any, h: int) -> int:
+    """The entry holding ``v`` (hash ``h``) if stored (>= 0), else -1 - the entry where it would go."""
+    sctl = st[0]
+    mode = sctl[MODE]
+    if mode == MEMORY:
+        return _row_find(st[2], v, h)
+    if mode == COMPACT:
+        return _compact_find(st[8], st[7], st[5], sctl[ROWBITS], v, h)
+    return _fp_find(st[9], sctl[SEGCAP], h)
+
+
+@jit_inline
+def st_room(st: Any, n: int, ns: int, cands: Any, new: Any, hs: Any) -> bool:
+    """Whether the ``ns`` candidates (those with ``new[j]``) can be stored after ``n`` states without growing; if
+    not, the kernel returns GROW and :meth:`Store.ensure` makes room."""
+    sctl = st[0]
+    mode = sctl[MODE]
+    m = n + ns
+    if mode == MEMORY:
+        return m <= st[1].shape[0] and 2 * m <= st[2].shape[0]
+    if mode == COMPACT:
+        room = m <= st[3].shape[0] and 4 * m <= 3 * st[8].shape[0] and m * sctl[ROWBITS] + 64 <= 32 * st[7].shape[0]
+        return _compact_widths_fit(st[5], st[6], sctl, ns, cands, new) and room
+    return _fp_room(sctl, st[10], m, st[1].shape[0], st[11].shape[0], ns, new, hs)
+
+
+@jit_inline
 def st_put(st: Any, where: int, v: Any, h: int, idx: int, par: int, j: int) -> None:
     """Store ``v`` (hash ``h``; ``where`` from :func:`st_find`) as state ``idx``, the successor at position ``j`` of
     state ``par`` (-1: an initial state)."""
     sctl = st[0]
-    rows = st[1]
-    tab = st[2]
-    parent = st[3]
-    clean = st[4]
-    layout = st[5]
-    words = st[7]
-    itab = st[8]
-    fptab = st[9]
-    segn = st[10]
-    kids = st[11]
-    pos = st[12]
     mode = sctl[MODE]
-    e = -1 - where
     if mode == MEMORY:
-        w = rows.shape[1]
-        for k in range(w):
-            rows[idx, k] = v[k]
-            tab[e, k] = v[k]
-        tab[e, w] = idx
-        parent[idx] = EMPTY if par < 0 else par
+        _memory_put(st[1], st[2], st[3], -1 - where, v, idx, par)
     elif mode == COMPACT:
-        pack(words, idx * sctl[ROWBITS], layout, v)
-        itab[e] = idx
-        parent[idx] = EMPTY if par < 0 else par
+        _compact_put(st[7], st[5], st[8], st[3], sctl[ROWBITS], -1 - where, v, idx, par)
     else:
-        fptab[e] = np.uint64(h)
-        segn[np.int64(np.uint64(h) >> _U58)] += 1
-        r = idx - sctl[QBASE]
-        for k in range(rows.shape[1]):
-            rows[r, k] = v[k]
-        clean[r] = 0
-        if par >= 0:
-            kids[par] += 1
-            pos[idx] = j
+        _fp_put(st[9], st[10], st[1], st[4], st[11], st[12], sctl[QBASE], -1 - where, v, h, idx, par, j)
 
 
 @jit
@@ -623,7 +641,7 @@ class Store:
         c = np.array(v, dtype=np.int64)
         cands = c.reshape(1, -1)
         one = np.ones(1, dtype=np.int64)
-        h = fingerprint(c, self.width)
+        h = _hash(c)
         hs = np.array([h], dtype=np.int64)
         while not st_room(self.tup(), self.n, 1, cands, one, hs):
             self.ensure(1)
@@ -639,7 +657,7 @@ class Store:
 
     def contains(self, v: tuple[int, ...]) -> bool:
         c = np.array(v, dtype=np.int64)
-        return bool(st_find(self.tup(), c, fingerprint(c, self.width)) >= 0)
+        return bool(st_find(self.tup(), c, _hash(c)) >= 0)
 
     # -------------------------------------------------------------- reading states back
 
@@ -738,11 +756,16 @@ def _resized(a: Any, n: int, fill: Any = 0) -> Any:
 
 
 @jit
+def _hash(v: Any) -> int:
+    return st_hash((0,), v)
+
+
+@jit
 def _rehash_memory(rows: Any, n: int, tab: Any) -> None:
     """Fill an empty memory-store table with the first ``n`` rows."""
     w = rows.shape[1]
     for r in range(n):
-        h = fingerprint(rows[r], w)
+        h = st_hash((0,), rows[r])
         e = -1 - _row_find(tab, rows[r], h)
         for k in range(w):
             tab[e, k] = rows[r, k]
