@@ -448,7 +448,7 @@ class CompiledExplorer:
         stats.peak_rss = peak_rss_bytes()
         self.store.n = self.nrows
         stats.store = self.store.kind
-        stats.store_bytes = self.store.nbytes if self.store.kind != "memory" else 0
+        stats.store_bytes = self.store.nbytes  # the memory store too (the CLI prints it for the others)
         if self.store.kind == "fp":
             stats.collision_probability = collision_probability(self.nrows)
         result: Result[Any, Any] = Result(status, stats, incomplete_reason=reason, checked=props)
