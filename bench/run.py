@@ -3,6 +3,13 @@
 The fast engine runs with each of its visited-state stores: ``fast`` (memory),
 ``fast+compact`` and ``fast+fp`` (``check --store``, checker/store.py); the
 bytes/state column adds in parentheses what the compact stores' arrays hold.
+The compiled engine runs with its stores too (checker/pins_store.py):
+``compiled`` (memory), ``compiled+compact`` and ``compiled+fp``; for it the
+parenthesis is its store's own arrays (rows, tables, path records) per state,
+and a note gives the fp store's queue (the unpacked states of the two BFS
+levels in hand) apart.  ``--figure8`` adds the Figure 8 search
+(``--tweak commit-old-terms`` at 3 servers, max-term 4, max-log 1, to its
+first violation) on the compiled engine's compact and fp stores.
 
 Each (configuration, engine) runs in a fresh subprocess, so that peak RSS is
 that run's alone.  Every run checks the default properties with reductions on.
@@ -62,12 +69,16 @@ REPLICATION = [(3, 3, 1, True), (3, 2, 2, True)]
 # --large: the Figure 8 bounds untweaked, on the fp store only (hours of CPU).
 LARGE = [(3, 4, 1, True)]
 LARGE_ENGINES = ("fast+fp",)
-ENGINES = ("readable", "fast", "fast+compact", "fast+fp", "compiled-cold", "compiled/1t", "compiled")
+ENGINES = ("readable", "fast", "fast+compact", "fast+fp", "compiled-cold", "compiled/1t", "compiled", "compiled+compact", "compiled+fp")
 """fast+compact and fast+fp: the fast engine with ``--store compact`` / ``--store fp`` (checker/store.py).
 compiled: ``check --engine compiled`` (checker/compiled.py) with numba's on-disk cache of compiled code;
+compiled+compact, compiled+fp: the same with ``--store compact`` / ``--store fp`` (checker/pins_store.py);
 compiled-cold: the same with an empty cache (``NUMBA_CACHE_DIR`` set to a new directory), so the run pays for
 compiling the kernel, as the first run after a fresh install does.  compiled and compiled-cold use every core (threads,
 checker/compiled.py); compiled/1t is the compiled engine with one thread."""
+# --figure8: Figure 8 (commit-old-terms) to its first violation, on the compiled engine's compact stores.
+FIGURE8 = [(3, 4, 1, True)]
+FIGURE8_ENGINES = ("compiled+fp", "compiled+compact")
 # Readable runs known to take far longer than the fast ones: skipped by --quick.
 SLOW_READABLE = {(3, 4, 0, True), (3, 4, 0, False), (5, 2, 0, True)}
 
@@ -79,14 +90,20 @@ from raft_check.fast import FastExplorer
 import numpy  # imported before the RSS baseline: the compact stores need it, the others do not
 from models.raft import Raft
 n, term, log, sym, engine = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1", sys.argv[5]
-model = Raft(n, term, log)
+tweak = sys.argv[6] if len(sys.argv) > 6 else ""
+if tweak:
+    from models import tweaks
+    model = tweaks.apply([tweaks.BUILTIN[tweak]])(n, term, log)
+else:
+    model = Raft(n, term, log)
 if engine == "readable":
     explorer = Explorer(model, symmetry=sym)
 elif engine.startswith("compiled"):
     from checker.compiled import CompiledExplorer
     from models.raft_pins import RaftPins
     threads = engine.partition("/")[2].rstrip("t")
-    explorer = CompiledExplorer(RaftPins(model), symmetry=sym, workers=int(threads) if threads else None)
+    store = engine.partition("+")[2].partition("/")[0] or "memory"
+    explorer = CompiledExplorer(RaftPins(model), symmetry=sym, workers=int(threads) if threads else None, store=store)
 else:
     store, _, workers = (engine.partition("+")[2] or "memory").partition("/")
     explorer = FastExplorer(model, symmetry=sym, store=store, workers=int(workers.rstrip("w") or 1))
@@ -103,7 +120,10 @@ print(json.dumps({"status": r.status, "states": st.distinct_states, "transitions
                   "wall": st.wall_seconds, "cpu": cpu, "peak_rss": st.peak_rss, "rss_before": rss0, "startup": startup,
                   "store_bytes": st.store_bytes, "kernel": getattr(explorer, "kernel_seconds", None),
                   "fill": getattr(explorer, "fill_seconds", None), "fills": getattr(explorer, "fills", None),
-                  "commit": getattr(explorer, "commit_seconds", None)}))
+                  "commit": getattr(explorer, "commit_seconds", None),
+                  "queue_bytes": getattr(getattr(explorer, "store", None), "queue_bytes", None),
+                  "violation": r.violation.prop.name if r.violation else None,
+                  "trace": len(r.violation.trace) - 1 if r.violation else None}))
 """
 
 
@@ -118,13 +138,13 @@ def pinned() -> dict[tuple[int, int, int, bool], tuple[int, int | None]]:
     return out
 
 
-def run_one(n: int, term: int, log: int, sym: bool, engine: str, timeout: float) -> dict[str, Any]:
+def run_one(n: int, term: int, log: int, sym: bool, engine: str, timeout: float, tweak: str = "") -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if engine == "compiled-cold":
         import tempfile
 
         env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-numba-cache-")  # an empty cache: the kernel is compiled
-    cmd = [sys.executable, "-c", CHILD, str(n), str(term), str(log), "1" if sym else "0", engine]
+    cmd = [sys.executable, "-c", CHILD, str(n), str(term), str(log), "1" if sym else "0", engine, tweak]
     t0 = time.perf_counter()
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT, check=True)
@@ -239,6 +259,9 @@ def main() -> int:
     ap.add_argument("--replication", action="store_true", help="also run 3 servers, max-term 3, max-log 1 and max-term 2, max-log 2 (fast engine, each store)")
     ap.add_argument("--large", action="store_true", help="also run 3 servers, max-term 4, max-log 1 on the fp store (hours)")
     ap.add_argument("--no-tlc", action="store_true", help="skip the TLC rows (run where Java and tla2tools.jar are present)")
+    ap.add_argument("--figure8", action="store_true",
+                    help="also run Figure 8 (--tweak commit-old-terms, 3/4/1, to its first violation) on the compiled engine's "
+                         "fp and compact stores")
     ap.add_argument("--workers", type=int, default=1, metavar="N",
                     help="also run every fast+compact run with N worker processes (engine fast+compact/Nw)")
     args = ap.parse_args()
@@ -257,28 +280,35 @@ def main() -> int:
     if args.workers > 1:
         plan = [step for cfg, engine in plan
                 for step in ([(cfg, engine), (cfg, f"{engine}/{args.workers}w")] if engine == "fast+compact" else [(cfg, engine)])]
+    fig8_from = len(plan)  # the plan's steps from here on are Figure 8 runs
+    if args.figure8:
+        plan += [(cfg, engine) for cfg in FIGURE8 for engine in FIGURE8_ENGINES]
     pins = pinned()
     mismatches = 0
     notes: list[str] = []
     results: dict[tuple[tuple[int, int, int, bool], str], dict[str, Any]] = {}
-    for cfg, engine in plan:
+    for step, (cfg, engine) in enumerate(plan):
+        fig8 = step >= fig8_from
         if args.quick and engine == "readable" and cfg in SLOW_READABLE:
             r: dict[str, Any] = {"status": "skipped (--quick)"}
         else:
-            r = run_one(*cfg, engine, args.timeout if cfg not in LARGE else max(args.timeout, 4 * 3600))
-        want = pins.get(cfg)
+            r = run_one(*cfg, engine, args.timeout if cfg not in LARGE else max(args.timeout, 4 * 3600),
+                        "commit-old-terms" if fig8 else "")
+        want = pins.get(cfg) if not fig8 else None
         if want is not None and "states" in r and (r["states"], r["transitions"] if want[1] is not None else None) != want:
             r["status"] = f"MISMATCH with models/manifest.json: {r['states']:,} states, {r['transitions']:,} transitions"
             mismatches += 1
             r.pop("states")
         results[cfg, engine] = r
-        rows.append(fmt_row(cfg, engine, r))
+        rows.append(fmt_row(cfg, engine + (" (Figure 8)" if fig8 else ""), r))
         print(" | ".join(rows[-1]), flush=True)
         if r.get("kernel") is not None:
             notes.append(f"{fmt_row(cfg, engine, r)[0]}, {engine}: {float(r['kernel']):.2f} s in the compiled kernel "
                          f"({float(r['commit']):.2f} s of it in the serial commit), "
                          f"{float(r['fill']):.2f} s filling {int(r['fills']):,} table entries from the readable model; "
-                         f"the rest of the wall time is numba loading or compiling the kernel and the trace")
+                         f"the rest of the wall time is numba loading or compiling the kernel and the trace"
+                         + (f"; fp queue {int(r['queue_bytes']) / 2**20:,.0f} MiB" if r.get("queue_bytes") else "")
+                         + (f"; Figure 8: {r['violation']} violated, trace of {r['trace']} steps" if fig8 else ""))
     if args.no_tlc:
         notes.append("TLC rows skipped: --no-tlc")
     else:

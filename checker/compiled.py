@@ -55,6 +55,7 @@ from checker import pins_kernel as K  # noqa: N812  (the kernel's constants read
 from checker.bfs import HOLDS, INCOMPLETE, Progress, Reporter, Result, Stats, finish, peak_rss_bytes
 from checker.model import Kind, Property
 from checker.pins import MERGE, SET, PinsModel, check_model
+from checker.pins_store import Store, collision_probability, st_room_batch
 
 BATCH = 1 << 14
 """States expanded per batch: the threads share a batch's states; progress reports (and Ctrl-C) come between batches."""
@@ -169,7 +170,7 @@ class CompiledExplorer:
 
     def __init__(self, model: PinsModel, *, symmetry: bool = True, max_states: int | None = None,
                  progress: Callable[[Progress], None] | None = None, progress_interval: float = 1.0,
-                 workers: int | None = None, batch: int = BATCH) -> None:
+                 workers: int | None = None, batch: int = BATCH, store: str = "memory") -> None:
         check_model(model)
         if (workers is not None and workers < 1) or batch < 1:
             raise ValueError("workers and batch must be at least 1")
@@ -238,9 +239,7 @@ class CompiledExplorer:
         self.bufs = (self.rs_off, self.rs_len, self.ef_label, self.ef_off, self.ef_len, self.ef_pans, self.op_slot, self.op_kind,
                      self.op_arg, self.canon_vals, self.canon_poff, self.canon_plen, self.canon_perms)
         # The store: rows in BFS order (also the queue), parents, the visited table.
-        self.rows = np.zeros((1 << 12, w), dtype=np.uint32)
-        self.parent = np.full(1 << 12, -1, dtype=np.int64)
-        self.tab = np.full((1 << 13, w + 1), K.EMPTY, dtype=np.uint32)
+        self.store = Store(store, w)
         self.nrows = 0
         # What the kernel's compute reads besides the tables that grow (argument order of checker.pins_kernel.compute).
         self.static: tuple[Any, ...] = (self.g_reads, self.g_nreads, self.deps_off, self.deps, self.ctx)
@@ -439,25 +438,16 @@ class CompiledExplorer:
     # ------------------------------------------------------------------ the search
 
     def _grow(self, need: int) -> None:
-        if self.nrows + need > len(self.rows):
-            cap = max(2 * len(self.rows), self.nrows + need)
-            rows = np.zeros((cap, self.width), dtype=np.uint32)
-            rows[: self.nrows] = self.rows[: self.nrows]
-            parent = np.full(cap, -1, dtype=np.int64)
-            parent[: self.nrows] = self.parent[: self.nrows]
-            self.rows, self.parent = rows, parent
-        if 2 * (self.nrows + need) > len(self.tab):
-            cap = len(self.tab)
-            while 2 * (self.nrows + need) > cap:
-                cap *= 2
-            if cap >= 1 << 32:
-                raise MemoryError("the compiled engine stores fewer than 2**31 states")
-            self.tab = np.full((cap, self.width + 1), K.EMPTY, dtype=np.uint32)
-            K.rows_rehash(self.rows, self.nrows, self.tab)
+        """Room in the store for ``need`` more states (and each slot's width for the batch's candidates)."""
+        self.store.n = self.nrows
+        most = int(self.st[0].max()) if len(self.st[0]) else 0
+        while not all(st_room_batch(self.store.tup(), self.nrows, need, lane.out[1], lane.out[2], int(lane.tc[K.T_CUSED]), most)
+                      for lane in self.lanes):
+            self.store.ensure(need)
 
-    def _compute(self, lane: _Lane, todo: Any, b0: int, pending: int) -> None:
+    def _compute(self, lane: _Lane, todo: Any, b0: int, pending: int, store: Store) -> None:
         """Run :func:`checker.pins_kernel.compute` on ``todo`` with ``lane``'s buffers (in a worker thread or not)."""
-        args = (todo, len(todo), b0, pending, self.rows, self.tab,
+        args = (todo, len(todo), b0, pending, store.tup(),
                 self.memo.keys, self.memo.vals, self.pmemo.keys, self.pmemo.vals, self.cmemo.keys, self.cmemo.vals,
                 *self.static, self.rs_off.arr, self.rs_len.arr, self.ef_label.arr, self.ef_off.arr, self.ef_len.arr,
                 self.op_slot.arr, self.op_kind.arr, self.op_arg.arr, self.ef_pans.arr, *self.static_tail,
@@ -465,7 +455,8 @@ class CompiledExplorer:
                 *self.st, lane.tc, *lane.scratch, *lane.out, lane.misses, lane.mset, lane.mslot)
         K.compute(*args)
 
-    def _expand_batch(self, b0: int, b1: int, pool: ThreadPoolExecutor | None, pending: int) -> None:
+    def _expand_batch(self, b0: int, b1: int, pool: ThreadPoolExecutor | None, pending: int, store: Store | None = None,
+                      lanes: list[_Lane] | None = None) -> None:
         """Compute every successor of states ``b0..b1-1`` (in ``len(self.lanes)`` threads), filling missed table entries
         between rounds, until every state is done; then :meth:`_commit_batch` stores them in order.
 
@@ -473,7 +464,8 @@ class CompiledExplorer:
         the misses of a round are filled in lane order, each lane's in the order its states met them (first occurrence
         kept), which is the order one lane doing the whole batch would meet them.  So every table entry, and every
         interned value of the model, is made in the same order however many threads run."""
-        lanes = self.lanes
+        store = store or self.store
+        lanes = lanes or self.lanes
         n = b1 - b0
         if len(self.st[0]) < n:
             self.st = tuple(np.zeros(n, dtype=np.int64) for _ in range(len(self.st)))
@@ -485,10 +477,10 @@ class CompiledExplorer:
             self.kernel_calls += 1
             t0 = time.perf_counter()
             saved = [lane.tc.copy() for lane in lanes]
-            jobs = [pool.submit(self._compute, lane, todo, b0, pending)
+            jobs = [pool.submit(self._compute, lane, todo, b0, pending, store)
                     for lane, todo in zip(lanes[1:], todos[1:], strict=True) if len(todo)] if pool is not None else []
             if len(todos[0]):
-                self._compute(lanes[0], todos[0], b0, pending)
+                self._compute(lanes[0], todos[0], b0, pending, store)
             for job in jobs:
                 job.result()
             self.kernel_seconds += time.perf_counter() - t0
@@ -521,12 +513,12 @@ class CompiledExplorer:
         for t, lane in enumerate(self.lanes):
             lo, hi = b0 + n * t // len(self.lanes), b0 + n * (t + 1) // len(self.lanes)
             if lo < hi:
-                K.commit(lo, hi, b0, ctl, self.rows, self.parent, self.tab, counts, wit, bad_vec, *self.st, *lane.out)
+                K.commit(lo, hi, b0, ctl, self.store.tup(), counts, wit, bad_vec, *self.st, *lane.out)
                 if ctl[K.ST] != K.DONE:
                     break
         self.commit_seconds += time.perf_counter() - t0
         self.kernel_seconds += time.perf_counter() - t0
-        self.nrows = int(ctl[K.NROWS])
+        self.nrows = self.store.n = int(ctl[K.NROWS])
 
     def run(self) -> Result[Any, Any]:
         model = self.model
@@ -551,19 +543,16 @@ class CompiledExplorer:
         pool = ThreadPoolExecutor(self.workers - 1, thread_name_prefix="compiled") if self.workers > 1 else None
         try:
             with K.first_load():
-                K.rows_insert(np.zeros((1, self.width), dtype=np.uint32), 0, np.full((2, self.width + 1), K.EMPTY, dtype=np.uint32),
-                              np.zeros(self.width, dtype=np.int64))
+                Store(self.store.kind, self.width, cap=2).insert((0,) * self.width)
             # Initial states, in Python (few).
             for v0 in model.initial():
                 c = self.canon(v0)
-                self._grow(1)
-                if self.max_states is not None and self.nrows >= self.max_states and \
-                        K.row_find(self.tab, np.array(c, dtype=np.int64), K.key_hash(np.array(c, dtype=np.int64), self.width)) < 0:
+                if self.max_states is not None and self.nrows >= self.max_states and not self.store.contains(c):
                     raise _Capped
-                idx = K.rows_insert(self.rows, self.nrows, self.tab, np.array(c, dtype=np.int64))
+                idx = self.store.insert(c)
                 if idx < 0:
                     continue
-                self.nrows += 1
+                self.nrows = self.store.n
                 inv, mask = self._state_props_py(c)
                 for a in range(len(sp)):
                     if (mask & pending) >> a & 1:
@@ -595,6 +584,8 @@ class CompiledExplorer:
                         raise _Capped
                     report(self.nrows, int(ctl[K.TRANS]), depth + 1, hi - x + self.nrows - hi)
                 lo, hi = hi, self.nrows
+                self.store.n = self.nrows
+                self.store.level(lo)
                 depth += 1
         except _Capped:
             status, reason = INCOMPLETE, f"state cap reached (--max-states {self.max_states})"
@@ -611,6 +602,11 @@ class CompiledExplorer:
                 stats.action_counts[model.labels[k]] += fired
         stats.wall_seconds = time.perf_counter() - start
         stats.peak_rss = peak_rss_bytes()
+        self.store.n = self.nrows
+        stats.store = self.store.kind
+        stats.store_bytes = self.store.nbytes  # the memory store too (the CLI prints it for the others)
+        if self.store.kind == "fp":
+            stats.collision_probability = collision_probability(self.nrows)
         result: Result[Any, Any] = Result(status, stats, incomplete_reason=reason, checked=props)
         violations = []  # the first violation only: this engine has no --continue yet (the front door refuses it)
         if bad is not None:
@@ -627,17 +623,31 @@ class CompiledExplorer:
 
     def path_to(self, idx: int) -> list[Any]:
         """The stored states from an initial state to ``idx``, as readable representatives."""
-        chain = []
-        while idx >= 0:
-            chain.append(idx)
-            idx = int(self.parent[idx])
-        chain.reverse()
-        return [self.readable_canon(self.model.decode(tuple(int(c) for c in self.rows[i]))) for i in chain]
+        self.store.n = self.nrows
+        vs = self.store.path_vectors(idx, self.successors)
+        return [self.readable_canon(self.model.decode(v)) for v in vs]
+
+    def successors(self, v: tuple[int, ...]) -> list[tuple[int, ...]]:
+        """The successors of the stored (canonical) state ``v`` by position, each in its stored form (``()`` where a
+        successor is ``v`` again or a renaming of it: no state was ever stored as that one): ``v`` is expanded alone,
+        by one lane, from a store of its own, so each new successor is a candidate at its position j, the one the fp
+        store records.  For rebuilding a path after the search (it reuses the search's buffers)."""
+        tmp = Store("memory", self.width, cap=64)
+        tmp.insert(v)
+        lane = self.lanes[0]
+        self._expand_batch(0, 1, None, 0, store=tmp, lanes=[lane])
+        ns = int(self.st[0][0])
+        out: list[tuple[int, ...]] = [()] * ns
+        co, cn = int(self.st[2][0]), int(self.st[3][0])
+        c_rows, c_j = lane.out[1], lane.out[5]
+        for q in range(co, co + cn):
+            out[int(c_j[q])] = tuple(int(x) for x in c_rows[q])
+        return out
 
     def vectors(self) -> Iterator[tuple[int, ...]]:
-        """Every stored state vector, in BFS order (for tests)."""
-        for row in self.rows[: self.nrows].tolist():
-            yield tuple(row)
+        """Every stored state vector, in BFS order (for tests; not with the fp store)."""
+        self.store.n = self.nrows
+        yield from self.store.vectors()
 
 
 class _Capped(Exception):

@@ -18,9 +18,10 @@ word -1 marks an empty entry):
   properties: ``(1<<32 | prop, part, before..., after...)``);
 - the *canonical memo* ``C`` (key: the process slots' values) -> an entry of
   the canonical process values and the renamings that reach them;
-- the *visited set*: ``tab`` holds each stored state's slots and its index in
-  ``rows``, the stored states in BFS order (also the queue); states are
-  compared exactly.
+- the *visited set*: a store of :mod:`checker.pins_store` (``memory``,
+  ``compact`` or ``fp``), which numbers the stored states in BFS order (also
+  the queue); the kernel reads and writes it only through its ``st_*``
+  functions, and only :func:`commit` writes.
 
 A batch of a level's states is expanded in two steps.  :func:`compute`
 only reads (the tables and the visited set), so threads run it at once on
@@ -47,6 +48,8 @@ from llvmlite import ir  # type: ignore[import-untyped]
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from checker.pins_store import MEMORY, st_find, st_hash, st_load, st_put
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -184,63 +187,6 @@ def _prefetch_intrinsic(typingctx: Any, arr: Any, idx: Any) -> Any:
 
 _prefetch = cast(Callable[[Any, int], None], _prefetch_intrinsic)  # as the kernel calls it (the typing context is numba's)
 
-EMPTY = np.uint32(0xFFFFFFFF)
-"""The row-index column of an empty visited-table entry."""
-
-
-@jit
-def row_find(tab: Any, v: Any, h: int) -> int:
-    """The visited-table entry holding state ``v`` with hash ``h`` (>= 0), or -1 - the empty entry where it would go.
-
-    An entry is the state's slots followed by its row index: the probe that finds a state reads one entry, not an
-    index and then a row elsewhere (one memory access less per transition).
-    """
-    w = tab.shape[1] - 1
-    mask = tab.shape[0] - 1
-    i = h & mask
-    while True:
-        if tab[i, w] == EMPTY:
-            return -1 - i
-        same = True
-        for k in range(w):
-            if tab[i, k] != v[k]:
-                same = False
-                break
-        if same:
-            return i
-        i = (i + 1) & mask
-
-
-@jit
-def _put_row(tab: Any, i: int, v: Any, r: int) -> None:
-    w = tab.shape[1] - 1
-    for k in range(w):
-        tab[i, k] = v[k]
-    tab[i, w] = r
-
-
-@jit
-def rows_rehash(rows: Any, nrows: int, tab: Any) -> None:
-    """Fill an empty visited table with the first ``nrows`` rows."""
-    w = rows.shape[1]
-    for r in range(nrows):
-        h = key_hash(rows[r], w)
-        _put_row(tab, -1 - row_find(tab, rows[r], h), rows[r], r)
-
-
-@jit
-def rows_insert(rows: Any, nrows: int, tab: Any, v: Any) -> int:
-    """Store ``v`` as row ``nrows`` unless present; its row index, or -1 if it was present."""
-    h = key_hash(v, rows.shape[1])
-    i = row_find(tab, v, h)
-    if i >= 0:
-        return -1
-    for k in range(rows.shape[1]):
-        rows[nrows, k] = v[k]
-    _put_row(tab, -1 - i, v, nrows)
-    return nrows
-
-
 @jit
 def _miss(misses: Any, mset: Any, mslot: Any, tc: Any, table: int, key: Any, w: int) -> None:
     """Record the missing key ``(table, key[:w])`` once per call (``mset``: the recorded ones, by hash), in order of
@@ -294,7 +240,7 @@ def _lowest(bits: int) -> int:
 
 
 @jit
-def compute(todo: Any, ntodo: int, b0: int, pending: int, rows: Any, tab: Any,
+def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
             mkeys: Any, mvals: Any, pkeys: Any, pvals: Any, ckeys: Any, cvals: Any,
             g_reads: Any, g_nreads: Any, deps_off: Any, deps: Any, ctx: Any,
             rs_off: Any, rs_len: Any, ef_label: Any, ef_off: Any, ef_len: Any, op_slot: Any, op_kind: Any, op_arg: Any,
@@ -320,7 +266,9 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, rows: Any, tab: Any,
     every key it can in one round trip.  Nothing here depends on which states share a call, so the keys missed, in
     order, are the same however the states are split among threads.
     """
-    K = rows.shape[1]
+    K = succ.shape[1]
+    s = np.zeros(K, dtype=np.int64)
+    memory = st[0][0] == MEMORY  # the memory store's table entries can be prefetched (checker/pins_store.py)
     G = g_reads.shape[0]
     nsg = sg_poff.shape[0] - 1
     nag = ag_poff.shape[0] - 1
@@ -336,7 +284,7 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, rows: Any, tab: Any,
     for ti in range(ntodo):
         x = todo[ti]
         si = x - b0
-        s = rows[x]
+        st_load(st, x, s)
         ok = True
         total = 0
         for g in range(G):
@@ -480,6 +428,7 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, rows: Any, tab: Any,
                 else:
                     ok = False
         # Phase C: canonical forms and their hashes (s_cand 2: to look up), each one's visited-table entry prefetched.
+        tab = st[2]
         tmask = tab.shape[0] - 1
         for j in range(ns):
             s_cand[j] = 0
@@ -521,9 +470,10 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, rows: Any, tab: Any,
             else:
                 for k in range(K):
                     c[k] = t[k]
-            h = key_hash(c, K)
+            h = st_hash(st, c)
             s_h[j] = h
-            _prefetch(tab, h & tmask)
+            if memory:
+                _prefetch(tab, h & tmask)
             s_cand[j] = 2
         # Phase D: the candidates (not in the visited set) and their state properties.
         for j in range(ns):
@@ -531,7 +481,7 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, rows: Any, tab: Any,
                 continue
             s_cand[j] = 0
             c = succ_canon[j]
-            if row_find(tab, c, s_h[j]) >= 0:
+            if st_find(st, c, s_h[j]) >= 0:
                 continue
             held = 0
             jok = True
@@ -602,27 +552,30 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, rows: Any, tab: Any,
 
 
 @jit
-def commit(a: int, b: int, b0: int, ctl: Any, rows: Any, parent: Any, tab: Any, counts: Any, wit: Any, bad_vec: Any,
+def commit(a: int, b: int, b0: int, ctl: Any, st: Any, counts: Any, wit: Any, bad_vec: Any,
            st_ns: Any, st_off: Any, st_coff: Any, st_cn: Any, st_afj: Any, st_afp: Any, st_afv: Any,
            o_label: Any, c_rows: Any, c_h: Any, c_inv: Any, c_wit: Any, c_j: Any, a_rows: Any) -> None:
     """Commit states ``a..b-1``'s successors, as :func:`compute` left them, in BFS order: count each transition, stop at
     the first that breaks an action property, store each candidate not stored yet (its parent is the state), note
     witnesses, stop at the first new state that breaks an invariant or at the state cap.  Serial: this is the one
-    place that writes the visited set (``rows``, ``tab``, ``parent``); the driver made room for every candidate."""
-    K = rows.shape[1]
+    place that writes the visited set (the store ``st``, :mod:`checker.pins_store`); the driver made room for every
+    candidate."""
+    K = c_rows.shape[1]
+    memory = st[0][0] == MEMORY
+    tab = st[2]
     nrows = ctl[NROWS]
     trans = ctl[TRANS]
     pending = ctl[PENDING]
     maxst = ctl[MAXST]
     ctl[ST] = DONE
     tmask = tab.shape[0] - 1
-    if a < b:
+    if a < b and memory:
         for q in range(st_coff[a - b0], st_coff[a - b0] + st_cn[a - b0]):
             _prefetch(tab, c_h[q] & tmask)
     for x in range(a, b):
         si = x - b0
         off, co, cn, afj = st_off[si], st_coff[si], st_cn[si], st_afj[si]
-        if x + 1 < b:  # the next state's probes, fetched while this one's are done
+        if x + 1 < b and memory:  # the next state's probes, fetched while this one's are done
             for q in range(st_coff[si + 1], st_coff[si + 1] + st_cn[si + 1]):
                 _prefetch(tab, c_h[q] & tmask)
         ci = 0
@@ -640,16 +593,13 @@ def commit(a: int, b: int, b0: int, ctl: Any, rows: Any, parent: Any, tab: Any, 
                 q = co + ci
                 ci += 1
                 # The store: look the candidate up again (an earlier state of the batch may have stored it), insert.
-                e = row_find(tab, c_rows[q], c_h[q])
+                e = st_find(st, c_rows[q], c_h[q])
                 if e >= 0:
                     continue
                 if maxst >= 0 and nrows >= maxst:
                     ctl[ST] = CAPPED
                     break
-                for k in range(K):
-                    rows[nrows, k] = c_rows[q, k]
-                _put_row(tab, -1 - e, c_rows[q], nrows)
-                parent[nrows] = x
+                st_put(st, e, c_rows[q], c_h[q], nrows, x, c_j[q])
                 got = c_wit[q] & pending
                 if got:
                     for w in range(63):

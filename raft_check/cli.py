@@ -151,13 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=("auto", "readable", "fast", "compiled"), default="auto",
                    help="search engine: readable (checker/bfs.py), fast (raft_check/fast.py: same counts and verdicts, compact states), "
                         "compiled (checker/compiled.py: the fast encoding searched in numba-compiled code; same counts and "
-                        "verdicts, its own orbit representatives, memory store only), "
+                        "verdicts, its own orbit representatives; --store memory, compact or fp, --workers N threads, no --checkpoint yet), "
                         "or auto (default): fast where it supports the model")
     p.add_argument("--store", choices=("memory", "compact", "fp"), default="memory",
                    help="where the fast engine keeps visited states: memory (default; a dict, ~250 bytes/state), "
                         "compact (exact, sorted numpy runs, ~60 bytes/state for 3 servers, same speed and counts), "
                         "or fp (64-bit fingerprints only, ~20 bytes/state, as TLC: a hash collision could hide a state, "
-                        "so 'holds' comes with that probability)")
+                        "so 'holds' comes with that probability). With --engine compiled (checker/pins_store.py): "
+                        "memory ~200, compact (bit-packed rows) ~25, fp ~15 bytes/state at 3 servers")
     p.add_argument("--checkpoint", metavar="DIR",
                    help="save the search into DIR at the end of a BFS level (at most once a minute, see "
                         "--checkpoint-every), and resume from DIR "
@@ -310,7 +311,7 @@ def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry
             from models.raft_pins import RaftPins
 
             return CompiledExplorer(RaftPins(model, props), symmetry=symmetry, max_states=max_states, progress=bar,
-                                    workers=workers).run()
+                                    workers=workers, store=store).run()
         if engine == "fast":
             from raft_check.fast import FastExplorer
 
@@ -498,9 +499,11 @@ def _check(argv: list[str]) -> int:
     except ValueError as e:
         raise BadInput(str(e)) from None
     if args.store != "memory":
-        if engine != "fast":
-            raise BadInput(f"--store {args.store} needs the fast engine, and this run uses {engine_note}; drop --store or use --engine fast")
-        engine_note += f", store {args.store} (checker/store.py)"
+        if engine not in ("fast", "compiled"):
+            raise BadInput(f"--store {args.store} needs the fast or compiled engine, and this run uses {engine_note}; drop --store or use --engine fast")
+        engine_note += f", store {args.store} ({'checker/pins_store.py' if engine == 'compiled' else 'checker/store.py'})"
+    if engine == "compiled" and args.checkpoint:
+        raise BadInput("the compiled engine has no --checkpoint yet: drop it, or use --engine fast")
     if engine == "compiled":  # threads sharing the search's arrays, not processes: every core unless told otherwise
         args.workers = args.workers or _cores()
         engine_note += f", {args.workers} thread{'s' if args.workers > 1 else ''}"

@@ -190,7 +190,20 @@ def test_cli_engine_compiled(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert cli.main(["--servers", "2", "--max-term", "1", "--tweak", "vote-twice", "--engine", "compiled", "--quiet",
                      "--out", str(tmp_path)]) == 2
     assert "--stop-at-first" in capsys.readouterr().err
-    assert cli.main(["--engine", "compiled", "--store", "fp", "--quiet", "--out", str(tmp_path)]) == 2
+    assert cli.main(["--servers", "3", "--max-term", "2", "--engine", "compiled", "--store", "fp", "--quiet", "--json",
+                     "--out", str(tmp_path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["store"], out["distinct_states"], out["verdict"]) == ("fp", 1333, "holds")
+    assert 0 < out["collision_probability"] < 1e-10 and out["store_bytes"] > 0
+    # threads on a compact store: the counts of one thread on the memory store
+    assert cli.main(["--servers", "3", "--max-term", "2", "--engine", "compiled", "--store", "compact", "--workers", "2",
+                     "--quiet", "--json", "--out", str(tmp_path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["store"], out["distinct_states"], out["verdict"]) == ("compact", 1333, "holds")
+    # no checkpoints yet: refused, not ignored
+    assert cli.main(["--servers", "3", "--max-term", "2", "--engine", "compiled", "--store", "compact", "--checkpoint",
+                     str(tmp_path / "ck"), "--quiet", "--out", str(tmp_path)]) == 2
+    assert "--checkpoint" in capsys.readouterr().err
 
 
 def test_ctrl_c_ends_in_an_incomplete_report(tmp_path: Path) -> None:
@@ -241,7 +254,7 @@ def test_threads_give_the_one_thread_result(case: str) -> None:
         (a.status, a.stats.distinct_states, a.stats.transitions, a.stats.depth)
     assert b.stats.action_counts == a.stats.action_counts
     assert list(two.vectors()) == list(one.vectors())
-    assert list(two.parent[: two.nrows]) == list(one.parent[: one.nrows])
+    assert list(two.store.parent[: two.nrows]) == list(one.store.parent[: one.nrows])
     assert (a.violation is None) == (b.violation is None)
     if a.violation is not None and b.violation is not None:
         assert b.violation.trace == a.violation.trace and b.violation.prop.name == a.violation.prop.name
@@ -254,3 +267,50 @@ def test_threads_give_the_one_thread_result(case: str) -> None:
         assert a.status == "incomplete" and a.stats.distinct_states == 700
     if case in ("vote-twice", "term-not-persisted"):
         assert a.violation is not None
+
+
+STORE_BOUNDS = [(1, 2, 2), (2, 2, 1), (3, 2, 0), (3, 1, 1)]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("store", ["compact", "fp"])
+@pytest.mark.parametrize("bounds", STORE_BOUNDS, ids=lambda b: "s{}t{}l{}".format(*b))
+def test_stores_same_search(bounds: tuple[int, int, int], store: str, workers: int) -> None:
+    """The compact and fp stores (checker/pins_store.py) change nothing but memory: the memory store's counts, and
+    (compact) the same states in the same BFS order; with one thread or two, and small batches (many commits)."""
+    model = Raft(*bounds)
+    mem = compiled(model, [], workers=1, batch=7)  # the same batches: interning follows the order of the fills
+    other = compiled(model, [], store=store, workers=workers, batch=7)
+    a, b = mem.run().stats, other.run().stats
+    assert (b.distinct_states, b.transitions, b.depth, b.action_counts) == (a.distinct_states, a.transitions, a.depth, a.action_counts)
+    assert b.store == store and b.store_bytes > 0
+    if store == "compact":
+        assert list(other.vectors()) == list(mem.vectors())
+
+
+@pytest.mark.parametrize("store", ["compact", "fp"])
+def test_store_traces_are_the_memory_stores(store: str) -> None:
+    """Violations of both kinds and witnesses: the same trace as with the memory store (the fp store rebuilds it by
+    expanding each state of the path again); each replays."""
+    cases = [("vote-twice", "SelfVote", (2, 1, 0)), ("term-not-persisted", "TermMonotonic", (2, 1, 0)),
+             ("no-prev-log-check", None, (2, 2, 2))]
+    for tweak, prop, bounds in cases:
+        model = tweaks.apply([tweaks.BUILTIN[tweak]])(*bounds)
+        props = [p for p in model.properties() if prop is None or p.name == prop]
+        a = compiled(model, props).run()
+        b = compiled(model, props, store=store).run()
+        assert a.violation is not None and b.violation is not None
+        assert b.violation.prop.name == a.violation.prop.name and b.violation.trace == a.violation.trace
+        replay(model, b.violation.trace, b.violation.prop)
+    model = Raft(2, 2, 1)
+    a, b = compiled(model).run(), compiled(model, store=store).run()
+    assert b.status == "holds" and b.witnesses == a.witnesses and all(b.witnesses.values())
+    capped = compiled(model, store=store, max_states=100).run()
+    assert capped.status == "incomplete" and capped.stats.distinct_states == 100
+
+
+@pytest.mark.parametrize("store", ["compact", "fp"])
+def test_store_pinned_count(store: str) -> None:
+    c = next(c for c in LARGER if (c["servers"], c["max_term"], c["max_log"], c["symmetry"]) == (3, 2, 1, True))
+    result = compiled(Raft(3, 2, 1), store=store).run()
+    assert result.status == "holds" and result.stats.distinct_states == c["distinct_states"]

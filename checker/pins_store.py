@@ -1,0 +1,800 @@
+# mypy: disable-error-code="no-any-return,return-value"
+"""Visited-state stores of the compiled engine (numba): ``--store memory``, ``compact`` and ``fp``.
+
+A store keeps the states a breadth-first search has met, numbered in BFS
+order (the order also serves as the queue), with a path record from which
+the search rebuilds a shortest trace to any of them.  It knows nothing of the
+model: a state is a vector of ``width`` non-negative integers below 2**32.
+The kernel (:func:`checker.pins_kernel.expand`) sees a store only through the
+``st_*`` functions below, on a tuple of arrays (:meth:`Store.tup`); the
+Python class :class:`Store` grows the arrays when the kernel asks for room.
+
+**memory** (the plain exact store): each state as a row of uint32 slots, an
+open-addressing table whose entries hold the state's slots and its row index
+(a probe reads one entry), kept at most half full, and a uint32 parent.
+About ``4w + 2..4 * 4(w+1) + 5`` bytes a state: 200 at 3 servers (w = 10).
+The fastest; for searches that fit.
+
+**compact** (exact, at most 40 bytes a state at 3 servers, path included).
+Choice: bit-packed rows rather than LTSmin's tree compression.  A slot's
+values are interned codes, few per slot (at 3 servers, max-term 3, max-log 1,
+7.3 M states: the largest code of the ten slots needs 10, 10, 10, 11, 11, 12,
+12, 12, 12 and 2 bits, 102 in all), so a state packs into 13 bytes, and a
+tree would save little more while its inner node tables (each 8 bytes an
+entry plus its own hash table) cost as much as the rows they replace when the
+slots' combinations are as varied as here; a packed row is also one memory
+access, a tree ``log w`` of them.  So:
+
+- rows: one bit stream of uint32 words, row ``r`` at bit ``r * B`` (``B`` the
+  sum of the slots' widths, not rounded to words); slot ``k`` has a width of
+  its own.  A value that does not fit its slot's width makes the kernel ask
+  for room: the store *repacks* every row in place (from the last row down,
+  since rows only move up) with that slot widened to one bit more than the
+  value needs, so each slot's range doubles at each repack and repacks are
+  rare (a dozen in a search of millions, the late ones at depth where few new
+  codes appear);
+- a hash table of uint32 row indexes (open addressing, linear probing, any
+  capacity: the home entry is ``(h >> 32) * capacity >> 32``), at most three
+  quarters full and regrown to half full (4/0.75 to 4/0.5: 5.3 to 8 bytes a
+  state); a probe compares the candidate with the stored row slot by slot,
+  unpacking in place.  The hash is of the slot values, not of the packing,
+  so a repack leaves the table as it is; a regrowth frees the table first
+  and rebuilds it from the rows, so it never exists twice;
+- a uint32 parent per state (4 bytes; so at most 2**32 - 1 states) and the
+  kernel's one-byte look-ahead flag.
+
+At 3 servers, max-term 3, max-log 1: 12.75 + 5.3..8 + 4 + 1 = 23 to 26 bytes
+a state, within the 40 of issue #14 while every slot needs at most 16 bits
+or so (10 slots; 16 bits each would give 20 + 8 + 5 = 33).  Rows, parents and
+flags grow in place (``ndarray.resize``: glibc's realloc moves large blocks by
+remapping pages, not copying) by an eighth at a time, so the spare capacity
+costs at most an eighth of them.
+
+**fp** (fingerprints only, at most 16 bytes a state).  The visited set is a
+table of 64-bit fingerprints (a splitmix64 chain over the slots, 0 reserved
+for an empty entry): two different states with the same fingerprint count as
+one, as in TLC, so "holds" is qualified by the chance of such a collision,
+about N**2 / 2**65 for N states (:func:`collision_probability`, the fast
+engine's estimate).  The table is split into :data:`NSEG` segments by the top
+bits of the fingerprint, each probed linearly; at most 0.8 full, regrown to
+0.6 (8/0.8 to 8/0.6: 10 to 13.3 bytes a state); the regrowth is in place,
+segment by segment from the last (only one segment is ever held twice).  The
+path record costs 2 bytes a state: the kernel commits the new successors of
+the states it expands in BFS order, one parent after another, so the
+parents of consecutive states do not decrease and are recovered from each
+state's count of new children (``kids``, one byte); each state also keeps its
+*position* among its parent's successors (``pos``, one byte).  A trace is
+rebuilt by expanding the initial state and taking the successor at each
+recorded position (the engine's :meth:`Store.path_vectors` callback), as
+``checker/store.py``'s fp store does; a state may have at most 255
+successors.  So 12 to 15.3 bytes a state.  The states of the BFS levels being
+expanded and filled (the queue) are kept unpacked beside it, 4w + 1 bytes
+each, and dropped level by level (reported apart: they are not stored
+states).
+
+Threads: a store is written by one thread at a time (the commit phase);
+compact rows share words, so two threads must not append at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar, cast
+
+import numba
+import numpy as np
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def jit(f: F) -> F:
+    """numba's ``njit`` with the compiled code cached on disk (typed for mypy)."""
+    return cast(F, numba.njit(cache=True, nogil=True)(f))
+
+
+def jit_inline(f: F) -> F:
+    """:func:`jit`, and inlined into every compiled caller."""
+    return cast(F, numba.njit(cache=True, nogil=True, inline="always")(f))
+
+
+KINDS = ("memory", "compact", "fp")
+MEMORY, COMPACT, FP = 0, 1, 2
+
+# sctl indexes: the kind, the bits of a packed row, the fp queue's first state, the fp segment capacity, why room is short.
+MODE, ROWBITS, QBASE, SEGCAP, FLAG = range(5)
+SCTL_SIZE = 8
+WIDEN, TOO_MANY = 1, 2
+"""FLAG bits: a value did not fit its slot's width (compact); a state had more successors than a byte counts (fp)."""
+
+EMPTY = np.uint32(0xFFFFFFFF)
+"""An empty entry of a uint32 table, and the parent of an initial state."""
+
+NSEG = 64
+"""Segments of the fp table (the top 6 bits of a fingerprint pick one)."""
+MAX_SUCC = 255
+"""fp: at most this many successors a state (positions and child counts are bytes)."""
+
+_G = np.uint64(0x9E3779B97F4A7C15)
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_S27, _S30, _S31, _U32, _U58 = np.uint64(27), np.uint64(30), np.uint64(31), np.uint64(32), np.uint64(58)
+_ONE, _LOW32 = np.uint64(1), np.uint64(0xFFFFFFFF)
+
+
+@jit
+def fingerprint(v: Any, w: int) -> int:
+    """A 64-bit fingerprint of ``v[:w]`` (a splitmix64 chain over the slots), never 0, as a signed integer."""
+    h = _G
+    for k in range(w):
+        h = h + np.uint64(v[k]) + _G
+        h = (h ^ (h >> _S30)) * _M1
+        h = (h ^ (h >> _S27)) * _M2
+        h = h ^ (h >> _S31)
+    if h == 0:
+        h = _ONE
+    return np.int64(h)
+
+
+# ---------------------------------------------------------------------------------------------- bit-packed rows
+
+
+@jit
+def _get(words: Any, bit: int, nb: int) -> int:
+    """The ``nb``-bit value (nb <= 32) at bit ``bit`` of the stream (the words array has a spare word at its end)."""
+    i = bit >> 5
+    win = np.uint64(words[i]) | (np.uint64(words[i + 1]) << _U32)
+    return np.int64((win >> np.uint64(bit & 31)) & ((_ONE << np.uint64(nb)) - _ONE))
+
+
+@jit
+def _set(words: Any, bit: int, nb: int, v: int) -> None:
+    i = bit >> 5
+    sh = np.uint64(bit & 31)
+    m = ((_ONE << np.uint64(nb)) - _ONE) << sh
+    win = np.uint64(words[i]) | (np.uint64(words[i + 1]) << _U32)
+    win = (win & ~m) | ((np.uint64(v) << sh) & m)
+    words[i] = np.uint32(win & _LOW32)
+    words[i + 1] = np.uint32(win >> _U32)
+
+
+@jit
+def unpack(words: Any, base: int, layout: Any, out: Any) -> None:
+    """The row whose bits start at ``base``, into ``out`` (``layout[k]``: slot k's bit offset and width)."""
+    for k in range(layout.shape[0]):
+        out[k] = _get(words, base + layout[k, 0], layout[k, 1])
+
+
+@jit
+def pack(words: Any, base: int, layout: Any, v: Any) -> None:
+    for k in range(layout.shape[0]):
+        _set(words, base + layout[k, 0], layout[k, 1], v[k])
+
+
+@jit
+def _row_eq(words: Any, base: int, layout: Any, v: Any) -> bool:
+    same = True
+    for k in range(layout.shape[0]):
+        if _get(words, base + layout[k, 0], layout[k, 1]) != v[k]:
+            same = False
+            break
+    return same
+
+
+@jit
+def repack(words: Any, n: int, old: Any, old_bits: int, new: Any, new_bits: int) -> None:
+    """Rewrite rows ``0..n-1`` from layout ``old`` to the wider ``new``, in place: from the last row down, since a
+    row's new bits start at or after its old ones and end before the next row's new ones."""
+    tmp = np.zeros(old.shape[0], dtype=np.int64)
+    for r in range(n - 1, -1, -1):
+        unpack(words, r * old_bits, old, tmp)
+        pack(words, r * new_bits, new, tmp)
+
+
+@jit
+def _home(h: int, cap: int) -> int:
+    """The home entry of hash ``h`` in a table of ``cap`` (< 2**32) entries: its high 32 bits scaled to ``cap``."""
+    return np.int64(((np.uint64(h) >> _U32) * np.uint64(cap)) >> _U32)
+
+
+@jit
+def itab_rebuild(words: Any, n: int, bits: int, layout: Any, itab: Any) -> None:
+    """Fill an empty index table with rows ``0..n-1``."""
+    cap = itab.shape[0]
+    v = np.zeros(layout.shape[0], dtype=np.int64)
+    for r in range(n):
+        unpack(words, r * bits, layout, v)
+        i = _home(st_hash((0,), v), cap)
+        while itab[i] != EMPTY:
+            i += 1
+            if i == cap:
+                i = 0
+        itab[i] = r
+
+
+# ---------------------------------------------------------------------------------------------- the fp table
+
+
+@jit
+def _seg_home(h: Any, segcap: int) -> int:
+    """The entry (in the whole table) where fingerprint ``h``'s probe starts: segment by its top bits, then its low
+    32 bits scaled to the segment."""
+    u = np.uint64(h)
+    return np.int64(u >> _U58) * segcap + np.int64(((u & _LOW32) * np.uint64(segcap)) >> _U32)
+
+
+@jit
+def fp_regrow(fptab: Any, old: int, new: int) -> None:
+    """Spread a table of NSEG segments of ``old`` entries (its first NSEG*old) over NSEG segments of ``new``, in
+    place: from the last segment down, so no segment is overwritten before it is moved."""
+    tmp = np.zeros(old, dtype=np.uint64)
+    for s in range(NSEG - 1, -1, -1):
+        for i in range(old):
+            tmp[i] = fptab[s * old + i]
+        for i in range(s * new, (s + 1) * new):
+            fptab[i] = 0
+        for i in range(old):
+            h = tmp[i]
+            if h == 0:
+                continue
+            j = _seg_home(h, new)
+            while fptab[j] != 0:
+                j += 1
+                if j == (s + 1) * new:
+                    j = s * new
+            fptab[j] = h
+
+
+# ---------------------------------------------------------------------------------------------- the kernel's view
+# The st_* functions take the store's tuple (Store.tup): 0 sctl, 1 rows, 2 tab, 3 parent, 4 clean, 5 layout, 6 need,
+# 7 words, 8 itab, 9 fptab, 10 segn, 11 kids, 12 pos.  Each is a small dispatcher on the kind, inlined into the
+# kernel (numba's inline="always"), that hands the arrays its kind uses to a compiled helper: passing the whole tuple
+# to a function that is not inlined copies it at every call, and costs the kernel a third of its speed.
+
+
+@jit
+def _row_find(tab: Any, v: Any, h: int) -> int:
+    """memory: the table entry holding ``v`` (>= 0), or -1 - the empty entry where it would go."""
+    w = tab.shape[1] - 1
+    mask = tab.shape[0] - 1
+    i = h & mask
+    while True:
+        if tab[i, w] == EMPTY:
+            return -1 - i
+        same = True
+        for k in range(w):
+            if tab[i, k] != v[k]:
+                same = False
+                break
+        if same:
+            return i
+        i = (i + 1) & mask
+
+
+@jit
+def _compact_find(itab: Any, words: Any, layout: Any, bits: int, v: Any, h: int) -> int:
+    cap = itab.shape[0]
+    i = _home(h, cap)
+    while True:
+        r = itab[i]
+        if r == EMPTY:
+            return -1 - i
+        if _row_eq(words, int(r) * bits, layout, v):
+            return i
+        i += 1
+        if i == cap:
+            i = 0
+
+
+@jit
+def _fp_find(fptab: Any, segcap: int, h: int) -> int:
+    i = _seg_home(h, segcap)
+    lo = i - i % segcap
+    u = np.uint64(h)
+    while True:
+        f = fptab[i]
+        if f == 0:
+            return -1 - i
+        if f == u:
+            return i
+        i += 1
+        if i == lo + segcap:
+            i = lo
+
+
+@jit
+def _copy_row(rows: Any, r: int, s: Any) -> None:
+    for k in range(rows.shape[1]):
+        s[k] = rows[r, k]
+
+
+@jit
+def _compact_widths_fit(layout: Any, need: Any, sctl: Any, ns: int, cands: Any, new: Any) -> bool:
+    """compact: whether every new candidate's values fit their slots' widths; else ``need`` has the widths wanted."""
+    ok = True
+    for j in range(ns):
+        if new[j]:
+            for k in range(layout.shape[0]):
+                v = cands[j, k]
+                if v >> layout[k, 1] != 0:
+                    b = 0
+                    while v >> b != 0:
+                        b += 1
+                    if b > need[k]:
+                        need[k] = b
+                    sctl[FLAG] |= WIDEN
+                    ok = False
+    return ok
+
+
+@jit
+def _fp_room(sctl: Any, segn: Any, m: int, qcap: int, kcap: int, ns: int, new: Any, hs: Any) -> bool:
+    if ns > MAX_SUCC:
+        sctl[FLAG] |= TOO_MANY
+        return False
+    if m - sctl[QBASE] > qcap or m > kcap:
+        return False
+    limit = 4 * sctl[SEGCAP]
+    ok = True
+    for j in range(ns):
+        if new[j] and 5 * (segn[np.int64(np.uint64(hs[j]) >> _U58)] + ns) > limit:
+            ok = False
+    return ok
+
+
+@jit
+def _memory_put(rows: Any, tab: Any, parent: Any, e: int, v: Any, idx: int, par: int) -> None:
+    w = rows.shape[1]
+    for k in range(w):
+        rows[idx, k] = v[k]
+        tab[e, k] = v[k]
+    tab[e, w] = idx
+    parent[idx] = EMPTY if par < 0 else par
+
+
+@jit
+def _compact_put(words: Any, layout: Any, itab: Any, parent: Any, bits: int, e: int, v: Any, idx: int, par: int) -> None:
+    pack(words, idx * bits, layout, v)
+    itab[e] = idx
+    parent[idx] = EMPTY if par < 0 else par
+
+
+@jit
+def _fp_put(fptab: Any, segn: Any, rows: Any, clean: Any, kids: Any, pos: Any, qbase: int,
+            e: int, v: Any, h: int, idx: int, par: int, j: int) -> None:
+    fptab[e] = np.uint64(h)
+    segn[np.int64(np.uint64(h) >> _U58)] += 1
+    r = idx - qbase
+    for k in range(rows.shape[1]):
+        rows[r, k] = v[k]
+    clean[r] = 0
+    if par >= 0:
+        kids[par] += 1
+        pos[idx] = j
+
+
+@jit_inline
+def st_load(st: Any, x: int, s: Any) -> None:
+    """State ``x`` (stored, or in the fp queue) into ``s``."""
+    sctl = st[0]
+    mode = sctl[MODE]
+    if mode == COMPACT:
+        unpack(st[7], x * sctl[ROWBITS], st[5], s)
+    elif mode == FP:
+        _copy_row(st[1], x - sctl[QBASE], s)
+    else:
+        _copy_row(st[1], x, s)
+
+
+@jit_inline
+def st_clean(st: Any, x: int) -> bool:
+    """The kernel's look-ahead flag of state ``x`` (see checker/pins_kernel.py)."""
+    return st[4][x - st[0][QBASE]] != 0
+
+
+@jit_inline
+def st_set_clean(st: Any, x: int) -> None:
+    st[4][x - st[0][QBASE]] = 1
+
+
+@jit_inline
+def st_hash(st: Any, v: Any) -> int:
+    """The hash (for fp: the fingerprint) of state ``v`` (the same for every kind: :func:`fingerprint`)."""
+    return fingerprint(v, v.shape[0])
+
+
+@jit_inline
+def st_find(st: Any, v: Any, h: int) -> int:
+    """The entry holding ``v`` (hash ``h``) if stored (>= 0), else -1 - the entry where it would go."""
+    sctl = st[0]
+    mode = sctl[MODE]
+    if mode == MEMORY:
+        return _row_find(st[2], v, h)
+    if mode == COMPACT:
+        return _compact_find(st[8], st[7], st[5], sctl[ROWBITS], v, h)
+    return _fp_find(st[9], sctl[SEGCAP], h)
+
+
+@jit_inline
+def st_room(st: Any, n: int, ns: int, cands: Any, new: Any, hs: Any) -> bool:
+    """Whether the ``ns`` candidates (those with ``new[j]``) can be stored after ``n`` states without growing; if
+    not, the kernel returns GROW and :meth:`Store.ensure` makes room."""
+    sctl = st[0]
+    mode = sctl[MODE]
+    m = n + ns
+    if mode == MEMORY:
+        return m <= st[1].shape[0] and 2 * m <= st[2].shape[0]
+    if mode == COMPACT:
+        room = m <= st[3].shape[0] and 4 * m <= 3 * st[8].shape[0] and m * sctl[ROWBITS] + 64 <= 32 * st[7].shape[0]
+        return _compact_widths_fit(st[5], st[6], sctl, ns, cands, new) and room
+    return _fp_room(sctl, st[10], m, st[1].shape[0], st[11].shape[0], ns, new, hs)
+
+
+@jit
+def st_room_batch(st: Any, n: int, total: int, cands: Any, hs: Any, cu: int, most: int) -> bool:
+    """Whether ``total`` new states fit after the ``n`` stored without growing, ``cands[:cu]`` (hashes ``hs``) being
+    some of them (one thread's share of a batch; the driver asks for each share) and ``most`` the largest successor
+    count of a state of the batch; if not, :meth:`Store.ensure` (``total``) makes room (and widens slots or refuses, by
+    ``sctl[FLAG]``)."""
+    sctl = st[0]
+    mode = sctl[MODE]
+    m = n + total
+    if mode == MEMORY:
+        return m <= st[1].shape[0] and 2 * m <= st[2].shape[0]
+    if mode == COMPACT:
+        room = m <= st[3].shape[0] and 4 * m <= 3 * st[8].shape[0] and m * sctl[ROWBITS] + 64 <= 32 * st[7].shape[0]
+        one = np.ones(cu, dtype=np.int64)
+        return _compact_widths_fit(st[5], st[6], sctl, cu, cands, one) and room
+    if most > MAX_SUCC:
+        sctl[FLAG] |= TOO_MANY
+        return False
+    if m - sctl[QBASE] > st[1].shape[0] or m > st[11].shape[0]:
+        return False
+    limit = 4 * sctl[SEGCAP]
+    segn = st[10]
+    for j in range(cu):  # noqa: SIM110  (numba compiles no generator expression)
+        if 5 * (segn[np.int64(np.uint64(hs[j]) >> _U58)] + total) > limit:
+            return False
+    return True
+
+
+@jit_inline
+def st_put(st: Any, where: int, v: Any, h: int, idx: int, par: int, j: int) -> None:
+    """Store ``v`` (hash ``h``; ``where`` from :func:`st_find`) as state ``idx``, the successor at position ``j`` of
+    state ``par`` (-1: an initial state)."""
+    sctl = st[0]
+    mode = sctl[MODE]
+    if mode == MEMORY:
+        _memory_put(st[1], st[2], st[3], -1 - where, v, idx, par)
+    elif mode == COMPACT:
+        _compact_put(st[7], st[5], st[8], st[3], sctl[ROWBITS], -1 - where, v, idx, par)
+    else:
+        _fp_put(st[9], st[10], st[1], st[4], st[11], st[12], sctl[QBASE], -1 - where, v, h, idx, par, j)
+
+
+@jit
+def fp_parents(kids: Any, n: int, n_init: int, idx: int, out: Any) -> int:
+    """The chain of states from ``idx`` back to an initial one into ``out``; its length (-1: ``out`` is too short).
+
+    The children of state x are the states ``n_init + kids[0] + ... + kids[x-1]`` onwards, ``kids[x]`` of them;
+    block sums of ``kids`` find a parent without a scan from the start."""
+    blk = 1 << 16
+    nb = (n + blk - 1) // blk
+    first = np.zeros(nb + 1, dtype=np.int64)  # first[b]: the first child of state b*blk
+    first[0] = n_init
+    for b in range(nb):
+        t = 0
+        for x in range(b * blk, min(n, (b + 1) * blk)):
+            t += kids[x]
+        first[b + 1] = first[b] + t
+    m = 0
+    i = idx
+    while True:
+        if m == out.shape[0]:
+            return -1
+        out[m] = i
+        m += 1
+        if i < n_init:
+            break
+        b = 0
+        while first[b + 1] <= i:
+            b += 1
+        c = first[b]
+        x = b * blk
+        while c + kids[x] <= i:
+            c += kids[x]
+            x += 1
+        i = x
+    return m
+
+
+def collision_probability(n: int) -> float:
+    """The chance that some two of ``n`` distinct states share a 64-bit fingerprint, for a uniform hash: n(n-1)/2**65."""
+    return n * (n - 1) / 2.0**65
+
+
+# ---------------------------------------------------------------------------------------------- the Python side
+
+
+def _bitlen(v: int) -> int:
+    return int(v).bit_length()
+
+
+class Store:
+    """The arrays of one store, grown on the kernel's demand; ``kind`` is one of :data:`KINDS`."""
+
+    def __init__(self, kind: str, width: int, cap: int = 1 << 12) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown store {kind!r}: one of {', '.join(KINDS)}")
+        self.kind, self.width = kind, width
+        self.mode = KINDS.index(kind)
+        self.n = 0  # states stored (kept by the engine after each kernel call)
+        self.n_init = 0  # fp: the initial states (the first n_init), kept unpacked here
+        self.init_rows: list[tuple[int, ...]] = []
+        self.repacks = 0
+        w = width
+        self.sctl = np.zeros(SCTL_SIZE, dtype=np.int64)
+        self.sctl[MODE] = self.mode
+        u32_2d, u8, u32 = np.zeros((1, 1), dtype=np.uint32), np.zeros(1, dtype=np.uint8), np.zeros(1, dtype=np.uint32)
+        self.rows, self.tab, self.parent, self.clean = u32_2d, u32_2d, u32, u8
+        self.layout = np.zeros((w, 2), dtype=np.int64)
+        self.need = np.zeros(w, dtype=np.int64)
+        self.words, self.itab = u32, u32
+        self.fptab, self.segn = np.zeros(1, dtype=np.uint64), np.zeros(NSEG, dtype=np.int64)
+        self.kids, self.pos = u8, u8
+        if self.mode == MEMORY:
+            self.rows = np.zeros((cap, w), dtype=np.uint32)
+            self.tab = np.full((2 * cap, w + 1), EMPTY, dtype=np.uint32)
+            self.parent = np.full(cap, EMPTY, dtype=np.uint32)
+            self.clean = np.zeros(cap, dtype=np.uint8)
+        elif self.mode == COMPACT:
+            self._set_layout([1] * w)
+            self.words = np.zeros(cap * self.bits // 32 + 2, dtype=np.uint32)
+            self.itab = np.full(2 * cap, EMPTY, dtype=np.uint32)
+            self.parent = np.full(cap, EMPTY, dtype=np.uint32)
+            self.clean = np.zeros(cap, dtype=np.uint8)
+        else:
+            self.rows = np.zeros((cap, w), dtype=np.uint32)
+            self.clean = np.zeros(cap, dtype=np.uint8)
+            self.sctl[SEGCAP] = 1024
+            self.fptab = np.zeros(NSEG * 1024, dtype=np.uint64)
+            self.kids = np.zeros(cap, dtype=np.uint8)
+            self.pos = np.zeros(cap, dtype=np.uint8)
+
+    # -------------------------------------------------------------- layout (compact)
+
+    def _set_layout(self, widths: list[int]) -> None:
+        offs = [0]
+        for b in widths[:-1]:
+            offs.append(offs[-1] + b)
+        self.layout = np.array([[o, b] for o, b in zip(offs, widths, strict=True)], dtype=np.int64).reshape(len(widths), 2)
+        self.bits = sum(widths)
+        self.sctl[ROWBITS] = self.bits
+
+    @property
+    def widths(self) -> list[int]:
+        """compact: each slot's width in bits."""
+        return [int(b) for b in self.layout[:, 1]]
+
+    def _widen(self) -> None:
+        """Repack every row with each slot wide enough for the values the kernel could not store, plus one bit."""
+        old, old_bits = self.layout.copy(), self.bits
+        if int(self.need.max()) > 32:
+            raise ValueError("a slot's value does not fit in 32 bits")
+        widths = [min(32, nd + 1) if nd > b else b for b, nd in zip(self.widths, self.need.tolist(), strict=True)]
+        self._set_layout(widths)
+        self.words = _resized(self.words, max(len(self.words), self.n * self.bits // 32 + 2))
+        repack(self.words, self.n, old, old_bits, self.layout, self.bits)
+        self.need[:] = 0
+        self.repacks += 1
+
+    # -------------------------------------------------------------- room
+
+    def tup(self) -> tuple[Any, ...]:
+        """The arrays as the kernel's ``st_*`` functions take them."""
+        return (self.sctl, self.rows, self.tab, self.parent, self.clean, self.layout, self.need, self.words, self.itab,
+                self.fptab, self.segn, self.kids, self.pos)
+
+    def ensure(self, need: int) -> None:
+        """Room for ``need`` more states after the ``n`` stored (and whatever widening the kernel asked for)."""
+        m = self.n + need
+        flag = int(self.sctl[FLAG])
+        self.sctl[FLAG] = 0
+        if flag & TOO_MANY:
+            raise ValueError(f"--store fp records a state's successor position in a byte: a state of this model has more "
+                             f"than {MAX_SUCC} successors; use --store compact")
+        if self.mode == MEMORY:
+            if m > len(self.rows):
+                cap = max(2 * len(self.rows), m)
+                self.rows = _resized(self.rows, cap)
+                self.parent = _resized(self.parent, cap, EMPTY)
+                self.clean = _resized(self.clean, cap)
+            if 2 * m > len(self.tab):
+                cap = len(self.tab)
+                while 2 * m > cap:
+                    cap *= 2
+                if cap >= 1 << 32:
+                    raise MemoryError("the compiled engine stores fewer than 2**31 states")
+                self.tab = np.zeros((1, 1), dtype=np.uint32)  # freed before the new one is made
+                self.tab = np.full((cap, self.width + 1), EMPTY, dtype=np.uint32)
+                _rehash_memory(self.rows, self.n, self.tab)
+        elif self.mode == COMPACT:
+            if flag & WIDEN:
+                self._widen()
+            if m >= int(EMPTY):
+                raise MemoryError("the compact store holds fewer than 2**32 - 1 states")
+            if m > len(self.parent):
+                cap = max(m, len(self.parent) + len(self.parent) // 8)
+                self.parent = _resized(self.parent, cap, EMPTY)
+                self.clean = _resized(self.clean, cap)
+            if m * self.bits + 64 > 32 * len(self.words):
+                self.words = _resized(self.words, max(len(self.parent) * self.bits // 32 + 2, m * self.bits // 32 + 3))
+            if 4 * m > 3 * len(self.itab):
+                self.itab = np.zeros(1, dtype=np.uint32)  # freed before the new one is made
+                self.itab = np.full(2 * m, EMPTY, dtype=np.uint32)
+                itab_rebuild(self.words, self.n, self.bits, self.layout, self.itab)
+        else:
+            if m >= int(EMPTY):
+                raise MemoryError("the fp store holds fewer than 2**32 - 1 states")
+            q = m - int(self.sctl[QBASE])
+            if q > len(self.rows):
+                cap = max(q, len(self.rows) + len(self.rows) // 8)
+                self.rows = _resized(self.rows, cap)
+                self.clean = _resized(self.clean, cap)
+            if m > len(self.kids):
+                cap = max(m, len(self.kids) + len(self.kids) // 8)
+                self.kids = _resized(self.kids, cap)
+                self.pos = _resized(self.pos, cap)
+            segcap = int(self.sctl[SEGCAP])
+            top = int(self.segn.max()) + need
+            if 5 * top > 4 * segcap:
+                new = max(segcap + 1, -(-top * 5 // 3))
+                if new >= 1 << 32:
+                    raise MemoryError("the fp store's segments hold fewer than 2**32 entries")
+                self.fptab = _resized(self.fptab, NSEG * new)
+                fp_regrow(self.fptab, segcap, new)
+                self.sctl[SEGCAP] = new
+
+    def level(self, lo: int) -> None:
+        """fp: the states below ``lo`` are expanded: drop them from the queue."""
+        if self.mode != FP:
+            return
+        qb = int(self.sctl[QBASE])
+        keep = self.n - lo
+        self.rows[:keep] = self.rows[lo - qb : self.n - qb]
+        self.clean[:keep] = self.clean[lo - qb : self.n - qb]
+        self.clean[keep:] = 0
+        self.sctl[QBASE] = lo
+
+    def insert(self, v: tuple[int, ...], par: int = -1, j: int = 0) -> int:
+        """Store ``v`` (an initial state, if ``par`` < 0) unless present; its index, or -1 if it was present."""
+        c = np.array(v, dtype=np.int64)
+        cands = c.reshape(1, -1)
+        one = np.ones(1, dtype=np.int64)
+        h = _hash(c)
+        hs = np.array([h], dtype=np.int64)
+        while not st_room(self.tup(), self.n, 1, cands, one, hs):
+            self.ensure(1)
+        i = st_find(self.tup(), c, h)
+        if i >= 0:
+            return -1
+        st_put(self.tup(), i, c, h, self.n, par, j)
+        if par < 0 and self.mode == FP:
+            self.init_rows.append(tuple(int(x) for x in v))
+            self.n_init += 1
+        self.n += 1
+        return self.n - 1
+
+    def contains(self, v: tuple[int, ...]) -> bool:
+        c = np.array(v, dtype=np.int64)
+        return bool(st_find(self.tup(), c, _hash(c)) >= 0)
+
+    # -------------------------------------------------------------- reading states back
+
+    def row(self, i: int) -> tuple[int, ...]:
+        """State ``i`` (memory, compact; fp: only while it is in the queue or initial)."""
+        if self.mode == COMPACT:
+            out = np.zeros(self.width, dtype=np.int64)
+            unpack(self.words, i * self.bits, self.layout, out)
+            return tuple(int(x) for x in out)
+        if self.mode == FP:
+            if i < self.n_init:
+                return self.init_rows[i]
+            qb = int(self.sctl[QBASE])
+            if not qb <= i < self.n:
+                raise KeyError(f"state {i} is not in the fp store's queue")
+            return tuple(int(x) for x in self.rows[i - qb])
+        return tuple(int(x) for x in self.rows[i])
+
+    def chain(self, idx: int) -> list[int]:
+        """The states from an initial one to ``idx``, by index."""
+        if self.mode == FP:
+            size = 1 << 12
+            while True:
+                out = np.zeros(size, dtype=np.int64)
+                m = fp_parents(self.kids, self.n, self.n_init, idx, out)
+                if m >= 0:
+                    return [int(x) for x in out[:m][::-1]]
+                size *= 4
+        chain = []
+        while idx != int(EMPTY):
+            chain.append(idx)
+            idx = int(self.parent[idx])
+        chain.reverse()
+        return chain
+
+    def path_vectors(self, idx: int, successors: Callable[[tuple[int, ...]], list[tuple[int, ...]]]) -> list[tuple[int, ...]]:
+        """The stored path to state ``idx`` as vectors.  fp rebuilds it: ``successors(v)`` must list v's successors in
+        the kernel's order (position j as recorded at the commit), each in the stored (canonical) form."""
+        chain = self.chain(idx)
+        if self.mode != FP:
+            return [self.row(i) for i in chain]
+        v = self.init_rows[chain[0]]
+        out = [v]
+        for i in chain[1:]:
+            succ = successors(v)
+            j = int(self.pos[i])
+            if j >= len(succ):
+                raise RuntimeError(f"fp store: state {i} was recorded as successor {j} of a state with {len(succ)}")
+            v = succ[j]
+            if not self.contains(v):
+                raise RuntimeError(f"fp store: the rebuilt state {i} is not in the store")
+            out.append(v)
+        qb = int(self.sctl[QBASE])
+        if qb <= idx < self.n and tuple(int(x) for x in self.rows[idx - qb]) != v:
+            raise RuntimeError(f"fp store: the rebuilt path does not end at state {idx}")
+        return out
+
+    def vectors(self) -> Iterator[tuple[int, ...]]:
+        """Every stored state, in BFS order (memory, compact)."""
+        if self.mode == FP:
+            raise ValueError("the fp store keeps no states")
+        for i in range(self.n):
+            yield self.row(i)
+
+    # -------------------------------------------------------------- sizes
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the stored states' arrays: rows, tables, path records, look-ahead flags (not the fp queue)."""
+        if self.mode == MEMORY:
+            return self.rows.nbytes + self.tab.nbytes + self.parent.nbytes + self.clean.nbytes
+        if self.mode == COMPACT:
+            return self.words.nbytes + self.itab.nbytes + self.parent.nbytes + self.clean.nbytes
+        return self.fptab.nbytes + self.kids.nbytes + self.pos.nbytes
+
+    @property
+    def queue_bytes(self) -> int:
+        """fp: bytes of the queue (the unpacked states of the levels being expanded and filled)."""
+        return self.rows.nbytes + self.clean.nbytes if self.mode == FP else 0
+
+
+def _resized(a: Any, n: int, fill: Any = 0) -> Any:
+    """``a`` grown to ``n`` rows in place where possible (realloc), the new rows set to ``fill``."""
+    old = a.shape[0]
+    if n <= old:
+        return a
+    try:
+        a.resize((n, *a.shape[1:]), refcheck=False)
+    except ValueError:  # not the owner of its data: copy
+        b = np.zeros((n, *a.shape[1:]), dtype=a.dtype)
+        b[:old] = a
+        a = b
+    if fill:
+        a[old:] = fill
+    return a
+
+
+@jit
+def _hash(v: Any) -> int:
+    return st_hash((0,), v)
+
+
+@jit
+def _rehash_memory(rows: Any, n: int, tab: Any) -> None:
+    """Fill an empty memory-store table with the first ``n`` rows."""
+    w = rows.shape[1]
+    for r in range(n):
+        h = st_hash((0,), rows[r])
+        e = -1 - _row_find(tab, rows[r], h)
+        for k in range(w):
+            tab[e, k] = rows[r, k]
+        tab[e, w] = r
