@@ -38,8 +38,10 @@ set), so the result is the one-thread result whatever the number of threads.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import numba
@@ -49,9 +51,49 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from checker.pins_store import MEMORY, st_find, st_hash, st_load, st_put
+from checker.pins_store import (
+    COMPACT,
+    MEMORY,
+    QBASE,
+    ROWBITS,
+    SEGCAP,
+    _compact_find,
+    _compact_put,
+    _fp_find,
+    _fp_put,
+    _memory_put,
+    _row_find,
+    st_hash,
+    unpack,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _drop_stale_cache() -> None:
+    """Drop numba's on-disk cache of the compiled engine's files when any of their sources changed.
+
+    numba keys a cached function by its own file only, yet the kernel's machine code includes the store's
+    (checker/pins_store.py) and the walk kernel's includes this file's: after an edit of one of them, the others' cached
+    code would run the old version (seen: wrong state counts after a change of the store's fingerprint).  A stamp of
+    the three sources beside the cache tells; where the cache cannot be written (a read-only install) nothing is done.
+    """
+    here = Path(__file__).resolve().parent
+    try:
+        digest = hashlib.sha256(b"".join((here / n).read_bytes() for n in ("pins_kernel.py", "pins_store.py", "pins_walk.py"))).hexdigest()
+        cache = here / "__pycache__"
+        stamp = cache / "pins_sources.sha256"
+        if stamp.exists() and stamp.read_text() == digest:
+            return
+        for f in cache.glob("pins_*.nb[ic]"):
+            f.unlink(missing_ok=True)
+        cache.mkdir(exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:
+        pass
+
+
+_drop_stale_cache()
 
 
 @contextlib.contextmanager
@@ -268,7 +310,8 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
     """
     K = succ.shape[1]
     s = np.zeros(K, dtype=np.int64)
-    memory = st[0][0] == MEMORY  # the memory store's table entries can be prefetched (checker/pins_store.py)
+    mode = st[0][0]
+    memory = mode == MEMORY  # the memory store's table entries can be prefetched (checker/pins_store.py)
     G = g_reads.shape[0]
     nsg = sg_poff.shape[0] - 1
     nag = ag_poff.shape[0] - 1
@@ -284,7 +327,15 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
     for ti in range(ntodo):
         x = todo[ti]
         si = x - b0
-        st_load(st, x, s)
+        # The store's functions are called directly, by kind: through st_load/st_find/st_put (inlined dispatchers)
+        # the kernel ran about half as fast (bench/RESULTS.md).
+        if mode == COMPACT:
+            unpack(st[7], x * st[0][ROWBITS], st[5], s)
+        else:
+            rows = st[1]
+            r = x - st[0][QBASE] if mode != MEMORY else x
+            for k in range(K):
+                s[k] = rows[r, k]
         ok = True
         total = 0
         for g in range(G):
@@ -481,7 +532,13 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
                 continue
             s_cand[j] = 0
             c = succ_canon[j]
-            if st_find(st, c, s_h[j]) >= 0:
+            if mode == MEMORY:
+                e = _row_find(tab, c, s_h[j])
+            elif mode == COMPACT:
+                e = _compact_find(st[8], st[7], st[5], st[0][ROWBITS], c, s_h[j])
+            else:
+                e = _fp_find(st[9], st[0][SEGCAP], s_h[j])
+            if e >= 0:
                 continue
             held = 0
             jok = True
@@ -561,7 +618,8 @@ def commit(a: int, b: int, b0: int, ctl: Any, st: Any, counts: Any, wit: Any, ba
     place that writes the visited set (the store ``st``, :mod:`checker.pins_store`); the driver made room for every
     candidate."""
     K = c_rows.shape[1]
-    memory = st[0][0] == MEMORY
+    mode = st[0][0]
+    memory = mode == MEMORY
     tab = st[2]
     nrows = ctl[NROWS]
     trans = ctl[TRANS]
@@ -593,13 +651,23 @@ def commit(a: int, b: int, b0: int, ctl: Any, st: Any, counts: Any, wit: Any, ba
                 q = co + ci
                 ci += 1
                 # The store: look the candidate up again (an earlier state of the batch may have stored it), insert.
-                e = st_find(st, c_rows[q], c_h[q])
+                if mode == MEMORY:
+                    e = _row_find(tab, c_rows[q], c_h[q])
+                elif mode == COMPACT:
+                    e = _compact_find(st[8], st[7], st[5], st[0][ROWBITS], c_rows[q], c_h[q])
+                else:
+                    e = _fp_find(st[9], st[0][SEGCAP], c_h[q])
                 if e >= 0:
                     continue
                 if maxst >= 0 and nrows >= maxst:
                     ctl[ST] = CAPPED
                     break
-                st_put(st, e, c_rows[q], c_h[q], nrows, x, c_j[q])
+                if mode == MEMORY:
+                    _memory_put(st[1], tab, st[3], -1 - e, c_rows[q], nrows, x)
+                elif mode == COMPACT:
+                    _compact_put(st[7], st[5], st[8], st[3], st[0][ROWBITS], -1 - e, c_rows[q], nrows, x)
+                else:
+                    _fp_put(st[9], st[10], st[1], st[4], st[11], st[12], st[0][QBASE], -1 - e, c_rows[q], c_h[q], nrows, x, c_j[q])
                 got = c_wit[q] & pending
                 if got:
                     for w in range(63):

@@ -116,19 +116,21 @@ MAX_SUCC = 255
 
 _G = np.uint64(0x9E3779B97F4A7C15)
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-_S27, _S30, _S31, _U32, _U58 = np.uint64(27), np.uint64(30), np.uint64(31), np.uint64(32), np.uint64(58)
+_S27, _S29, _S30, _S31, _U32, _U58 = np.uint64(27), np.uint64(29), np.uint64(30), np.uint64(31), np.uint64(32), np.uint64(58)
 _ONE, _LOW32 = np.uint64(1), np.uint64(0xFFFFFFFF)
 
 
 @jit
 def fingerprint(v: Any, w: int) -> int:
-    """A 64-bit fingerprint of ``v[:w]`` (a splitmix64 chain over the slots), never 0, as a signed integer."""
+    """A 64-bit fingerprint of ``v[:w]`` (a multiply-xorshift round a slot, then splitmix64's finaliser), never 0, as a
+    signed integer."""
     h = _G
-    for k in range(w):
-        h = h + np.uint64(v[k]) + _G
-        h = (h ^ (h >> _S30)) * _M1
-        h = (h ^ (h >> _S27)) * _M2
-        h = h ^ (h >> _S31)
+    for k in range(w):  # one multiply and one xor-shift a slot (a chain of splitmix64 rounds cost four times as much) ...
+        h = (h ^ np.uint64(v[k])) * _M1
+        h = h ^ (h >> _S29)
+    h = (h ^ (h >> _S30)) * _M1  # ... then splitmix64's finaliser
+    h = (h ^ (h >> _S27)) * _M2
+    h = h ^ (h >> _S31)
     if h == 0:
         h = _ONE
     return np.int64(h)
