@@ -500,7 +500,8 @@ def _check(argv: list[str]) -> int:
         raise BadInput(str(e)) from None
     if args.store != "memory":
         if engine not in ("fast", "compiled"):
-            raise BadInput(f"--store {args.store} needs the fast or compiled engine, and this run uses {engine_note}; drop --store or use --engine fast")
+            raise BadInput(f"--store {args.store} needs the fast engine (or --engine compiled), and this run uses {engine_note}; "
+                           "drop --store or use --engine fast")
         engine_note += f", store {args.store} ({'checker/pins_store.py' if engine == 'compiled' else 'checker/store.py'})"
     if engine == "compiled" and args.checkpoint:
         raise BadInput("the compiled engine has no --checkpoint yet: drop it, or use --engine fast")
