@@ -376,8 +376,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def check_tweak_file_ran(args: argparse.Namespace, model: Raft, result: Result[State, Action]) -> None:
     """A "holds" of a tweak file whose hooks never ran is the unmodified protocol's verdict: refuse it (exit 2) with the
-    bound that would let them run.  (Hooks called in --workers processes are not seen here: not checked then.)"""
-    if not args.tweak_file or args.workers > 1 or result.status != HOLDS:
+    bound that would let them run.  (Hooks called in --workers processes are not seen here: not checked then; the
+    compiled engine's threads call no hook, the tables are filled in this process.)"""
+    if not args.tweak_file or getattr(args, "worker_processes", args.workers > 1) or result.status != HOLDS:
         return
     ours = [name for name, f in type(model).__dict__.items() if name in HOOKS and hasattr(f, "__wrapped__")]
     if not ours or tweaks.CALLED & set(ours):
@@ -509,6 +510,7 @@ def _check(argv: list[str]) -> int:
         args.workers = args.workers or _cores()
         engine_note += f", {args.workers} thread{'s' if args.workers > 1 else ''}"
     args.workers = args.workers or 1
+    args.worker_processes = args.workers > 1 and engine != "compiled"  # (the compiled engine's workers are threads)
     if args.workers > 1 and engine != "compiled":
         if args.store == "memory":
             raise BadInput(f"--workers {args.workers} needs a batched store: add --store compact (exact) or --store fp")

@@ -52,6 +52,9 @@ def test_a_tweak_file_whose_hooks_never_run_is_an_error(tmp_path: Path, capsys: 
     assert code == console.EXIT_BAD_INPUT and "never ran" in err and "--max-log 1" in err and "HOLDS" not in out
     code, out, _ = run(capsys, *base, "--max-log", "1")
     assert code == console.EXIT_HOLDS and "HOLDS" in out  # it runs there (and is safe at these bounds)
+    # the compiled engine's threads (the default: every core) do not hide it: its hooks run in this process
+    code, out, err = run(capsys, *base, "--engine", "compiled", "--workers", "2", "--stop-at-first")
+    assert code == console.EXIT_BAD_INPUT and "never ran" in err and "HOLDS" not in out
 
 
 def test_a_log_property_at_max_log_0_names_the_bound_it_needs(tmp_path: Path, capsys: CAPTURE) -> None:
