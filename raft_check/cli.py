@@ -477,7 +477,8 @@ def _check(argv: list[str]) -> int:
         symmetry = False
         symmetry_note = (f" (symmetry is off above {sizing.SYMMETRY_MAX_SERVERS} servers: a state's canonical form would try "
                          f"up to {model.n}! = {math.factorial(model.n):,} renamings)")
-    est = sizing.estimate(model.n, model.max_term, model.max_log, symmetry=symmetry, reduced=model.reduce, store=args.store)
+    est = sizing.estimate(model.n, model.max_term, model.max_log, symmetry=symmetry, reduced=model.reduce, store=args.store,
+                          engine=args.engine)
     refusal, warning = sizing.advice(est, args.store, capped=args.max_states is not None, force=args.force)
     if refusal is not None:
         raise BadInput(refusal)

@@ -40,6 +40,10 @@ MEASURED = {(2, 1, 0): 10, (2, 2, 0): 61, (2, 3, 0): 234, (2, 4, 0): 689, (3, 1,
 
 BYTES_PER_STATE = {"memory": 250, "compact": 100, "fp": 20}
 STATES_PER_SECOND = 20_000  # the fast engine on this kind of machine (README's table)
+COMPILED_BYTES_PER_STATE = {"memory": 180, "compact": 40, "fp": 30}
+"""The compiled engine's whole-process bytes a stored state on large searches (bench/RESULTS.md: 182, 52 and 47 at
+3/3/1, where the lazily filled tables still weigh; 37 for compact at 238 M states of Figure 8)."""
+COMPILED_STATES_PER_SECOND = 150_000  # both cores, bench/RESULTS.md (3/3/1: 165,428)
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,9 @@ class Estimate:
                 "(a rough estimate from the bounds)")
 
 
-def estimate(n: int, max_term: int, max_log: int, *, symmetry: bool, reduced: bool, store: str) -> Estimate:
-    """The estimated size of a complete search at these bounds."""
+def estimate(n: int, max_term: int, max_log: int, *, symmetry: bool, reduced: bool, store: str,
+             engine: str = "fast") -> Estimate:
+    """The estimated size of a complete search at these bounds (memory and time: of ``engine``, compiled or not)."""
     x = (n * max_term, n, max_term, 1, max_log * n * max_term, max_log * n, max_log, max_log * max_log * n)
     ln = sum(c * f for c, f in zip(COEFFICIENTS, x, strict=True))
     if not symmetry:
@@ -62,6 +67,8 @@ def estimate(n: int, max_term: int, max_log: int, *, symmetry: bool, reduced: bo
     if not reduced:
         ln += math.log(30)
     states = math.exp(min(ln, 700.0))
+    if engine == "compiled":
+        return Estimate(states, states * COMPILED_BYTES_PER_STATE.get(store, 180), states / COMPILED_STATES_PER_SECOND)
     return Estimate(states, states * BYTES_PER_STATE.get(store, 250), states / STATES_PER_SECOND)
 
 

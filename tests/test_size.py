@@ -38,6 +38,14 @@ def test_the_estimate_fits_the_measured_counts() -> None:
     assert 217_489 / 3 <= three <= 217_489 * 3  # without symmetry (README's table): about n! times as many
 
 
+def test_the_estimate_knows_the_compiled_stores() -> None:
+    """Figure 8's bounds (3/4/1): the compiled engine's compact store (about 40 bytes a state) and speed, not the fast
+    engine's (100 bytes, 20,000 states a second), so that its runs are not refused or warned about for the other's."""
+    fast = sizing.estimate(3, 4, 1, symmetry=True, reduced=True, store="compact")
+    comp = sizing.estimate(3, 4, 1, symmetry=True, reduced=True, store="compact", engine="compiled")
+    assert comp.bytes < fast.bytes / 2 and comp.seconds < fast.seconds / 5
+
+
 def test_a_hopeless_search_is_refused_up_front(capsys: CAPTURE) -> None:
     code = cli.main(["--servers", "9"])
     out, err = capsys.readouterr()
