@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -46,14 +46,22 @@ def _count(lo: int) -> Any:
     return parse
 
 
-def _minutes(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of minutes, got {text!r}") from None
-    if not v > 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of minutes, got {text!r}")
-    return v
+def positive(unit: str) -> Callable[[str], float]:
+    """An argparse type: a positive, finite number of ``unit`` (e.g. seconds), with one clear line otherwise."""
+
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number of {unit}, got {text!r}") from None
+        if not v > 0 or v == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a positive number of {unit}, got {text!r}")
+        return v
+
+    return parse
+
+
+_minutes = positive("minutes")
 
 
 def _cores() -> int:

@@ -65,7 +65,7 @@ from typing import Any
 from tabulate import tabulate
 
 from checker.bfs import VIOLATED, Result, Stats, Violation, peak_rss_bytes
-from checker.console import EXIT_INCOMPLETE, EXIT_VIOLATION, BadInput, _cores, _count, _Parser, check_out_dir, without_options
+from checker.console import EXIT_INCOMPLETE, EXIT_VIOLATION, BadInput, _cores, _count, _Parser, check_out_dir, positive, without_options
 from checker.kernel import Kernel, Move
 from checker.model import Kind
 from checker.pins_walk import MoveClasses
@@ -122,14 +122,7 @@ def _seed(text: str) -> int:
     return v
 
 
-def _seconds(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not v > 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
-    return v
+_seconds = positive("seconds")
 
 
 def build_parser() -> argparse.ArgumentParser:
