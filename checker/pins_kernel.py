@@ -20,8 +20,8 @@ word -1 marks an empty entry):
   the canonical process values and the renamings that reach them;
 - the *visited set*: a store of :mod:`checker.pins_store` (``memory``,
   ``compact`` or ``fp``), which numbers the stored states in BFS order (also
-  the queue); the kernel reads and writes it only through its ``st_*``
-  functions, and only :func:`commit` writes.
+  the queue); :func:`compute` reads it and only :func:`commit` writes, each
+  through the helpers of the store's kind.
 
 A batch of a level's states is expanded in two steps.  :func:`compute`
 only reads (the tables and the visited set), so threads run it at once on
@@ -70,7 +70,7 @@ from checker.pins_store import (
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _drop_stale_cache() -> None:
+def _drop_stale_cache(here: Path | None = None) -> None:
     """Drop numba's on-disk cache of the compiled engine's files when any of their sources changed.
 
     numba keys a cached function by its own file only, yet the kernel's machine code includes the store's
@@ -78,7 +78,7 @@ def _drop_stale_cache() -> None:
     code would run the old version (seen: wrong state counts after a change of the store's fingerprint).  A stamp of
     the three sources beside the cache tells; where the cache cannot be written (a read-only install) nothing is done.
     """
-    here = Path(__file__).resolve().parent
+    here = here or Path(__file__).resolve().parent
     try:
         digest = hashlib.sha256(b"".join((here / n).read_bytes() for n in ("pins_kernel.py", "pins_store.py", "pins_walk.py"))).hexdigest()
         cache = here / "__pycache__"
@@ -327,10 +327,9 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
     for ti in range(ntodo):
         x = todo[ti]
         si = x - b0
-        # The store's functions are called directly, by kind: through st_load/st_find/st_put (inlined dispatchers)
-        # the kernel ran about half as fast (bench/RESULTS.md).
+        # The store's helpers are called directly, by kind: through inlined dispatchers the kernel ran at about 60 % speed.
         if mode == COMPACT:
-            unpack(st[7], x * st[0][ROWBITS], st[5], s)
+            unpack(st[6], x * st[0][ROWBITS], st[4], s)
         else:
             rows = st[1]
             r = x - st[0][QBASE] if mode != MEMORY else x
@@ -535,9 +534,9 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
             if mode == MEMORY:
                 e = _row_find(tab, c, s_h[j])
             elif mode == COMPACT:
-                e = _compact_find(st[8], st[7], st[5], st[0][ROWBITS], c, s_h[j])
+                e = _compact_find(st[7], st[6], st[4], st[0][ROWBITS], c, s_h[j])
             else:
-                e = _fp_find(st[9], st[0][SEGCAP], s_h[j])
+                e = _fp_find(st[8], st[0][SEGCAP], s_h[j])
             if e >= 0:
                 continue
             held = 0
@@ -654,9 +653,9 @@ def commit(a: int, b: int, b0: int, ctl: Any, st: Any, counts: Any, wit: Any, ba
                 if mode == MEMORY:
                     e = _row_find(tab, c_rows[q], c_h[q])
                 elif mode == COMPACT:
-                    e = _compact_find(st[8], st[7], st[5], st[0][ROWBITS], c_rows[q], c_h[q])
+                    e = _compact_find(st[7], st[6], st[4], st[0][ROWBITS], c_rows[q], c_h[q])
                 else:
-                    e = _fp_find(st[9], st[0][SEGCAP], c_h[q])
+                    e = _fp_find(st[8], st[0][SEGCAP], c_h[q])
                 if e >= 0:
                     continue
                 if maxst >= 0 and nrows >= maxst:
@@ -665,9 +664,9 @@ def commit(a: int, b: int, b0: int, ctl: Any, st: Any, counts: Any, wit: Any, ba
                 if mode == MEMORY:
                     _memory_put(st[1], tab, st[3], -1 - e, c_rows[q], nrows, x)
                 elif mode == COMPACT:
-                    _compact_put(st[7], st[5], st[8], st[3], st[0][ROWBITS], -1 - e, c_rows[q], nrows, x)
+                    _compact_put(st[6], st[4], st[7], st[3], st[0][ROWBITS], -1 - e, c_rows[q], nrows, x)
                 else:
-                    _fp_put(st[9], st[10], st[1], st[4], st[11], st[12], st[0][QBASE], -1 - e, c_rows[q], c_h[q], nrows, x, c_j[q])
+                    _fp_put(st[8], st[9], st[1], st[10], st[11], st[0][QBASE], -1 - e, c_rows[q], c_h[q], nrows, x, c_j[q])
                 got = c_wit[q] & pending
                 if got:
                     for w in range(63):

@@ -5,14 +5,15 @@ A store keeps the states a breadth-first search has met, numbered in BFS
 order (the order also serves as the queue), with a path record from which
 the search rebuilds a shortest trace to any of them.  It knows nothing of the
 model: a state is a vector of ``width`` non-negative integers below 2**32.
-The kernel (:func:`checker.pins_kernel.expand`) sees a store only through the
-``st_*`` functions below, on a tuple of arrays (:meth:`Store.tup`); the
-Python class :class:`Store` grows the arrays when the kernel asks for room.
+The kernel (:func:`checker.pins_kernel.compute` reads, :func:`checker.pins_kernel.commit`
+writes) gets a store as a tuple of arrays (:meth:`Store.tup`) and calls the
+helpers of its kind below directly; :func:`st_room_batch` says whether a
+batch fits, and the Python class :class:`Store` grows the arrays when not.
 
 **memory** (the plain exact store): each state as a row of uint32 slots, an
 open-addressing table whose entries hold the state's slots and its row index
 (a probe reads one entry), kept at most half full, and a uint32 parent.
-About ``4w + 2..4 * 4(w+1) + 5`` bytes a state: 200 at 3 servers (w = 10).
+About ``4w + 2..4 * 4(w+1) + 4`` bytes a state: 200 at 3 servers (w = 10).
 The fastest; for searches that fit.
 
 **compact** (exact, at most 40 bytes a state at 3 servers, path included).
@@ -40,13 +41,12 @@ access, a tree ``log w`` of them.  So:
   unpacking in place.  The hash is of the slot values, not of the packing,
   so a repack leaves the table as it is; a regrowth frees the table first
   and rebuilds it from the rows, so it never exists twice;
-- a uint32 parent per state (4 bytes; so at most 2**32 - 1 states) and the
-  kernel's one-byte look-ahead flag.
+- a uint32 parent per state (4 bytes; so at most 2**32 - 1 states).
 
-At 3 servers, max-term 3, max-log 1: 12.75 + 5.3..8 + 4 + 1 = 23 to 26 bytes
+At 3 servers, max-term 3, max-log 1: 12.75 + 5.3..8 + 4 = 22 to 25 bytes
 a state, within the 40 of issue #14 while every slot needs at most 16 bits
-or so (10 slots; 16 bits each would give 20 + 8 + 5 = 33).  Rows, parents and
-flags grow in place (``ndarray.resize``: glibc's realloc moves large blocks by
+or so (10 slots; 16 bits each would give 20 + 8 + 4 = 32).  Rows and parents
+grow in place (``ndarray.resize``: glibc's realloc moves large blocks by
 remapping pages, not copying) by an eighth at a time, so the spare capacity
 costs at most an eighth of them.
 
@@ -68,7 +68,7 @@ rebuilt by expanding the initial state and taking the successor at each
 recorded position (the engine's :meth:`Store.path_vectors` callback), as
 ``checker/store.py``'s fp store does; a state may have at most 255
 successors.  So 12 to 15.3 bytes a state.  The states of the BFS levels being
-expanded and filled (the queue) are kept unpacked beside it, 4w + 1 bytes
+expanded and filled (the queue) are kept unpacked beside it, 4w bytes
 each, and dropped level by level (reported apart: they are not stored
 states).
 
@@ -246,10 +246,9 @@ def fp_regrow(fptab: Any, old: int, new: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- the kernel's view
-# The st_* functions take the store's tuple (Store.tup): 0 sctl, 1 rows, 2 tab, 3 parent, 4 clean, 5 layout, 6 need,
-# 7 words, 8 itab, 9 fptab, 10 segn, 11 kids, 12 pos.  Each is a small dispatcher on the kind, inlined into the
-# kernel (numba's inline="always"), that hands the arrays its kind uses to a compiled helper: passing the whole tuple
-# to a function that is not inlined copies it at every call, and costs the kernel a third of its speed.
+# The store's tuple (Store.tup): 0 sctl, 1 rows, 2 tab, 3 parent, 4 layout, 5 need, 6 words, 7 itab, 8 fptab,
+# 9 segn, 10 kids, 11 pos.  The st_* dispatchers on the kind serve Store's own calls from Python; the kernel calls the
+# kind's helper itself (through an inlined dispatcher it ran at about 60 % speed, bench/RESULTS.md).
 
 
 @jit
@@ -303,12 +302,6 @@ def _fp_find(fptab: Any, segcap: int, h: int) -> int:
 
 
 @jit
-def _copy_row(rows: Any, r: int, s: Any) -> None:
-    for k in range(rows.shape[1]):
-        s[k] = rows[r, k]
-
-
-@jit
 def _compact_widths_fit(layout: Any, need: Any, sctl: Any, ns: int, cands: Any, new: Any) -> bool:
     """compact: whether every new candidate's values fit their slots' widths; else ``need`` has the widths wanted."""
     ok = True
@@ -324,21 +317,6 @@ def _compact_widths_fit(layout: Any, need: Any, sctl: Any, ns: int, cands: Any, 
                         need[k] = b
                     sctl[FLAG] |= WIDEN
                     ok = False
-    return ok
-
-
-@jit
-def _fp_room(sctl: Any, segn: Any, m: int, qcap: int, kcap: int, ns: int, new: Any, hs: Any) -> bool:
-    if ns > MAX_SUCC:
-        sctl[FLAG] |= TOO_MANY
-        return False
-    if m - sctl[QBASE] > qcap or m > kcap:
-        return False
-    limit = 4 * sctl[SEGCAP]
-    ok = True
-    for j in range(ns):
-        if new[j] and 5 * (segn[np.int64(np.uint64(hs[j]) >> _U58)] + ns) > limit:
-            ok = False
     return ok
 
 
@@ -360,41 +338,16 @@ def _compact_put(words: Any, layout: Any, itab: Any, parent: Any, bits: int, e: 
 
 
 @jit
-def _fp_put(fptab: Any, segn: Any, rows: Any, clean: Any, kids: Any, pos: Any, qbase: int,
+def _fp_put(fptab: Any, segn: Any, rows: Any, kids: Any, pos: Any, qbase: int,
             e: int, v: Any, h: int, idx: int, par: int, j: int) -> None:
     fptab[e] = np.uint64(h)
     segn[np.int64(np.uint64(h) >> _U58)] += 1
     r = idx - qbase
     for k in range(rows.shape[1]):
         rows[r, k] = v[k]
-    clean[r] = 0
     if par >= 0:
         kids[par] += 1
         pos[idx] = j
-
-
-@jit_inline
-def st_load(st: Any, x: int, s: Any) -> None:
-    """State ``x`` (stored, or in the fp queue) into ``s``."""
-    sctl = st[0]
-    mode = sctl[MODE]
-    if mode == COMPACT:
-        unpack(st[7], x * sctl[ROWBITS], st[5], s)
-    elif mode == FP:
-        _copy_row(st[1], x - sctl[QBASE], s)
-    else:
-        _copy_row(st[1], x, s)
-
-
-@jit_inline
-def st_clean(st: Any, x: int) -> bool:
-    """The kernel's look-ahead flag of state ``x`` (see checker/pins_kernel.py)."""
-    return st[4][x - st[0][QBASE]] != 0
-
-
-@jit_inline
-def st_set_clean(st: Any, x: int) -> None:
-    st[4][x - st[0][QBASE]] = 1
 
 
 @jit_inline
@@ -411,23 +364,8 @@ def st_find(st: Any, v: Any, h: int) -> int:
     if mode == MEMORY:
         return _row_find(st[2], v, h)
     if mode == COMPACT:
-        return _compact_find(st[8], st[7], st[5], sctl[ROWBITS], v, h)
-    return _fp_find(st[9], sctl[SEGCAP], h)
-
-
-@jit_inline
-def st_room(st: Any, n: int, ns: int, cands: Any, new: Any, hs: Any) -> bool:
-    """Whether the ``ns`` candidates (those with ``new[j]``) can be stored after ``n`` states without growing; if
-    not, the kernel returns GROW and :meth:`Store.ensure` makes room."""
-    sctl = st[0]
-    mode = sctl[MODE]
-    m = n + ns
-    if mode == MEMORY:
-        return m <= st[1].shape[0] and 2 * m <= st[2].shape[0]
-    if mode == COMPACT:
-        room = m <= st[3].shape[0] and 4 * m <= 3 * st[8].shape[0] and m * sctl[ROWBITS] + 64 <= 32 * st[7].shape[0]
-        return _compact_widths_fit(st[5], st[6], sctl, ns, cands, new) and room
-    return _fp_room(sctl, st[10], m, st[1].shape[0], st[11].shape[0], ns, new, hs)
+        return _compact_find(st[7], st[6], st[4], sctl[ROWBITS], v, h)
+    return _fp_find(st[8], sctl[SEGCAP], h)
 
 
 @jit
@@ -442,16 +380,16 @@ def st_room_batch(st: Any, n: int, total: int, cands: Any, hs: Any, cu: int, mos
     if mode == MEMORY:
         return m <= st[1].shape[0] and 2 * m <= st[2].shape[0]
     if mode == COMPACT:
-        room = m <= st[3].shape[0] and 4 * m <= 3 * st[8].shape[0] and m * sctl[ROWBITS] + 64 <= 32 * st[7].shape[0]
+        room = m <= st[3].shape[0] and 4 * m <= 3 * st[7].shape[0] and m * sctl[ROWBITS] + 64 <= 32 * st[6].shape[0]
         one = np.ones(cu, dtype=np.int64)
-        return _compact_widths_fit(st[5], st[6], sctl, cu, cands, one) and room
+        return _compact_widths_fit(st[4], st[5], sctl, cu, cands, one) and room
     if most > MAX_SUCC:
         sctl[FLAG] |= TOO_MANY
         return False
-    if m - sctl[QBASE] > st[1].shape[0] or m > st[11].shape[0]:
+    if m - sctl[QBASE] > st[1].shape[0] or m > st[10].shape[0]:
         return False
     limit = 4 * sctl[SEGCAP]
-    segn = st[10]
+    segn = st[9]
     for j in range(cu):  # noqa: SIM110  (numba compiles no generator expression)
         if 5 * (segn[np.int64(np.uint64(hs[j]) >> _U58)] + total) > limit:
             return False
@@ -467,9 +405,9 @@ def st_put(st: Any, where: int, v: Any, h: int, idx: int, par: int, j: int) -> N
     if mode == MEMORY:
         _memory_put(st[1], st[2], st[3], -1 - where, v, idx, par)
     elif mode == COMPACT:
-        _compact_put(st[7], st[5], st[8], st[3], sctl[ROWBITS], -1 - where, v, idx, par)
+        _compact_put(st[6], st[4], st[7], st[3], sctl[ROWBITS], -1 - where, v, idx, par)
     else:
-        _fp_put(st[9], st[10], st[1], st[4], st[11], st[12], sctl[QBASE], -1 - where, v, h, idx, par, j)
+        _fp_put(st[8], st[9], st[1], st[10], st[11], sctl[QBASE], -1 - where, v, h, idx, par, j)
 
 
 @jit
@@ -536,7 +474,7 @@ class Store:
         self.sctl = np.zeros(SCTL_SIZE, dtype=np.int64)
         self.sctl[MODE] = self.mode
         u32_2d, u8, u32 = np.zeros((1, 1), dtype=np.uint32), np.zeros(1, dtype=np.uint8), np.zeros(1, dtype=np.uint32)
-        self.rows, self.tab, self.parent, self.clean = u32_2d, u32_2d, u32, u8
+        self.rows, self.tab, self.parent = u32_2d, u32_2d, u32
         self.layout = np.zeros((w, 2), dtype=np.int64)
         self.need = np.zeros(w, dtype=np.int64)
         self.words, self.itab = u32, u32
@@ -546,16 +484,13 @@ class Store:
             self.rows = np.zeros((cap, w), dtype=np.uint32)
             self.tab = np.full((2 * cap, w + 1), EMPTY, dtype=np.uint32)
             self.parent = np.full(cap, EMPTY, dtype=np.uint32)
-            self.clean = np.zeros(cap, dtype=np.uint8)
         elif self.mode == COMPACT:
             self._set_layout([1] * w)
             self.words = np.zeros(cap * self.bits // 32 + 2, dtype=np.uint32)
             self.itab = np.full(2 * cap, EMPTY, dtype=np.uint32)
             self.parent = np.full(cap, EMPTY, dtype=np.uint32)
-            self.clean = np.zeros(cap, dtype=np.uint8)
         else:
             self.rows = np.zeros((cap, w), dtype=np.uint32)
-            self.clean = np.zeros(cap, dtype=np.uint8)
             self.sctl[SEGCAP] = 1024
             self.fptab = np.zeros(NSEG * 1024, dtype=np.uint64)
             self.kids = np.zeros(cap, dtype=np.uint8)
@@ -592,7 +527,7 @@ class Store:
 
     def tup(self) -> tuple[Any, ...]:
         """The arrays as the kernel's ``st_*`` functions take them."""
-        return (self.sctl, self.rows, self.tab, self.parent, self.clean, self.layout, self.need, self.words, self.itab,
+        return (self.sctl, self.rows, self.tab, self.parent, self.layout, self.need, self.words, self.itab,
                 self.fptab, self.segn, self.kids, self.pos)
 
     def ensure(self, need: int) -> None:
@@ -608,7 +543,6 @@ class Store:
                 cap = max(2 * len(self.rows), m)
                 self.rows = _resized(self.rows, cap)
                 self.parent = _resized(self.parent, cap, EMPTY)
-                self.clean = _resized(self.clean, cap)
             if 2 * m > len(self.tab):
                 cap = len(self.tab)
                 while 2 * m > cap:
@@ -626,7 +560,6 @@ class Store:
             if m > len(self.parent):
                 cap = max(m, len(self.parent) + len(self.parent) // 8)
                 self.parent = _resized(self.parent, cap, EMPTY)
-                self.clean = _resized(self.clean, cap)
             if m * self.bits + 64 > 32 * len(self.words):
                 self.words = _resized(self.words, max(len(self.parent) * self.bits // 32 + 2, m * self.bits // 32 + 3))
             if 4 * m > 3 * len(self.itab):
@@ -640,7 +573,6 @@ class Store:
             if q > len(self.rows):
                 cap = max(q, len(self.rows) + len(self.rows) // 8)
                 self.rows = _resized(self.rows, cap)
-                self.clean = _resized(self.clean, cap)
             if m > len(self.kids):
                 cap = max(m, len(self.kids) + len(self.kids) // 8)
                 self.kids = _resized(self.kids, cap)
@@ -662,18 +594,15 @@ class Store:
         qb = int(self.sctl[QBASE])
         keep = self.n - lo
         self.rows[:keep] = self.rows[lo - qb : self.n - qb]
-        self.clean[:keep] = self.clean[lo - qb : self.n - qb]
-        self.clean[keep:] = 0
         self.sctl[QBASE] = lo
 
     def insert(self, v: tuple[int, ...], par: int = -1, j: int = 0) -> int:
         """Store ``v`` (an initial state, if ``par`` < 0) unless present; its index, or -1 if it was present."""
         c = np.array(v, dtype=np.int64)
         cands = c.reshape(1, -1)
-        one = np.ones(1, dtype=np.int64)
         h = _hash(c)
         hs = np.array([h], dtype=np.int64)
-        while not st_room(self.tup(), self.n, 1, cands, one, hs):
+        while not st_room_batch(self.tup(), self.n, 1, cands, hs, 1, 0):
             self.ensure(1)
         i = st_find(self.tup(), c, h)
         if i >= 0:
@@ -758,15 +687,15 @@ class Store:
     def nbytes(self) -> int:
         """Bytes of the stored states' arrays: rows, tables, path records, look-ahead flags (not the fp queue)."""
         if self.mode == MEMORY:
-            return self.rows.nbytes + self.tab.nbytes + self.parent.nbytes + self.clean.nbytes
+            return self.rows.nbytes + self.tab.nbytes + self.parent.nbytes
         if self.mode == COMPACT:
-            return self.words.nbytes + self.itab.nbytes + self.parent.nbytes + self.clean.nbytes
+            return self.words.nbytes + self.itab.nbytes + self.parent.nbytes
         return self.fptab.nbytes + self.kids.nbytes + self.pos.nbytes
 
     @property
     def queue_bytes(self) -> int:
         """fp: bytes of the queue (the unpacked states of the levels being expanded and filled)."""
-        return self.rows.nbytes + self.clean.nbytes if self.mode == FP else 0
+        return self.rows.nbytes if self.mode == FP else 0
 
 
 def _resized(a: Any, n: int, fill: Any = 0) -> Any:

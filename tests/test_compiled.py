@@ -314,3 +314,22 @@ def test_store_pinned_count(store: str) -> None:
     c = next(c for c in LARGER if (c["servers"], c["max_term"], c["max_log"], c["symmetry"]) == (3, 2, 1, True))
     result = compiled(Raft(3, 2, 1), store=store).run()
     assert result.status == "holds" and result.stats.distinct_states == c["distinct_states"]
+
+
+def test_a_changed_engine_source_drops_the_numba_cache(tmp_path: Path) -> None:
+    """numba keys a cache by its own file: an edit of pins_store.py must still drop the kernel's cached code."""
+    from checker import pins_kernel
+
+    src = Path(pins_kernel.__file__).resolve().parent
+    for name in ("pins_kernel.py", "pins_store.py", "pins_walk.py"):
+        (tmp_path / name).write_bytes((src / name).read_bytes())
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    pins_kernel._drop_stale_cache(tmp_path)  # first time: no stamp, the stamp is written
+    stale = cache / "pins_kernel.compute-1.py311.nbi"
+    stale.write_text("x")
+    pins_kernel._drop_stale_cache(tmp_path)
+    assert stale.exists()  # nothing changed: the cache is kept
+    (tmp_path / "pins_store.py").write_text((tmp_path / "pins_store.py").read_text() + "\n# edited\n")
+    pins_kernel._drop_stale_cache(tmp_path)
+    assert not stale.exists()

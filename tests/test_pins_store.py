@@ -172,12 +172,12 @@ def test_fp_refuses_more_successors_than_a_byte_counts() -> None:
     ns = ps.MAX_SUCC + 1
     cands = np.zeros((ns, 2), dtype=np.int64)
     cands[:, 0] = np.arange(ns) + 1
-    new = np.ones(ns, dtype=np.int64)
     hs = np.array([ps.fingerprint(c, 2) for c in cands], dtype=np.int64)
-    assert not ps.st_room(store.tup(), store.n, ns, cands, new, hs)
+    assert not ps.st_room_batch(store.tup(), store.n, ns, cands, hs, ns, ns)  # a state with 256 successors
     with pytest.raises(ValueError, match="more than 255 successors"):
         store.ensure(ns)
-    assert ps.st_room(store.tup(), store.n, ps.MAX_SUCC, cands, new, hs)
+    store.ensure(ns)  # (the refusal is told once: the flag is cleared)
+    assert ps.st_room_batch(store.tup(), store.n, ns, cands, hs, ns, ps.MAX_SUCC)
 
 
 def test_fingerprints_spread() -> None:
