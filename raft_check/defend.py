@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tweak-file", action="append", default=[], metavar="PATH",
                    help="add a row per expect(...) / expect_holds(...) that this tweak file declares, run with --continue "
                         "at the bounds it names (repeatable; see docs/tweak-files.md)")
+    p.add_argument("--all", action="store_true",
+                   help="also run the rows that are not run by default because their search takes long (see check "
+                        "--list-tweaks: Figure 8's commit-old-terms, commit-beyond-match); each row reports its wall time")
     p.add_argument("--out", metavar="DIR", default="counterexamples", help="counterexamples go to DIR/<tweak>/ (default counterexamples/)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--json", action="store_true", help="print one JSON object (every row, and the outcome) instead of the table")
@@ -134,8 +137,8 @@ def main(argv: Sequence[str]) -> int:
     plan: list[tuple[str, tweaks.Tweak | None, tuple[int, int, int]]] = []
     if not args.tweak or UNMODIFIED in args.tweak:
         plan.append((UNMODIFIED, None, UNMODIFIED_BOUNDS))
-    # Not run unless named: tweaks known only from a replayed execution, and those whose search takes long.
-    not_run = [t for t in selected if (not t.searched or t.search_time) and not args.tweak]
+    # Not run unless named (or --all): tweaks known only from a replayed execution, and those whose search takes long.
+    not_run = [t for t in selected if (not t.searched or t.search_time) and not args.tweak and not args.all]
     plan += [(t.name, t, t.bounds) for t in selected if t not in not_run]
     plan = [(name, t, (args.servers or b[0], b[1] if args.max_term is None else args.max_term, b[2])) for name, t, b in plan]
 
@@ -188,7 +191,7 @@ def main(argv: Sequence[str]) -> int:
         if t.searched:
             print(f"NOT RUN: {t.name} (expected {t.expected} at {bounds_text(t.bounds)}, found by a complete search; the "
                   f"shortest trace is under counterexamples/{t.name}/): the search takes {t.search_time}. "
-                  f"Run it alone with --tweak {t.name} --stop-at-first.")
+                  f"Run it alone with --tweak {t.name} --stop-at-first, or every row with --all.")
         else:
             print(f"NOT RUN: {t.name} (expected {t.expected} at {bounds_text(t.bounds)}): that verdict comes from a replayed "
                   f"execution; a complete search at those bounds takes hours. Run it alone with --tweak {t.name} --stop-at-first.")

@@ -173,6 +173,11 @@ def test_defend_skips_long_searches_unless_named(tmp_path: Path, capsys: pytest.
     assert not re.search(r"^vote-twice ", out, re.M) and re.search(r"^half-quorum ", out, re.M)
     code, out, _ = run_defend(["--tweak", "vote-twice", "--out", str(tmp_path), "--quiet"], capsys)
     assert code == 0 and re.search(r"^vote-twice .* ElectionSafety +ElectionSafety ", out, re.M) and "NOT RUN" not in out
+    # --all runs every row, the long one included, and each row has its wall time.
+    code, out, _ = run_defend(["--all", "--out", str(tmp_path), "--quiet"], capsys)
+    assert code == 0 and "NOT RUN" not in out and "not run" not in out
+    assert re.search(r"^vote-twice .* ElectionSafety +ElectionSafety +8 .* \d+\.\d s$", out, re.M)
+    assert re.search(r"^half-quorum .* \d+\.\d s$", out, re.M)
 
 
 @pytest.mark.parametrize(("argv", "fragment"), [
