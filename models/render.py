@@ -354,6 +354,16 @@ def itf_state(model: Raft, s: State, index: int, action: Action | None) -> dict[
     }
 
 
+ITF_PARAMS = ("Server", "MaxTerm", "MaxLog")
+"""The constants of spec/Raft.tla, as ITF trace parameters: ADR-015 says they are set in the initial state."""
+
+
+def itf_params(model: Raft) -> dict[str, Any]:
+    """The values of ITF_PARAMS for ``model``, as the initial state of its ITF trace sets them."""
+    return {"Server": {"#set": [server_name(i) for i in model.server_ids]},
+            "MaxTerm": {"#bigint": str(model.max_term)}, "MaxLog": {"#bigint": str(model.max_log)}}
+
+
 def itf_vars(model: Raft) -> list[str]:
     """The variables of ``model``'s ITF traces: the ghost ``elected`` only with ``history``."""
     return [*ITF_VARS, "elected"] if model.history else list(ITF_VARS)

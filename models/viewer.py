@@ -379,6 +379,11 @@ def read_itf(path: Path, model_of: ModelOf) -> ItfTrace:
         model, props = model_of(command)
     except ValueError as e:
         raise TraceFileError(f"{path}: its recorded command {command!r} is not valid: {e}") from None
+    known = render.itf_vars(model)
+    unknown = [v for v in doc["vars"] if v not in known]
+    if unknown:
+        raise TraceFileError(f"{path}: variable(s) {', '.join(map(str, unknown))} in 'vars' are not variables of the model of "
+                             f"{command!r} (its variables: {', '.join(known)})")
     named = re.match(r"(?:Shortest counterexample|Counterexample) to (\w+)", desc)
     violated = None
     if named:
@@ -389,6 +394,16 @@ def read_itf(path: Path, model_of: ModelOf) -> ItfTrace:
         itf = itf_py.trace_from_json(doc)
     except Exception as e:  # the parser's own complaint about malformed ITF values
         raise TraceFileError(f"{path}: not valid ITF ({type(e).__name__}: {e})") from None
+    params = render.itf_params(model)
+    for k, raw in enumerate(doc["states"]):
+        extra = sorted(str(v) for v in raw if v not in known and v not in params and v != "#meta") if isinstance(raw, dict) else []
+        if extra:
+            raise TraceFileError(f"{path}: state {k} has field(s) {', '.join(extra)}, which are not variables of the model of "
+                                 f"{command!r}")
+        wrong = [p for p, val in params.items() if isinstance(raw, dict) and p in raw and raw[p] != val]
+        if wrong:  # the constants (ADR-015's params, set in the initial state) must be the recorded command's
+            raise TraceFileError(f"{path}: state {k} sets {wrong[0]} to {json.dumps(raw[wrong[0]])}, and the model of "
+                                 f"{command!r} has {json.dumps(params[wrong[0]])}")
     states = [_decode_state(st.values, model.n, f"{path}: state {k}") for k, st in enumerate(itf.states)]
     if states[0] not in model.init_states():
         raise TraceFileError(f"{path}: state 0 is not the initial state of the model of {command!r}")

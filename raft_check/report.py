@@ -14,7 +14,7 @@ from checker.bfs import Result
 from checker.model import Kind
 from checker.trace import Step
 from models import render, viewer
-from models.raft import Action, Raft, State, server_name
+from models.raft import Action, Raft, State
 
 
 def model_label(model: Raft) -> str:
@@ -79,21 +79,11 @@ def itf_document(model: Raft, trace: Sequence[Step[State, Action]], description:
             "description": description,
             "varTypes": {},
         },
-        "params": list(ITF_PARAMS),
+        "params": list(render.ITF_PARAMS),
         "vars": render.itf_vars(model),
-        "states": [render.itf_state(model, st.state, k, st.action) | (itf_params(model) if k == 0 else {})
+        "states": [render.itf_state(model, st.state, k, st.action) | (render.itf_params(model) if k == 0 else {})
                    for k, st in enumerate(trace)],
     }
-
-
-ITF_PARAMS = ("Server", "MaxTerm", "MaxLog")
-"""The constants of spec/Raft.tla, as ITF trace parameters: ADR-015 says they are set in the initial state."""
-
-
-def itf_params(model: Raft) -> dict[str, Any]:
-    """The values of ITF_PARAMS for ``model``, as the initial state of its ITF trace sets them."""
-    return {"Server": {"#set": [server_name(i) for i in model.server_ids]},
-            "MaxTerm": {"#bigint": str(model.max_term)}, "MaxLog": {"#bigint": str(model.max_log)}}
 
 
 def write_counterexample(model: Raft, result: Result[State, Action], out: Path, cmd: str) -> tuple[Path, ...]:

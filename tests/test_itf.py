@@ -9,7 +9,7 @@ from pathlib import Path
 import itf_py
 import pytest
 
-from raft_check import report
+from models import render
 from tests.test_counterexample_files import model_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +24,7 @@ def test_there_are_files() -> None:
 def test_committed_itf_parses_and_sets_its_params(path: Path) -> None:
     doc = json.loads(path.read_text())
     trace = itf_py.trace_from_json(doc)
-    assert trace.params == list(report.ITF_PARAMS) and len(trace.states) == len(doc["states"]) > 1
+    assert trace.params == list(render.ITF_PARAMS) and len(trace.states) == len(doc["states"]) > 1
     model = model_of(doc["#meta"]["description"].split("produced by: ", 1)[1])
     first = trace.states[0].values
     for name in trace.params:  # ADR-015: the parameters are set in the initial state

@@ -109,6 +109,18 @@ def test_view_refuses_what_is_not_a_trace_of_this_model(tmp_path: Path, capsys: 
     novar = copy.deepcopy(good)
     novar["vars"].remove("votedFor")
     assert "votedFor missing" in view_error(write(tmp_path, novar), capsys)
+    extra_var = copy.deepcopy(good)
+    extra_var["vars"].append("leaderId")
+    assert "leaderId in 'vars' are not variables of the model" in view_error(write(tmp_path, extra_var), capsys)
+    extra_field = copy.deepcopy(good)
+    extra_field["states"][1]["leaderId"] = 2
+    assert "state 1 has field(s) leaderId" in view_error(write(tmp_path, extra_field), capsys)
+    wrong_const = copy.deepcopy(good)
+    wrong_const["states"][0]["MaxTerm"] = {"#bigint": "7"}
+    assert 'state 0 sets MaxTerm to {"#bigint": "7"}' in view_error(write(tmp_path, wrong_const), capsys)
+    ghost = copy.deepcopy(good)  # the history ghost in a trace of a model without history
+    ghost["states"][0]["elected"] = {"#set": []}
+    assert "state 0 has field(s) elected" in view_error(write(tmp_path, ghost), capsys)
     skipped = copy.deepcopy(good)
     del skipped["states"][2]
     assert "step 2 is not a transition" in view_error(write(tmp_path, skipped), capsys)
