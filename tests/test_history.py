@@ -26,7 +26,7 @@ from models import tweaks
 from models.raft import HISTORY_PROPERTIES, Action, Message, MType, Raft, Role, ServerVars, State
 from models.raft_pins import RaftPins
 from raft_check import cli
-from raft_check.fast import FastExplorer, pick_engine
+from raft_check.fast import FastExplorer
 
 PROP = HISTORY_PROPERTIES[0]
 
@@ -194,12 +194,12 @@ def test_a_violation_only_the_history_property_finds_compiled() -> None:
     replay(model, r.violation.trace, r.violation.prop)
 
 
-def test_cli_runs_it_on_the_fast_engine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_runs_it_on_the_compiled_engine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = ["--servers", "2", "--max-term", "1", "--invariant", PROP, "--out", str(tmp_path), "--quiet"]
     assert cli.main(base) == console.EXIT_HOLDS
     out = capsys.readouterr().out
-    assert re.search(r"^Engine: fast ", out, re.M) and f"HOLDS after a complete search: {PROP}" in out
-    assert pick_engine(Raft(2, 1, history=True), "auto")[0] == "fast"
+    assert re.search(r"^Engine: compiled ", out, re.M) and f"HOLDS after a complete search: {PROP}" in out
+    assert cli.pick_engine(Raft(2, 1, history=True), "auto")[0] == "compiled"
 
 
 def test_cli_writes_the_ghost_into_the_itf_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
