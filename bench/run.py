@@ -1,4 +1,4 @@
-"""Benchmark the readable and the fast engine: ``python bench/run.py [--quick] [--replication] [--large] [--timeout S]``.
+"""Benchmark the engines (readable, compiled, and the fast baseline while it exists): ``python bench/run.py [--quick] [--replication] [--large] [--timeout S]``.
 
 The fast engine runs with each of its visited-state stores: ``fast`` (memory),
 ``fast+compact`` and ``fast+fp`` (``check --store``, checker/store.py); the
@@ -68,8 +68,13 @@ CONFIGS = [
 REPLICATION = [(3, 3, 1, True), (3, 2, 2, True)]
 # --large: the Figure 8 bounds untweaked, on the fp store only (hours of CPU).
 LARGE = [(3, 4, 1, True)]
-LARGE_ENGINES = ("fast+fp",)
-ENGINES = ("readable", "fast", "fast+compact", "fast+fp", "compiled-cold", "compiled/1t", "compiled", "compiled+compact", "compiled+fp")
+FAST_ENGINES = ("fast", "fast+compact", "fast+fp")
+HAVE_FAST = (ROOT / "raft_check" / "fast.py").exists()
+"""The first-generation engine (raft_check/fast.py), the baseline of issue #14: its rows run while it exists; once it is
+deleted they drop out, and its figures stay in bench/RESULTS.md (the "fast (baseline)" rows of the issue #14 runs)."""
+LARGE_ENGINES = ("fast+fp",) if HAVE_FAST else ("compiled+fp",)
+ENGINES = ("readable", *(FAST_ENGINES if HAVE_FAST else ()), "compiled-cold", "compiled/1t", "compiled", "compiled+compact",
+           "compiled+fp")
 """fast+compact and fast+fp: the fast engine with ``--store compact`` / ``--store fp`` (checker/store.py).
 compiled: ``check --engine compiled`` (checker/compiled.py) with numba's on-disk cache of compiled code;
 compiled+compact, compiled+fp: the same with ``--store compact`` / ``--store fp`` (checker/pins_store.py);
@@ -86,7 +91,6 @@ CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
 from checker.bfs import Explorer
-from raft_check.fast import FastExplorer
 import numpy  # imported before the RSS baseline: the compact stores need it, the others do not
 from models.raft import Raft
 n, term, log, sym, engine = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1", sys.argv[5]
@@ -105,6 +109,7 @@ elif engine.startswith("compiled"):
     store = engine.partition("+")[2].partition("/")[0] or "memory"
     explorer = CompiledExplorer(RaftPins(model), symmetry=sym, workers=int(threads) if threads else None, store=store)
 else:
+    from raft_check.fast import FastExplorer
     store, _, workers = (engine.partition("+")[2] or "memory").partition("/")
     explorer = FastExplorer(model, symmetry=sym, store=store, workers=int(workers.rstrip("w") or 1))
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

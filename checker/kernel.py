@@ -1,8 +1,11 @@
 """The successor function that simulation runs on, behind a small interface (:class:`Kernel`).
 
 ``check simulate`` (``raft_check/simulate.py``) walks and shrinks through this
-interface only, so a faster kernel (engine v2's compiled one) can replace
-today's (``raft_check/fast_kernel.py``) without touching the walks.  What a
+interface only.  Two kernels implement it: ``checker/pins_walk.PinsWalkKernel``
+(the default: whole walks in compiled code over a ``checker.pins`` model) and
+``raft_check/fast_kernel.FastKernel`` (the first-generation encoding), which the
+compiled one still hands shrinking, single-state property checks and traces to;
+moving those onto the compiled tables is what retires the fast kernel.  What a
 kernel must supply:
 
 - ``initial()``: the encoded initial states;

@@ -10,6 +10,9 @@ this encoding unchanged.  The encoding is the one of ``models/fast_raft.py``:
                         message bodies (messages from a to b with msource and mdest set to 0);
                         0 is the empty channel.  Context slot: the destination server b.
     slot n+m            the ghost ``committed``, an interned sorted tuple
+    slots n+m+1..       only with ``history`` (ElectionSafetyHistory): server i's part of the ghost ``elected``, the
+                        terms in which i has been leader, an interned sorted tuple (0: none).  Kept per server, so a
+                        renaming moves these slots with the servers' and their values (terms) need no renaming.
 
 Groups: ``local i`` reads server i and fires every per-server action of i
 (Restart, Timeout, RequestVote, BecomeLeader, ClientRequest,
@@ -17,7 +20,8 @@ AdvanceCommitIndex, AppendEntries); ``deliver a->b`` reads server b and
 channel (a, b) and fires HandleRPC for each message in the channel.  This
 rests on a fact of the readable model that the probes check: each action
 reads and writes one server only (plus the messages it sends, and the
-ghost).  Normalisation is ``Raft.prune``, which judges each channel against
+ghosts; ``record_leaders`` adds the terms a server leads in from that
+server's next variables).  Normalisation is ``Raft.prune``, which judges each channel against
 its destination alone.
 
 Properties: a ``models.raft.EachMessage`` invariant is checked channel by
@@ -49,11 +53,10 @@ PER_SERVER_ACTION_PROPS = ("TermMonotonic", "LeaderAppendOnly")
 def unsupported(model: Raft) -> str | None:
     """Why this encoding cannot represent ``model`` (None if it can): it relies on the readable model's actions,
     network and symmetry as written in ``models/raft.py``; a tweak overrides hooks only."""
-    if model.history:
-        return "the ghost elected (ElectionSafetyHistory) has no slot in this encoding yet"
     if type(model).within_boundary is not Raft.within_boundary:
         return "the model overrides within_boundary"
-    for name in ("actions", "next_state", "prune", "dead", "notify_only", "permute", "sym_key", "commit_step", "HandleRPC"):
+    for name in ("actions", "next_state", "prune", "dead", "notify_only", "permute", "sym_key", "commit_step", "HandleRPC",
+                 "record_leaders"):
         if getattr(type(model), name) is not getattr(Raft, name):
             return f"the model overrides {name}"
     return None
@@ -95,9 +98,15 @@ class RaftPins:
         self.m = len(self.pairs)
         self.pos_of = {p: n + k for k, p in enumerate(self.pairs)}
         self.ghost = n + self.m
-        self.width = n + self.m + 1
+        # The ghost ``elected`` (history only): one slot per server, the terms it has led in.
+        self.history = model.history
+        self.led = [n + self.m + 1 + i for i in range(n)] if self.history else []
+        self.width = n + self.m + 1 + len(self.led)
         self.slot_names = [f"S{i + 1}" for i in range(n)] + [f"S{a + 1}->S{b + 1}" for a, b in self.pairs] + ["committed"]
-        self.context = [-1] * n + [b for _, b in self.pairs] + [-1]
+        self.slot_names += [f"elected S{i + 1}" for i in range(len(self.led))]
+        self.context = [-1] * (n + self.m + 1 + len(self.led))
+        for k, (_, b) in enumerate(self.pairs):
+            self.context[n + k] = b
         # Interning tables: code -> value and value -> code.
         self.srvs: list[ServerVars] = []
         self.srv_ids: dict[ServerVars, int] = {}
@@ -107,6 +116,8 @@ class RaftPins:
         self.chan_ids: dict[tuple[int, ...], int] = {(): 0}
         self.comms: list[tuple[Committed, ...]] = [()]
         self.comm_ids: dict[tuple[Committed, ...], int] = {(): 0}
+        self.terms: list[tuple[int, ...]] = [()]  # values of the ``led`` slots
+        self.term_ids: dict[tuple[int, ...], int] = {(): 0}
         self.channel_memo: dict[tuple[int, int], tuple[Message, ...]] = {}
         self.full_ids: dict[Message, int] = {}  # a message (msource, mdest set) -> its body's code
         self.full_msgs: dict[tuple[int, int], Message] = {}  # (channel slot, body code) -> the message
@@ -116,15 +127,16 @@ class RaftPins:
         self.labels = [a.name for a in self.acts] + ["HandleRPC"]
         self.handle_label = len(self.acts)
         chans_from = [tuple(self.pos_of[i, j] for j in range(n) if j != i) for i in range(n)]
-        self.groups = [Group(f"local S{i + 1}", (i,), (i, *chans_from[i], self.ghost)) for i in range(n)]
-        self.groups += [Group(f"deliver S{a + 1}->S{b + 1}", (b, self.pos_of[a, b]), (b, self.pos_of[b, a])) for a, b in self.pairs]
+        self.groups = [Group(f"local S{i + 1}", (i,), (i, *chans_from[i], self.ghost, *self._led_of(i))) for i in range(n)]
+        self.groups += [Group(f"deliver S{a + 1}->S{b + 1}", (b, self.pos_of[a, b]), (b, self.pos_of[b, a], *self._led_of(b)))
+                        for a, b in self.pairs]
         self.group_kind = ["local"] * n + ["deliver"] * self.m
         props = list(model.properties() if properties is None else properties)
         self.properties = props
         self.state_props: list[StateProp] = []
         self.action_props: list[ActionProp] = []
         self.per_message: list[Any] = []
-        every = (*range(n), self.ghost)
+        every = (*range(n), self.ghost, *self.led)
         for p in props:
             if p.kind is Kind.ACTION:
                 parts = tuple((i,) for i in range(n)) if p.name in PER_SERVER_ACTION_PROPS else (every,)
@@ -144,6 +156,8 @@ class RaftPins:
             for a, b in self.pairs:
                 sp[self.pos_of[a, b]] = self.pos_of[perm[a], perm[b]]
             sp[self.ghost] = self.ghost
+            for i, q in enumerate(self.led):
+                sp[q] = self.led[perm[i]]
             slot_perms.append(tuple(sp))
         self.perms = perms
         self.symmetry = Symmetry(n, perms, tuple(slot_perms))
@@ -151,6 +165,10 @@ class RaftPins:
     @property
     def readable(self) -> Raft:
         return self.model
+
+    def _led_of(self, i: int) -> tuple[int, ...]:
+        """Server i's ``elected`` slot, as a tuple (empty without history)."""
+        return (self.led[i],) if self.led else ()
 
     # ------------------------------------------------------------ interning
 
@@ -177,6 +195,13 @@ class RaftPins:
     def comm_code(self, committed: Sequence[Committed]) -> int:
         return self._intern(self.comm_ids, self.comms, tuple(sorted(set(committed))))
 
+    def term_code(self, terms: Sequence[int]) -> int:
+        return self._intern(self.term_ids, self.terms, tuple(sorted(set(terms))))
+
+    def elected(self, values: Sequence[int]) -> tuple[tuple[int, int], ...]:
+        """The readable ghost ``elected`` of the ``led`` slots' values (server by server)."""
+        return tuple(sorted((t, i) for i, c in enumerate(values) for t in self.terms[c]))
+
     def channel(self, slot: int, code: int) -> tuple[Message, ...]:
         """The messages of channel ``slot`` holding ``code`` (memoised)."""
         got = self.channel_memo.get((slot, code))
@@ -199,12 +224,14 @@ class RaftPins:
         per: list[list[int]] = [[] for _ in self.pairs]
         for msg in s.messages:
             per[self.pos_of[msg.msource, msg.mdest] - self.n].append(self.body_code(msg))
-        return (*(self.srv_code(v) for v in s.servers), *(self.chan_code(b) for b in per), self.comm_code(s.committed))
+        led = [self.term_code([t for t, j in s.elected if j == i]) for i in range(len(self.led))]
+        return (*(self.srv_code(v) for v in s.servers), *(self.chan_code(b) for b in per), self.comm_code(s.committed), *led)
 
     def decode(self, vector: tuple[int, ...]) -> State:
         n = self.n
         msgs = [msg for q in range(n, n + self.m) for msg in self.channel(q, vector[q])]
-        return State(tuple(self.srvs[c] for c in vector[:n]), tuple(sorted(msgs)), self.comms[vector[self.ghost]])
+        return State(tuple(self.srvs[c] for c in vector[:n]), tuple(sorted(msgs)), self.comms[vector[self.ghost]],
+                     self.elected(vector[self.ghost + 1:]))
 
     def initial(self) -> list[tuple[int, ...]]:
         return [self.encode(s) for s in self.model.init_states()]
@@ -238,6 +265,7 @@ class RaftPins:
                 ops.append(Op(self.pos_of[msg.msource, msg.mdest], MERGE, self.body_code(msg)))
             if t.committed:
                 ops.append(Op(self.ghost, MERGE, self.comm_code(t.committed)))
+            ops += self._leads(i, t)
             out.append(Effect(k, tuple(ops)))
         return out
 
@@ -255,8 +283,16 @@ class RaftPins:
                 raise AssertionError("HandleRPC sent something other than one reply to the sender: the compiled engine cannot memoise it")
             ops = [Op(d, SET, self.srv_code(t.servers[d]))]
             ops += [Op(self.pos_of[d, a], MERGE, self.body_code(r)) for r in replies]
+            ops += self._leads(d, t)
             out.append(Effect(self.handle_label, tuple(ops)))
         return out
+
+    def _leads(self, i: int, t: State) -> list[Op]:
+        """The op adding to server i's ``elected`` slot what the readable ``record_leaders`` recorded for i in ``t``, the
+        successor of a probe whose ghost is empty (what it records for the other servers, copies of i's old variables, is
+        theirs already: a leader's term is recorded when it becomes one)."""
+        mine = [term for term, j in t.elected if j == i]
+        return [Op(self.led[i], MERGE, self.term_code(mine))] if mine and self.led else []
 
     def normalise(self, slot: int, ctx: int, value: int) -> int:
         """``Raft.prune`` of one channel against its destination (the readable prune judges a channel by it alone)."""
@@ -272,6 +308,8 @@ class RaftPins:
     def merge(self, slot: int, ctx: int, value: int, token: int) -> int:
         if slot == self.ghost:
             return self.comm_code((*self.comms[value], *self.comms[token]))
+        if slot > self.ghost:
+            return self.term_code((*self.terms[value], *self.terms[token]))
         return self.normalise(slot, ctx, self.chan_code((*self.chans[value], token)))
 
     # ------------------------------------------------------ properties
@@ -285,7 +323,7 @@ class RaftPins:
             return all(each(self.srvs[sender], msg) for msg in self.channel(slot, chan))
         servers = tuple(self.srvs[c] for c in values[: self.n])
         try:
-            return bool(check(State(servers, _WIRE, self.comms[values[self.n]])))
+            return bool(check(State(servers, _WIRE, self.comms[values[self.n]], self.elected(values[self.n + 1:]))))
         except PropertyReadsNetwork:
             raise ValueError(f"property {self.state_props[prop].prop.name} reads the network: the compiled engine cannot check it "
                              "(write it as a models.raft.EachMessage, or use --engine fast)") from None
@@ -294,10 +332,10 @@ class RaftPins:
         ap = self.action_props[prop]
         n = self.n
         if len(ap.parts[part]) == 1:  # per server: every server of both probes has the part's variables
-            s, t = State((self.srvs[before[0]],) * n, _WIRE, _WIRE), State((self.srvs[after[0]],) * n, _WIRE, _WIRE)
+            s, t = (State((self.srvs[x[0]],) * n, _WIRE, _WIRE, _WIRE) for x in (before, after))
         else:
-            s = State(tuple(self.srvs[c] for c in before[:n]), _WIRE, self.comms[before[n]])
-            t = State(tuple(self.srvs[c] for c in after[:n]), _WIRE, self.comms[after[n]])
+            s, t = (State(tuple(self.srvs[c] for c in x[:n]), _WIRE, self.comms[x[n]], self.elected(x[n + 1:]))
+                    for x in (before, after))
         try:
             return bool(ap.prop.check(s, _WIRE, t))
         except PropertyReadsNetwork:
@@ -340,6 +378,8 @@ class RaftPins:
             text = repr(self.srvs[value])
         elif slot == self.ghost:
             text = repr(self.comms[value])
+        elif slot > self.ghost:
+            text = repr(self.terms[value])
         else:
             text = repr([self.bodies[b] for b in self.chans[value]])
         return int.from_bytes(hashlib.blake2b(f"{slot}:{text}".encode(), digest_size=8).digest(), "little", signed=True)

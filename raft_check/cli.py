@@ -149,16 +149,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list-properties", action="store_true", help="name each property with its meaning, and exit")
     p.add_argument("--list-tweaks", action="store_true", help="name each built-in tweak with the rule it changes and its verdict, and exit")
     p.add_argument("--engine", choices=("auto", "readable", "fast", "compiled"), default="auto",
-                   help="search engine: readable (checker/bfs.py), fast (raft_check/fast.py: same counts and verdicts, compact states), "
-                        "compiled (checker/compiled.py: the fast encoding searched in numba-compiled code; same counts and "
-                        "verdicts, its own orbit representatives; --store memory, compact or fp, --workers N threads, no --checkpoint yet), "
-                        "or auto (default): fast where it supports the model")
+                   help="search engine: auto (default): compiled wherever it can run the model and options, else "
+                        "readable, and the Engine line says why; compiled (checker/compiled.py: the Raft encoding "
+                        "models/raft_pins.py searched in numba-compiled code, threads, --store memory, compact or fp); "
+                        "readable (checker/bfs.py: the reference, pure Python, slow); fast (raft_check/fast.py: the "
+                        "first-generation engine, to be retired; for now auto runs --continue and --checkpoint on it). "
+                        "All give the same counts and verdicts; compiled stores its own member of each symmetry orbit, "
+                        "so its traces may differ (as short, and they replay)")
     p.add_argument("--store", choices=("memory", "compact", "fp"), default="memory",
-                   help="where the fast engine keeps visited states: memory (default; a dict, ~250 bytes/state), "
-                        "compact (exact, sorted numpy runs, ~60 bytes/state for 3 servers, same speed and counts), "
-                        "or fp (64-bit fingerprints only, ~20 bytes/state, as TLC: a hash collision could hide a state, "
-                        "so 'holds' comes with that probability). With --engine compiled (checker/pins_store.py): "
-                        "memory ~200, compact (bit-packed rows) ~25, fp ~15 bytes/state at 3 servers")
+                   help="where visited states are kept (compiled engine, checker/pins_store.py; bytes a state at 3 "
+                        "servers): memory (default; exact rows, ~200), compact (exact, bit-packed rows, ~25, a little "
+                        "slower) or fp (64-bit fingerprints only, ~15, as TLC: a hash collision could hide a state, so "
+                        "'holds' comes with that probability, printed). The fast engine's stores (checker/store.py): "
+                        "memory ~250, compact ~60, fp ~20")
     p.add_argument("--checkpoint", metavar="DIR",
                    help="save the search into DIR at the end of a BFS level (at most once a minute, see "
                         "--checkpoint-every), and resume from DIR "
@@ -178,9 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--stop-at-first", dest="keep_going", action="store_const", const=False,
                    help="stop at the first violation of any property and report that one (the default without tweaks)")
     p.add_argument("--workers", type=_count(1), default=None, metavar="N",
-                   help="expand states in N processes (default 1; this machine has "
-                        f"{_cores()} cores). Needs --store compact or fp; counts, verdict and trace are the same as with 1. "
-                        "With --engine compiled: N threads, any store (default: every core)")
+                   help="expand states in N threads of the compiled engine, any store (default: every core; this "
+                        f"machine has {_cores()}); counts, verdict and trace are the same as with 1. On the fast engine: "
+                        "N processes, needing --store compact or fp (default 1)")
     return p
 
 
@@ -439,6 +442,40 @@ def compiled_engine(model: Raft) -> tuple[str, str]:
     return "compiled", "compiled (checker/compiled.py, numba kernel checker/pins_kernel.py; encoding models/raft_pins.py)"
 
 
+def pick_engine(model: Raft, wanted: str, *, keep_going: bool = False, checkpoint: bool = False,
+                tweaked: bool = False) -> tuple[str, str]:
+    """The engine for ``--engine wanted`` and the line announcing it; ValueError if the named engine cannot run ``model``.
+
+    ``auto`` is the compiled engine wherever it can run the model and the options, else the readable one, saying why.
+    ``keep_going`` (--continue) and ``checkpoint`` (--checkpoint): see TEMPORARY below.  ``tweaked``: --continue is then
+    the default, which the announcement says."""
+    if wanted == "readable":
+        return "readable", "readable (checker/bfs.py)"
+    if wanted == "fast":
+        from raft_check import fast
+
+        return fast.pick_engine(model, "fast")
+    if wanted == "compiled":
+        return compiled_engine(model)
+    from models.raft_pins import unsupported
+
+    why = unsupported(model)
+    if why is not None:
+        return "readable", f"readable (checker/bfs.py): the compiled engine cannot run this model: {why}"
+    # TEMPORARY (issue #14): the compiled engine gets --continue and --checkpoint on the "driver" branch; until then such
+    # runs stay on the first-generation fast engine.  Delete this block with raft_check/fast.py once both have merged.
+    missing = [opt for opt, on in (("--continue" + (" (the default with a tweak)" if tweaked else ""), keep_going),
+                                   ("--checkpoint", checkpoint)) if on]
+    if missing:
+        from raft_check import fast
+
+        lacks = f"the compiled engine has no {' and no '.join(missing)} yet"
+        if fast.unsupported(model) is None:
+            return "fast", f"fast (raft_check/fast.py): {lacks}" + ("; --stop-at-first runs it compiled" if keep_going and not checkpoint else "")
+        return "readable", f"readable (checker/bfs.py): {lacks}, and the fast engine cannot run this model: {fast.unsupported(model)}"
+    return compiled_engine(model)
+
+
 def tweak_self_check(args: argparse.Namespace, model: Raft, symmetry: bool) -> tuple[selfcheck.Report | None, str | None]:
     """For a --tweak-file run with a reduction or symmetry on: the self-check's report and header line (BadInput,
     exit 2, if it finds a difference).  (None, None) for a run without a tweak file."""
@@ -472,13 +509,19 @@ def _check(argv: list[str]) -> int:
     from raft_check import sizing
 
     symmetry = not args.no_symmetry
+    keep_going = args.keep_going if args.keep_going is not None else bool(args.tweak or args.tweak_file)
+    try:
+        engine, engine_note = pick_engine(model, args.engine, keep_going=keep_going, checkpoint=bool(args.checkpoint),
+                                          tweaked=args.keep_going is None and keep_going)
+    except ValueError as e:
+        raise BadInput(str(e)) from None
     symmetry_note = ""
     if symmetry and model.n > sizing.SYMMETRY_MAX_SERVERS:
         symmetry = False
         symmetry_note = (f" (symmetry is off above {sizing.SYMMETRY_MAX_SERVERS} servers: a state's canonical form would try "
                          f"up to {model.n}! = {math.factorial(model.n):,} renamings)")
     est = sizing.estimate(model.n, model.max_term, model.max_log, symmetry=symmetry, reduced=model.reduce, store=args.store,
-                          engine=args.engine)
+                          engine=engine)
     refusal, warning = sizing.advice(est, args.store, capped=args.max_states is not None, force=args.force)
     if refusal is not None:
         raise BadInput(refusal)
@@ -494,16 +537,10 @@ def _check(argv: list[str]) -> int:
         if odd is not None:
             raise BadInput(f"{failure.ASYMMETRIC} ({args.tweak_file}: {odd})")
     cmd = command_line(argv)
-    from raft_check.fast import pick_engine
-
-    try:
-        engine, engine_note = pick_engine(model, args.engine) if args.engine != "compiled" else compiled_engine(model)
-    except ValueError as e:
-        raise BadInput(str(e)) from None
     if args.store != "memory":
         if engine not in ("fast", "compiled"):
-            raise BadInput(f"--store {args.store} needs the fast engine (or --engine compiled), and this run uses {engine_note}; "
-                           "drop --store or use --engine fast")
+            raise BadInput(f"--store {args.store} needs the compiled engine (or --engine fast), and this run uses {engine_note}; "
+                           "drop --store")
         engine_note += f", store {args.store} ({'checker/pins_store.py' if engine == 'compiled' else 'checker/store.py'})"
     if engine == "compiled" and args.checkpoint:
         raise BadInput("the compiled engine has no --checkpoint yet: drop it, or use --engine fast")
@@ -521,7 +558,6 @@ def _check(argv: list[str]) -> int:
         raise BadInput("--checkpoint needs a batched store: add --store compact (exact) or --store fp")
     if checkpoint is None and args.checkpoint_every != 1.0:
         raise BadInput("--checkpoint-every needs --checkpoint DIR")
-    keep_going = args.keep_going if args.keep_going is not None else bool(args.tweak or args.tweak_file)
     if keep_going and engine == "compiled":  # else every property not yet violated at its first stop would read "holds"
         raise BadInput("the compiled engine stops at the first violation (--continue comes with its next stage): add "
                        "--stop-at-first, or use --engine fast for a verdict per property")

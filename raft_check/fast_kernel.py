@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from checker.kernel import Move
 from checker.model import Kind, Property
 from models.fast_raft import FastRaft, Flat
-from models.raft import Action, EachMessage, MType, Raft, State
+from models.raft import Action, EachMessage, MType, Raft, Role, State
 from raft_check.fast import _ActionCheck, _Invariants, _StateCheck
 
 
@@ -82,6 +82,8 @@ class FastKernel:
             t[q] = got if got >= 0 else fr.add(*key)
         if extra:
             t[-1] = fr.union(s[-1], extra)
+        if fr.history and code != s[i] and fr.srvs[code].role == Role.Leader:  # Raft.record_leaders, as FastRaft.successors
+            t[fr.el_pos] = fr.lead(t[fr.el_pos], i, code)
         return tuple(t)
 
     def moves(self, s: Flat) -> list[Move]:

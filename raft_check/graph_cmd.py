@@ -246,11 +246,11 @@ def write_dot(g: Graph, path: Path, title: str) -> None:
 def count_states(model: Raft, symmetry: bool) -> tuple[str, int | None]:
     """How many states the graph would have (and the number, if counted to the end): counted by the fastest engine
     that runs the model, up to COUNT_CAP states."""
-    from raft_check.cli import run_check
-    from raft_check.fast import pick_engine
+    from checker.compiled import cores
+    from raft_check.cli import pick_engine, run_check
 
-    engine, _ = pick_engine(model, "auto")
-    result = run_check(model, [], symmetry=symmetry, max_states=COUNT_CAP, quiet=True, engine=engine)
+    engine, _ = pick_engine(model, "auto")  # compiled, or readable for a model the compiled engine cannot run
+    result = run_check(model, [], symmetry=symmetry, max_states=COUNT_CAP, quiet=True, engine=engine, workers=cores())
     if result.incomplete_reason:
         return f"more than {COUNT_CAP:,}", None
     return f"{result.stats.distinct_states:,}", result.stats.distinct_states

@@ -37,7 +37,7 @@ Projection = tuple[tuple[ServerVars, ...], tuple[Committed, ...]]
 
 ELECTION_BOUNDS = ((2, 2, 0), (3, 1, 0))
 LOG_BOUNDS = ((2, 2, 1), (2, 1, 2))
-"""The bounds of the self-check: each search finishes in well under a second unreduced (fast engine, this machine),
+"""The bounds of the self-check: each search finishes in well under a second unreduced (this machine),
 and between them they exercise elections with two terms, three voters, and logs with two terms or two entries."""
 
 
@@ -97,7 +97,7 @@ def _search(model: Raft, symmetry: bool) -> _Search:
 
     Raises _TooBig if it would store more than MAX_STATES states.
     """
-    from raft_check.fast import FastExplorer, _StateCheck, unsupported
+    from models.raft_pins import RaftPins, unsupported
 
     props = [p for p in model.properties() if p.kind is not Kind.ACTION]
     verdicts: dict[str, bool] = {}
@@ -111,15 +111,42 @@ def _search(model: Raft, symmetry: bool) -> _Search:
         for p in props:
             verdicts[p.name] = (all if p.kind is Kind.ALWAYS else any)(p.check(x) for x in states)
         return _Search(len(states), {(x.servers, x.committed) for x in states}, verdicts)
-    fex = FastExplorer(model, [], symmetry=symmetry, max_states=MAX_STATES)
-    if fex.run().status == INCOMPLETE:
+    from checker.compiled import CompiledExplorer
+
+    pins = RaftPins(model, props)
+    cx = CompiledExplorer(_Unchecked(pins), symmetry=symmetry, max_states=MAX_STATES, workers=1)
+    if cx.run().status == INCOMPLETE:
         raise _TooBig
-    fr, flats = fex.fr, fex.states
-    for p in props:
-        check = _StateCheck(p, fr)  # memoised on server codes, or slot by slot (as the search itself checks it)
-        verdicts[p.name] = (all if p.kind is Kind.ALWAYS else any)(check(x) for x in flats)
-    codes = {(x[: fr.n], x[-1]) for x in flats}
-    return _Search(len(flats), {(tuple(fr.srvs[c] for c in srv), fr.comms[comm]) for srv, comm in codes}, verdicts)
+    vectors = list(cx.vectors())
+    memo: dict[tuple[int, int, tuple[int, ...]], bool] = {}
+    for k, sp in enumerate(pins.state_props):  # memoised part by part, as the search itself checks them
+        def holds(v: tuple[int, ...], k: int = k, parts: tuple[tuple[int, ...], ...] = sp.parts) -> bool:
+            for j, part in enumerate(parts):
+                key = (k, j, tuple(v[q] for q in part))
+                got = memo.get(key)
+                if got is None:
+                    got = memo[key] = pins.holds(k, j, key[2])
+                if not got:
+                    return False
+            return True
+        verdicts[sp.prop.name] = (all if sp.prop.kind is Kind.ALWAYS else any)(holds(v) for v in vectors)
+    n, ghost = pins.n, pins.ghost
+    codes = {(v[:n], v[ghost]) for v in vectors}
+    return _Search(len(vectors), {(tuple(pins.srvs[c] for c in srv), pins.comms[comm]) for srv, comm in codes}, verdicts)
+
+
+class _Unchecked:
+    """A :class:`checker.pins.PinsModel` with no property: the self-check's searches store every state, then judge them."""
+
+    state_props: tuple[()] = ()
+    action_props: tuple[()] = ()
+    properties: tuple[()] = ()
+
+    def __init__(self, pins: Any) -> None:
+        self._pins = pins
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pins, name)
 
 
 def _only(cls: type[Raft], bounds: tuple[int, int, int], on: set[str]) -> Raft:

@@ -58,8 +58,9 @@ class Estimate:
 
 
 def estimate(n: int, max_term: int, max_log: int, *, symmetry: bool, reduced: bool, store: str,
-             engine: str = "fast") -> Estimate:
-    """The estimated size of a complete search at these bounds (memory and time: of ``engine``, compiled or not)."""
+             engine: str = "compiled") -> Estimate:
+    """The estimated size of a complete search at these bounds (memory and time: of ``engine``: the compiled engine's
+    figures for ``compiled``, the first-generation engine's for any other (the readable one is slower still))."""
     x = (n * max_term, n, max_term, 1, max_log * n * max_term, max_log * n, max_log, max_log * max_log * n)
     ln = sum(c * f for c, f in zip(COEFFICIENTS, x, strict=True))
     if not symmetry:

@@ -333,3 +333,28 @@ def test_a_changed_engine_source_drops_the_numba_cache(tmp_path: Path) -> None:
     (tmp_path / "pins_store.py").write_text((tmp_path / "pins_store.py").read_text() + "\n# edited\n")
     pins_kernel._drop_stale_cache(tmp_path)
     assert not stale.exists()
+
+
+def test_auto_picks_the_compiled_engine_or_says_why_not() -> None:
+    """``--engine auto``: compiled wherever it can run the model and options; else readable (or, TEMPORARY until the
+    compiled engine has them, the fast engine for --continue and --checkpoint), with the reason in the Engine line."""
+    from raft_check.cli import pick_engine
+
+    assert pick_engine(Raft(3, 2, 0), "auto")[0] == "compiled"
+    assert pick_engine(Raft(3, 2, 0, history=True), "auto")[0] == "compiled"
+    assert pick_engine(Raft(3, 2, 0), "readable")[0] == "readable"
+    assert pick_engine(Raft(3, 2, 0), "fast")[0] == "fast"
+
+    class Bounded(Raft):
+        def within_boundary(self, state: State) -> bool:
+            return False
+
+    engine, note = pick_engine(Bounded(2, 1, 0), "auto")
+    assert engine == "readable" and "the compiled engine cannot run this model: the model overrides within_boundary" in note
+    with pytest.raises(ValueError, match="--engine compiled cannot run this model"):
+        pick_engine(Bounded(2, 1, 0), "compiled")
+    engine, note = pick_engine(Raft(2, 1, 0), "auto", keep_going=True, tweaked=True)
+    assert engine == "fast" and "no --continue (the default with a tweak) yet; --stop-at-first runs it compiled" in note
+    engine, note = pick_engine(Raft(2, 1, 0), "auto", checkpoint=True)
+    assert engine == "fast" and "no --checkpoint yet" in note
+    assert pick_engine(Bounded(2, 1, 0), "auto", keep_going=True)[0] == "readable"

@@ -10,11 +10,12 @@ import pytest
 
 from checker import console
 from checker.bfs import HOLDS, VIOLATED, Explorer, Result
+from checker.compiled import CompiledExplorer
 from checker.trace import replay
 from models import tweaks
 from models.raft import Action, Raft, State
+from models.raft_pins import RaftPins
 from raft_check import cli, defend
-from raft_check.fast import FastExplorer
 
 # Unsafe election tweaks: the safety property they break and the length of the
 # shortest counterexample at their declared bounds.
@@ -37,9 +38,9 @@ def model_of(name: str | None, n: int, t: int, log: int = 0, **kw: bool) -> Raft
 
 
 def search(model: Raft, only: str | None = None) -> Result[State, Action]:
-    """A BFS with the fast engine (differential-tested against the readable one in tests/test_fast.py)."""
+    """A BFS with the compiled engine (differential-tested against the readable one in tests/test_compiled.py)."""
     props = [p for p in defend.safety_properties(model) if only is None or p.name == only]
-    return FastExplorer(model, props).run()
+    return CompiledExplorer(RaftPins(model, props)).run()
 
 
 def smaller_bounds(t: tweaks.Tweak) -> list[tuple[int, int, int]]:

@@ -20,11 +20,13 @@ import pytest
 import raft_check.fast as fast
 from checker import console
 from checker.bfs import HOLDS, VIOLATED, Explorer
+from checker.compiled import CompiledExplorer
 from checker.trace import replay
 from models import tweaks
 from models.raft import HISTORY_PROPERTIES, Action, Message, MType, Raft, Role, ServerVars, State
+from models.raft_pins import RaftPins
 from raft_check import cli
-from raft_check.fast import FastExplorer, pick_engine
+from raft_check.fast import FastExplorer
 
 PROP = HISTORY_PROPERTIES[0]
 
@@ -47,11 +49,12 @@ def test_ghost_only_with_history() -> None:
 @pytest.mark.parametrize("bounds", [(2, 2, 0), (3, 2, 0), (2, 3, 1)])
 def test_holds_for_the_unmodified_protocol(bounds: tuple[int, int, int]) -> None:
     model = Raft(*bounds, history=True)
-    ex = FastExplorer(model)
+    pins = RaftPins(model)
+    ex = CompiledExplorer(pins)
     r = ex.run()
     assert r.status == HOLDS and not r.unsatisfied
-    assert any(len(s.elected) >= 2 for s in ex.reachable())  # the ghost does record leaders (of different terms)
-    plain = FastExplorer(Raft(*bounds)).run().stats.distinct_states
+    assert any(len(pins.decode(v).elected) >= 2 for v in ex.vectors())  # the ghost does record leaders (of different terms)
+    plain = CompiledExplorer(RaftPins(Raft(*bounds))).run().stats.distinct_states
     # It tells apart states that differ only in who led before (not at 2 servers, where each leader needs both votes).
     assert r.stats.distinct_states > plain if bounds[0] == 3 else r.stats.distinct_states >= plain
 
@@ -158,12 +161,46 @@ def test_fast_engine_agrees(name: str | None, bounds: tuple[int, int, int], symm
             assert set(fx.reachable()) == set(ex.states), label  # the same representative of every orbit
 
 
-def test_cli_runs_it_on_the_fast_engine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(("name", "bounds", "symmetry"), [(None, (3, 2, 0), True), (None, (2, 2, 1), True), (None, (3, 1, 1), False),
+                                                          ("term-not-persisted", (2, 1, 0), True),
+                                                          ("term-not-persisted", (2, 1, 0), False),
+                                                          ("no-step-down", (2, 2, 0), True)])
+@pytest.mark.parametrize("store", ["memory", "compact"])
+def test_compiled_engine_agrees(name: str | None, bounds: tuple[int, int, int], symmetry: bool, store: str) -> None:
+    """The compiled engine keeps the ghost in one slot per server (the terms it led in), moved with the servers: the same
+    orbits (each mapped to the readable representative), counts, verdict and shortest-trace length, and its trace replays."""
+    model = (tweaks.apply([tweaks.BUILTIN[name]]) if name else Raft)(*bounds, history=True)
+    ex = Explorer(model, symmetry=symmetry)
+    want = ex.run()
+    cx = CompiledExplorer(RaftPins(model), symmetry=symmetry, store=store, workers=2, batch=97)
+    got = cx.run()
+    assert got.status == want.status
+    if want.violation is not None:  # (the counts at the stop depend on where in the level each engine meets it)
+        assert got.violation is not None and got.violation.prop.name == want.violation.prop.name
+        assert len(got.violation.trace) == len(want.violation.trace)
+        replay(model, got.violation.trace, got.violation.prop)
+        return
+    assert (got.stats.distinct_states, got.stats.transitions) == (want.stats.distinct_states, want.stats.transitions)
+    if store == "memory":
+        mine = [cx.model.decode(v) for v in cx.vectors()]  # type: ignore[attr-defined]
+        assert any(s.elected for s in mine)
+        assert ({model.representative(s) for s in mine} if symmetry else set(mine)) == set(ex.states)
+
+
+def test_a_violation_only_the_history_property_finds_compiled() -> None:
+    model = LeaderYields(3, 1, history=True)
+    r = CompiledExplorer(RaftPins(model, props(model, "ElectionSafety", PROP)), workers=1).run()  # type: ignore[arg-type]
+    assert r.status == VIOLATED and r.violation is not None
+    assert (r.violation.prop.name, len(r.violation.trace) - 1) == (PROP, 8)
+    replay(model, r.violation.trace, r.violation.prop)
+
+
+def test_cli_runs_it_on_the_compiled_engine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = ["--servers", "2", "--max-term", "1", "--invariant", PROP, "--out", str(tmp_path), "--quiet"]
     assert cli.main(base) == console.EXIT_HOLDS
     out = capsys.readouterr().out
-    assert re.search(r"^Engine: fast ", out, re.M) and f"HOLDS after a complete search: {PROP}" in out
-    assert pick_engine(Raft(2, 1, history=True), "auto")[0] == "fast"
+    assert re.search(r"^Engine: compiled ", out, re.M) and f"HOLDS after a complete search: {PROP}" in out
+    assert cli.pick_engine(Raft(2, 1, history=True), "auto")[0] == "compiled"
 
 
 def test_cli_writes_the_ghost_into_the_itf_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,9 +18,10 @@ import os
 import pytest
 
 from checker.bfs import Explorer
+from checker.compiled import CompiledExplorer
 from models import tweaks
 from models.raft import Message, MType, Raft, ServerVars, State
-from raft_check.fast import FastExplorer
+from models.raft_pins import RaftPins
 
 SMALL = [(2, 1, 1), (2, 2, 1)]  # about 20 s of CPU together
 SLOW = [(2, 1, 2), (3, 1, 1)]
@@ -103,10 +104,11 @@ LOG_TWEAKS = [n for n, t in tweaks.BUILTIN.items() if t.bounds[2] >= 1]
 
 
 def server_states(model: Raft) -> set[State]:
-    """Server variables and ghost of every reachable state, up to renaming (a complete fast search, no property checked)."""
-    ex = FastExplorer(model, [])
+    """Server variables and ghost of every reachable state, up to renaming (a complete compiled search, no property checked)."""
+    pins = RaftPins(model, [])
+    ex = CompiledExplorer(pins)
     assert ex.run().status == "holds"
-    return {model.representative(State(s.servers, (), s.committed)) for s in ex.reachable()}
+    return {model.representative(State(s.servers, (), s.committed)) for s in map(pins.decode, ex.vectors())}
 
 
 class ForgetsEagerBackoff(Raft):

@@ -116,7 +116,7 @@ def test_bad_worker_arguments() -> None:
 
 
 def test_cli_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    base = ["--servers", "2", "--max-term", "2", "--quiet", "--out", str(tmp_path)]
+    base = ["--servers", "2", "--max-term", "2", "--quiet", "--engine", "fast", "--out", str(tmp_path)]  # (auto: compiled, threads)
     assert cli.main([*base, "--workers", "2"]) == console.EXIT_BAD_INPUT
     assert "--store compact" in capsys.readouterr().err
     assert cli.main([*base, "--store", "compact", "--workers", "2"]) == console.EXIT_HOLDS
@@ -135,12 +135,14 @@ def test_code_map_grows() -> None:
     assert m.get(np.array([2, 100, 500])).tolist() == [2, 7, -1]
 
 
-def test_sigterm_ends_a_run_as_incomplete(tmp_path: Path) -> None:
-    """`kill` (SIGTERM) stops a run as ^C does: the workers are stopped and the verdict says nothing is proved."""
+@pytest.mark.parametrize("engine", ["fast", "auto"])
+def test_sigterm_ends_a_run_as_incomplete(tmp_path: Path, engine: str) -> None:
+    """`kill` (SIGTERM) stops a run as ^C does: the workers (fast: processes; auto, the compiled engine: threads) are
+    stopped and the verdict says nothing is proved."""
     import signal
 
     cmd = ["-m", "raft_check", "--servers", "3", "--max-term", "3", "--max-log", "1", "--store", "compact",
-           "--workers", "2", "--quiet", "--out", str(tmp_path)]
+           "--workers", "2", "--quiet", "--engine", engine, "--out", str(tmp_path)]
     code, out, err = interrupt_check(cmd, signal.SIGTERM)
     assert code == console.EXIT_INCOMPLETE, err
     assert "INCOMPLETE (interrupted)" in out and "nothing is proved" in out

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from checker import console
+from checker.compiled import CompiledExplorer
 from models.raft import HOOKS, Raft
+from models.raft_pins import RaftPins
 from raft_check import cli
-from raft_check.fast import FastExplorer
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "any_vote.py"
@@ -99,7 +100,7 @@ def test_no_op_tweak_explores_exactly_the_unmodified_states(keep: bool, tmp_path
     tweaked = summary(["--tweak-file", str(f), *bounds], capsys)
     assert tweaked["reductions"] == {"eager-votes": True, "pruning": keep, "folding": False, "eager-appends": False}
     assert tweaked["reduced"] is keep
-    plain = FastExplorer(Raft(n, 2, 0, eager_votes=True, prune=keep)).run()
+    plain = CompiledExplorer(RaftPins(Raft(n, 2, 0, eager_votes=True, prune=keep))).run()
     assert tweaked["exit"] == console.EXIT_HOLDS and plain.status == "holds" and tweaked["verdict"] == "holds"
     assert tweaked["distinct_states"] == plain.stats.distinct_states
     assert tweaked["transitions"] == plain.stats.transitions

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from checker import console
+from checker.compiled import CompiledExplorer
 from models import tweaks
 from models.raft import REDUCTIONS, WITHOUT_ID, Raft, ServerVars
+from models.raft_pins import RaftPins
 from raft_check import cli, selfcheck
-from raft_check.fast import FastExplorer
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -158,9 +159,9 @@ def test_a_hook_written_with_or_without_the_id_gives_the_same_search(with_id: bo
     args = "self, srv, m, i" if with_id else "self, srv, m"
     f.write_text(f"from models.tweaks import override\n\n@override('can_grant_vote')\ndef g({args}):\n    return True\n")
     m = tweaks.apply([tweaks.load_file(str(f))])(2, 1, 0)
-    r = FastExplorer(m).run()
+    r = CompiledExplorer(RaftPins(m)).run()
     assert r.violation is not None and r.violation.prop.name == "SelfVote"
-    assert r.stats.distinct_states == FastExplorer(tweaks.apply([tweaks.BUILTIN["vote-twice"]])(2, 1, 0, prune=False)).run().stats.distinct_states
+    assert r.stats.distinct_states == CompiledExplorer(RaftPins(tweaks.apply([tweaks.BUILTIN["vote-twice"]])(2, 1, 0, prune=False))).run().stats.distinct_states
 
 
 def test_header_names_every_reduction_with_its_reason(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
