@@ -237,6 +237,8 @@ class CompiledExplorer:
         self.op_slot, self.op_kind, self.op_arg = _Buf(), _Buf(), _Buf()
         self.canon_vals, self.canon_poff, self.canon_plen, self.canon_perms = _Buf(), _Buf(), _Buf(), _Buf()
         self.rename_memo: dict[tuple[int, int], int] = {}
+        self.sym_key_memo: dict[tuple[int, int], Any] = {}  # the model's answers, asked once
+        self.order_memo: dict[int, Any] = {}
         self.bufs = (self.rs_off, self.rs_len, self.ef_label, self.ef_off, self.ef_len, self.ef_pans, self.op_slot, self.op_kind,
                      self.op_arg, self.canon_vals, self.canon_poff, self.canon_plen, self.canon_perms)
         # The store: rows in BFS order (also the queue), parents, the visited table.
@@ -310,14 +312,17 @@ class CompiledExplorer:
                 mask = 0
                 if kind == 0:
                     parts_, members = self.sgroups[g]
-                    pw = len(parts_[part])
+                    vals = k[2 : 2 + len(parts_[part])]
                     for a in members:
-                        mask |= int(bool(model.holds(a, part, tuple(k[2 : 2 + pw])))) << a
+                        if model.holds(a, part, vals):
+                            mask |= 1 << a
                 else:
                     parts_, members = self.agroups[g]
                     pw = len(parts_[part])
+                    before, after = k[2 : 2 + pw], k[2 + pw : 2 + 2 * pw]
                     for a in members:
-                        mask |= int(bool(model.action_holds(a, part, tuple(k[2 : 2 + pw]), tuple(k[2 + pw : 2 + 2 * pw])))) << a
+                        if model.action_holds(a, part, before, after):
+                            mask |= 1 << a
                 prop_k[k] = mask
             else:
                 k = tuple(key[: self.nproc])
@@ -370,18 +375,17 @@ class CompiledExplorer:
         self.rs_len.extend([len(effects)])
         return rs
 
-    def _rename(self, perm: int, value: int) -> int:
-        got = self.rename_memo.get((perm, value))
-        if got is None:
-            got = self.rename_memo[perm, value] = self.model.rename(perm, value)
-        return got
-
     def _canon_candidates(self, procs: tuple[int, ...]) -> tuple[tuple[int, ...], list[int]]:
         """The least renamed process values over the renamings that sort processes by key, and the renamings reaching them."""
         n = self.nproc
-        keys = [self.model.sym_key(i, v) for i, v in enumerate(procs)]
+        sym_keys, orders = self.sym_key_memo, self.order_memo
+        keys = []
+        for i, v in enumerate(procs):
+            key = sym_keys.get((i, v))
+            if key is None:
+                key = sym_keys[i, v] = self.model.sym_key(i, v)
+            keys.append(key)
         order = sorted(range(n), key=keys.__getitem__)
-        value_order = self.model.process_order
         blocks: list[list[int]] = []
         for i in order:
             if blocks and keys[blocks[-1][0]] == keys[i]:
@@ -391,6 +395,7 @@ class CompiledExplorer:
         best: tuple[int, ...] | None = None
         best_order: tuple[Any, ...] = ()
         perms: list[int] = []
+        renames = self.rename_memo
         for choice in itertools.product(*(itertools.permutations(b) for b in blocks)):
             p = [0] * n
             for new_pos, old in enumerate(itertools.chain.from_iterable(choice)):
@@ -398,9 +403,18 @@ class CompiledExplorer:
             pi = self.perm_index[tuple(p)]
             new = [0] * n
             for i, v in enumerate(procs):
-                new[p[i]] = self._rename(pi, v)
+                r = renames.get((pi, v))
+                if r is None:
+                    r = renames[pi, v] = self.model.rename(pi, v)
+                new[p[i]] = r
             cand = tuple(new)
-            cand_order = tuple(value_order(v) for v in cand)
+            ranks = []
+            for v in cand:
+                rank = orders.get(v)
+                if rank is None:
+                    rank = orders[v] = self.model.process_order(v)
+                ranks.append(rank)
+            cand_order = tuple(ranks)
             if best is None or cand_order < best_order:
                 best, best_order, perms = cand, cand_order, [pi]
             elif cand_order == best_order:
