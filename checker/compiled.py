@@ -239,6 +239,7 @@ class CompiledExplorer:
         self.rename_memo: dict[tuple[int, int], int] = {}
         self.sym_key_memo: dict[tuple[int, int], Any] = {}  # the model's answers, asked once
         self.order_memo: dict[int, Any] = {}
+        self.fixed_parts: dict[int, list[frozenset[int] | None]] = {}  # _result_set's per-group analysis of the parts
         self.bufs = (self.rs_off, self.rs_len, self.ef_label, self.ef_off, self.ef_len, self.ef_pans, self.op_slot, self.op_kind,
                      self.op_arg, self.canon_vals, self.canon_poff, self.canon_plen, self.canon_perms)
         # The store: rows in BFS order (also the queue), parents, the visited table.
@@ -290,10 +291,11 @@ class CompiledExplorer:
         mem_k: dict[tuple[int, ...], int] = {}
         prop_k: dict[tuple[int, ...], int] = {}
         can_k: dict[tuple[int, ...], int] = {}
+        prop_w, nproc = self.pmemo.w, self.nproc
         for row in misses.tolist():
-            table, key = row[0], row[1:]
+            table = row[0]
             if table == 0:
-                k = tuple(key[:4])
+                k = tuple(row[1:5])
                 if k in mem_k:
                     continue
                 kind, ident = k[0] >> 32, k[0] & 0xFFFFFFFF
@@ -305,7 +307,7 @@ class CompiledExplorer:
                 else:
                     mem_k[k] = model.merge(ident, k[1], k[2], k[3])
             elif table == 1:
-                k = tuple(key[: self.pmemo.w])
+                k = tuple(row[1 : 1 + prop_w])
                 if k in prop_k:
                     continue
                 kind, g, part = k[0] >> 32, k[0] & 0xFFFFFFFF, k[1]
@@ -325,7 +327,7 @@ class CompiledExplorer:
                             mask |= 1 << a
                 prop_k[k] = mask
             else:
-                k = tuple(key[: self.nproc])
+                k = tuple(row[1 : 1 + nproc])
                 if k not in can_k:
                     can_k[k] = self._canon_entry(k)
         self.memo.put_many(list(mem_k), list(mem_k.values()))
@@ -344,7 +346,11 @@ class CompiledExplorer:
         (K.PART_UNKNOWN until it first looks it up) instead of looking it up per transition.  Other parts:
         K.PART_LOOKUP."""
         first, at = self.ef_label.size, self.op_slot.size
-        reads = set(self.model.groups[group].reads)
+        fixed_parts = self.fixed_parts.get(group)
+        if fixed_parts is None:  # per part: its slots if they are all read by the group and have no context, else None
+            reads = set(self.model.groups[group].reads)
+            fixed_parts = self.fixed_parts[group] = [
+                frozenset(part) if all(k in reads and self.model.context[k] < 0 for k in part) else None for part in self.aparts]
         pans: list[int] = []
         labels: list[int] = []
         offs: list[int] = []
@@ -365,9 +371,8 @@ class CompiledExplorer:
                 kinds.append(op.kind)
                 args.append(op.arg)
             merged = {op.slot for op in eff.ops if op.kind == MERGE}
-            for part in self.aparts:
-                fixed = all(k in reads and k not in merged and self.model.context[k] < 0 for k in part)
-                pans.append(K.PART_UNKNOWN if fixed else K.PART_LOOKUP)
+            for fixed in fixed_parts:
+                pans.append(K.PART_UNKNOWN if fixed is not None and fixed.isdisjoint(merged) else K.PART_LOOKUP)
         for buf, vals in ((self.ef_label, labels), (self.ef_off, offs), (self.ef_len, lens),
                           (self.op_slot, slots), (self.op_kind, kinds), (self.op_arg, args), (self.ef_pans, pans)):
             buf.extend(vals)
