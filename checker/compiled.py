@@ -224,6 +224,8 @@ class CompiledExplorer:
         wp = 2 + max([len(p) for p in parts] + [2 * len(p) for p in aparts] + [1])
         sym = model.symmetry
         self.slot_perm = np.array(sym.slot_perms if sym is not None else [list(range(w))], dtype=np.int64)
+        # The kernel's form: the slot whose value each slot takes under each permutation (the inverse maps).
+        self.slot_src = np.argsort(self.slot_perm, axis=1).astype(np.int64)
         self.perm_index = {p: i for i, p in enumerate(sym.perms)} if sym is not None else {}
         # Lazily filled tables.
         self.memo = _Table(4)
@@ -249,7 +251,7 @@ class CompiledExplorer:
         self.static: tuple[Any, ...] = (self.g_reads, self.g_nreads, self.deps_off, self.deps, self.ctx)
         self.static_tail: tuple[Any, ...] = (self.sg_poff, self.sg_bits, self.part_off, self.pslots, self.s_always, self.s_sometimes,
                             self.ag_poff, self.ag_bits, self.apart_group, self.apart_off, self.apslots, self.a_all,
-                            self.nproc, int(self.symmetry), self.slot_perm)
+                            self.nproc, int(self.symmetry), self.slot_src)
         # Per state of a batch: successors, their offset, candidates' offset and number, first failing action (position,
         # property, row in a_rows); see checker.pins_kernel.compute.
         self.st: tuple[Any, ...] = tuple(np.zeros(0, dtype=np.int64) for _ in range(7))

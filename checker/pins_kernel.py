@@ -294,7 +294,7 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
             rs_off: Any, rs_len: Any, ef_label: Any, ef_off: Any, ef_len: Any, op_slot: Any, op_kind: Any, op_arg: Any,
             ef_pans: Any, sg_poff: Any, sg_bits: Any, part_off: Any, pslots: Any, s_always: int, s_sometimes: int,
             ag_poff: Any, ag_bits: Any, apart_group: Any, apart_off: Any, apslots: Any, a_all: int,
-            nproc: int, sym_on: int, slot_perm: Any, canon_vals: Any, canon_poff: Any, canon_plen: Any, canon_perms: Any,
+            nproc: int, sym_on: int, slot_src: Any, canon_vals: Any, canon_poff: Any, canon_plen: Any, canon_perms: Any,
             st_ns: Any, st_off: Any, st_coff: Any, st_cn: Any, st_afj: Any, st_afp: Any, st_afv: Any,
             tc: Any, succ: Any, succ_canon: Any, s_label: Any, s_ok: Any, s_afail: Any, s_cand: Any, s_h: Any,
             s_inv: Any, s_wit: Any, s_rs: Any, s_eff: Any,
@@ -325,7 +325,6 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
     mk = np.zeros(4, dtype=np.int64)
     pk = np.zeros(wp, dtype=np.int64)
     ck = np.zeros(max(nproc, 1), dtype=np.int64)
-    cand = np.zeros(K, dtype=np.int64)
     # One successor and one canonical row at a time in 1-d scratch, copied into succ / succ_canon: a row view
     # (succ[j]) costs a reference count update on the array each time, an atomic one, on a cache line the threads share.
     t = np.zeros(K, dtype=np.int64)
@@ -515,17 +514,18 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
                 for k in range(nproc):
                     c[k] = canon_vals[en * nproc + k]
                 p0 = canon_poff[en]
+                p = canon_perms[p0]
                 for k in range(nproc, K):
-                    c[slot_perm[canon_perms[p0], k]] = t[k]
-                for pi in range(p0 + 1, p0 + canon_plen[en]):
+                    c[k] = t[slot_src[p, k]]
+                for pi in range(p0 + 1, p0 + canon_plen[en]):  # the least renamed rest, compared as it is made
                     p = canon_perms[pi]
                     for k in range(nproc, K):
-                        cand[slot_perm[p, k]] = t[k]
-                    for k in range(nproc, K):
-                        if cand[k] != c[k]:
-                            if cand[k] < c[k]:
-                                for k2 in range(k, K):
-                                    c[k2] = cand[k2]
+                        v = t[slot_src[p, k]]
+                        if v != c[k]:
+                            if v < c[k]:
+                                c[k] = v
+                                for k2 in range(k + 1, K):
+                                    c[k2] = t[slot_src[p, k2]]
                             break
             else:
                 for k in range(K):
