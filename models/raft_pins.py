@@ -18,7 +18,8 @@ channel (a, b) and fires HandleRPC for each message in the channel.  This
 rests on a fact of the readable model that the probes check: each action
 reads and writes one server only (plus the messages it sends, and the
 ghost).  Normalisation is ``Raft.prune``, which judges each channel against
-its destination alone.
+its destination alone (computed message by message and memoised:
+:meth:`RaftPins.normalise`).
 
 Properties: a ``models.raft.EachMessage`` invariant is checked channel by
 channel (part: the channel and its sender); every other state property reads
