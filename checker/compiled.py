@@ -41,6 +41,7 @@ re-finds it step by step as real transitions of the readable model.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import time
@@ -223,6 +224,8 @@ class CompiledExplorer:
         wp = 2 + max([len(p) for p in parts] + [2 * len(p) for p in aparts] + [1])
         sym = model.symmetry
         self.slot_perm = np.array(sym.slot_perms if sym is not None else [list(range(w))], dtype=np.int64)
+        # The kernel's form: the slot whose value each slot takes under each permutation (the inverse maps).
+        self.slot_src = np.argsort(self.slot_perm, axis=1).astype(np.int64)
         self.perm_index = {p: i for i, p in enumerate(sym.perms)} if sym is not None else {}
         # Lazily filled tables.
         self.memo = _Table(4)
@@ -236,6 +239,9 @@ class CompiledExplorer:
         self.op_slot, self.op_kind, self.op_arg = _Buf(), _Buf(), _Buf()
         self.canon_vals, self.canon_poff, self.canon_plen, self.canon_perms = _Buf(), _Buf(), _Buf(), _Buf()
         self.rename_memo: dict[tuple[int, int], int] = {}
+        self.sym_key_memo: dict[tuple[int, int], Any] = {}  # the model's answers, asked once
+        self.order_memo: dict[int, Any] = {}
+        self.fixed_parts: dict[int, list[frozenset[int] | None]] = {}  # _result_set's per-group analysis of the parts
         self.bufs = (self.rs_off, self.rs_len, self.ef_label, self.ef_off, self.ef_len, self.ef_pans, self.op_slot, self.op_kind,
                      self.op_arg, self.canon_vals, self.canon_poff, self.canon_plen, self.canon_perms)
         # The store: rows in BFS order (also the queue), parents, the visited table.
@@ -245,7 +251,7 @@ class CompiledExplorer:
         self.static: tuple[Any, ...] = (self.g_reads, self.g_nreads, self.deps_off, self.deps, self.ctx)
         self.static_tail: tuple[Any, ...] = (self.sg_poff, self.sg_bits, self.part_off, self.pslots, self.s_always, self.s_sometimes,
                             self.ag_poff, self.ag_bits, self.apart_group, self.apart_off, self.apslots, self.a_all,
-                            self.nproc, int(self.symmetry), self.slot_perm)
+                            self.nproc, int(self.symmetry), self.slot_src)
         # Per state of a batch: successors, their offset, candidates' offset and number, first failing action (position,
         # property, row in a_rows); see checker.pins_kernel.compute.
         self.st: tuple[Any, ...] = tuple(np.zeros(0, dtype=np.int64) for _ in range(7))
@@ -267,9 +273,19 @@ class CompiledExplorer:
     # ------------------------------------------------------------------ filling tables
 
     def _fill(self, misses: Any) -> None:
-        """Compute every missed entry by asking the model, and store it."""
+        """Compute every missed entry by asking the model, and store it.
+
+        Python's cyclic garbage collector is paused meanwhile: a fill makes many small objects that live on (the
+        model's interned values), and the collections they set off walk every one of them again and again (a tenth
+        of the fill time at 3 servers, max-term 4); the model's values form no cycles to collect."""
         t0 = time.perf_counter()
-        self._fill_entries(misses)
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            self._fill_entries(misses)
+        finally:
+            if paused:
+                gc.enable()
         self.fill_seconds += time.perf_counter() - t0
 
     def _fill_entries(self, misses: Any) -> None:
@@ -277,10 +293,11 @@ class CompiledExplorer:
         mem_k: dict[tuple[int, ...], int] = {}
         prop_k: dict[tuple[int, ...], int] = {}
         can_k: dict[tuple[int, ...], int] = {}
+        prop_w, nproc = self.pmemo.w, self.nproc
         for row in misses.tolist():
-            table, key = row[0], row[1:]
+            table = row[0]
             if table == 0:
-                k = tuple(key[:4])
+                k = tuple(row[1:5])
                 if k in mem_k:
                     continue
                 kind, ident = k[0] >> 32, k[0] & 0xFFFFFFFF
@@ -292,24 +309,27 @@ class CompiledExplorer:
                 else:
                     mem_k[k] = model.merge(ident, k[1], k[2], k[3])
             elif table == 1:
-                k = tuple(key[: self.pmemo.w])
+                k = tuple(row[1 : 1 + prop_w])
                 if k in prop_k:
                     continue
                 kind, g, part = k[0] >> 32, k[0] & 0xFFFFFFFF, k[1]
                 mask = 0
                 if kind == 0:
                     parts_, members = self.sgroups[g]
-                    pw = len(parts_[part])
+                    vals = k[2 : 2 + len(parts_[part])]
                     for a in members:
-                        mask |= int(bool(model.holds(a, part, tuple(k[2 : 2 + pw])))) << a
+                        if model.holds(a, part, vals):
+                            mask |= 1 << a
                 else:
                     parts_, members = self.agroups[g]
                     pw = len(parts_[part])
+                    before, after = k[2 : 2 + pw], k[2 + pw : 2 + 2 * pw]
                     for a in members:
-                        mask |= int(bool(model.action_holds(a, part, tuple(k[2 : 2 + pw]), tuple(k[2 + pw : 2 + 2 * pw])))) << a
+                        if model.action_holds(a, part, before, after):
+                            mask |= 1 << a
                 prop_k[k] = mask
             else:
-                k = tuple(key[: self.nproc])
+                k = tuple(row[1 : 1 + nproc])
                 if k not in can_k:
                     can_k[k] = self._canon_entry(k)
         self.memo.put_many(list(mem_k), list(mem_k.values()))
@@ -328,7 +348,11 @@ class CompiledExplorer:
         (K.PART_UNKNOWN until it first looks it up) instead of looking it up per transition.  Other parts:
         K.PART_LOOKUP."""
         first, at = self.ef_label.size, self.op_slot.size
-        reads = set(self.model.groups[group].reads)
+        fixed_parts = self.fixed_parts.get(group)
+        if fixed_parts is None:  # per part: its slots if they are all read by the group and have no context, else None
+            reads = set(self.model.groups[group].reads)
+            fixed_parts = self.fixed_parts[group] = [
+                frozenset(part) if all(k in reads and self.model.context[k] < 0 for k in part) else None for part in self.aparts]
         pans: list[int] = []
         labels: list[int] = []
         offs: list[int] = []
@@ -349,9 +373,8 @@ class CompiledExplorer:
                 kinds.append(op.kind)
                 args.append(op.arg)
             merged = {op.slot for op in eff.ops if op.kind == MERGE}
-            for part in self.aparts:
-                fixed = all(k in reads and k not in merged and self.model.context[k] < 0 for k in part)
-                pans.append(K.PART_UNKNOWN if fixed else K.PART_LOOKUP)
+            for fixed in fixed_parts:
+                pans.append(K.PART_UNKNOWN if fixed is not None and fixed.isdisjoint(merged) else K.PART_LOOKUP)
         for buf, vals in ((self.ef_label, labels), (self.ef_off, offs), (self.ef_len, lens),
                           (self.op_slot, slots), (self.op_kind, kinds), (self.op_arg, args), (self.ef_pans, pans)):
             buf.extend(vals)
@@ -359,18 +382,17 @@ class CompiledExplorer:
         self.rs_len.extend([len(effects)])
         return rs
 
-    def _rename(self, perm: int, value: int) -> int:
-        got = self.rename_memo.get((perm, value))
-        if got is None:
-            got = self.rename_memo[perm, value] = self.model.rename(perm, value)
-        return got
-
     def _canon_candidates(self, procs: tuple[int, ...]) -> tuple[tuple[int, ...], list[int]]:
         """The least renamed process values over the renamings that sort processes by key, and the renamings reaching them."""
         n = self.nproc
-        keys = [self.model.sym_key(i, v) for i, v in enumerate(procs)]
+        sym_keys, orders = self.sym_key_memo, self.order_memo
+        keys = []
+        for i, v in enumerate(procs):
+            key = sym_keys.get((i, v))
+            if key is None:
+                key = sym_keys[i, v] = self.model.sym_key(i, v)
+            keys.append(key)
         order = sorted(range(n), key=keys.__getitem__)
-        value_order = self.model.process_order
         blocks: list[list[int]] = []
         for i in order:
             if blocks and keys[blocks[-1][0]] == keys[i]:
@@ -380,6 +402,7 @@ class CompiledExplorer:
         best: tuple[int, ...] | None = None
         best_order: tuple[Any, ...] = ()
         perms: list[int] = []
+        renames = self.rename_memo
         for choice in itertools.product(*(itertools.permutations(b) for b in blocks)):
             p = [0] * n
             for new_pos, old in enumerate(itertools.chain.from_iterable(choice)):
@@ -387,9 +410,18 @@ class CompiledExplorer:
             pi = self.perm_index[tuple(p)]
             new = [0] * n
             for i, v in enumerate(procs):
-                new[p[i]] = self._rename(pi, v)
+                r = renames.get((pi, v))
+                if r is None:
+                    r = renames[pi, v] = self.model.rename(pi, v)
+                new[p[i]] = r
             cand = tuple(new)
-            cand_order = tuple(value_order(v) for v in cand)
+            ranks = []
+            for v in cand:
+                rank = orders.get(v)
+                if rank is None:
+                    rank = orders[v] = self.model.process_order(v)
+                ranks.append(rank)
+            cand_order = tuple(ranks)
             if best is None or cand_order < best_order:
                 best, best_order, perms = cand, cand_order, [pi]
             elif cand_order == best_order:

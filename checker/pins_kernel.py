@@ -117,6 +117,12 @@ def jit(f: F) -> F:
     return cast(F, numba.njit(cache=True, nogil=True)(f))
 
 
+def jit_small(f: F) -> F:
+    """:func:`jit`, inlined into every compiled caller: for the small functions of the hot loops (called from another
+    compiled function, numba's functions are otherwise not inlined; ``ht_find`` was a quarter of the kernel's time)."""
+    return cast(F, numba.njit(cache=True, nogil=True, inline="always")(f))
+
+
 GROUP, NORM, MERGE_K = 1, 2, 3
 SET_OP, MERGE_OP = 0, 1
 
@@ -143,7 +149,7 @@ SEED = np.uint64(1469598103934665603)
 S33, S29 = np.uint64(33), np.uint64(29)
 
 
-@jit
+@jit_small
 def key_hash(key: Any, w: int) -> int:
     """A 64-bit hash of ``key[:w]`` (FNV-1a over the words, then a murmur finaliser), as a signed integer.
 
@@ -159,7 +165,7 @@ def key_hash(key: Any, w: int) -> int:
     return np.int64(h)
 
 
-@jit
+@jit_small
 def ht_find(keys: Any, key: Any, w: int) -> int:
     """The entry holding ``key`` (>= 0), or -1 - the empty entry where it would go."""
     mask = keys.shape[0] - 1
@@ -288,7 +294,7 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
             rs_off: Any, rs_len: Any, ef_label: Any, ef_off: Any, ef_len: Any, op_slot: Any, op_kind: Any, op_arg: Any,
             ef_pans: Any, sg_poff: Any, sg_bits: Any, part_off: Any, pslots: Any, s_always: int, s_sometimes: int,
             ag_poff: Any, ag_bits: Any, apart_group: Any, apart_off: Any, apslots: Any, a_all: int,
-            nproc: int, sym_on: int, slot_perm: Any, canon_vals: Any, canon_poff: Any, canon_plen: Any, canon_perms: Any,
+            nproc: int, sym_on: int, slot_src: Any, canon_vals: Any, canon_poff: Any, canon_plen: Any, canon_perms: Any,
             st_ns: Any, st_off: Any, st_coff: Any, st_cn: Any, st_afj: Any, st_afp: Any, st_afv: Any,
             tc: Any, succ: Any, succ_canon: Any, s_label: Any, s_ok: Any, s_afail: Any, s_cand: Any, s_h: Any,
             s_inv: Any, s_wit: Any, s_rs: Any, s_eff: Any,
@@ -319,7 +325,12 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
     mk = np.zeros(4, dtype=np.int64)
     pk = np.zeros(wp, dtype=np.int64)
     ck = np.zeros(max(nproc, 1), dtype=np.int64)
-    cand = np.zeros(K, dtype=np.int64)
+    # One successor and one canonical row at a time in 1-d scratch, copied into succ / succ_canon: a row view
+    # (succ[j]) costs a reference count update on the array each time, an atomic one, on a cache line the threads share.
+    t = np.zeros(K, dtype=np.int64)
+    c = np.zeros(K, dtype=np.int64)
+    sctl, rows, tab, lay, words, itab, fpsegs = st[0], st[1], st[2], st[4], st[6], st[7], st[8]
+    rowbits, qbase, segcap = sctl[ROWBITS], sctl[QBASE], sctl[SEGCAP]
     n_apart = apart_off.shape[0] - 1
     selfres = np.zeros(max(n_apart, 1), dtype=np.int64)
     selfok = np.zeros(max(n_apart, 1), dtype=np.bool_)
@@ -329,10 +340,9 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
         si = x - b0
         # The store's helpers are called directly, by kind: through inlined dispatchers the kernel ran at about 60 % speed.
         if mode == COMPACT:
-            unpack(st[6], x * st[0][ROWBITS], st[4], s)
+            unpack(words, x * rowbits, lay, s)
         else:
-            rows = st[1]
-            r = x - st[0][QBASE] if mode != MEMORY else x
+            r = x - qbase if mode != MEMORY else x
             for k in range(K):
                 s[k] = rows[r, k]
         ok = True
@@ -361,7 +371,6 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
             if rs < 0:
                 continue
             for e in range(rs_off[rs], rs_off[rs] + rs_len[rs]):
-                t = succ[ns]
                 for k in range(K):
                     t[k] = s[k]
                 eok = True
@@ -370,14 +379,14 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
                     if op_kind[o] == SET_OP:
                         t[op_slot[o]] = op_arg[o]
                 for o in range(lo, lo + n_ops):
-                    c = op_slot[o]
-                    if op_kind[o] == SET_OP and t[c] != s[c]:
-                        for d in range(deps_off[c], deps_off[c + 1]):
+                    sl = op_slot[o]
+                    if op_kind[o] == SET_OP and t[sl] != s[sl]:
+                        for d in range(deps_off[sl], deps_off[sl + 1]):
                             q = deps[d]
                             if t[q] == 0:  # the empty value normalises to itself (checker.pins)
                                 continue
                             mk[0] = (NORM << 32) | q
-                            mk[1] = t[c]
+                            mk[1] = t[sl]
                             mk[2] = t[q]
                             mk[3] = 0
                             j = ht_find(mkeys, mk, 4)
@@ -404,6 +413,8 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
                             t[q] = mvals[j]
                 if not eok:
                     ok = False
+                for k in range(K):
+                    succ[ns, k] = t[k]
                 s_ok[ns] = eok
                 s_eff[ns] = e
                 s_label[ns] = ef_label[e]
@@ -432,7 +443,6 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
             for j in range(ns):
                 if not s_ok[j]:
                     continue
-                t = succ[j]
                 held = 0
                 jok = True
                 for g in range(nag):
@@ -442,7 +452,7 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
                         changed = False
                         for k in range(pw):
                             sl = apslots[apart_off[p] + k]
-                            if t[sl] != s[sl]:
+                            if succ[j, sl] != s[sl]:
                                 changed = True
                                 break
                         if not changed:
@@ -461,7 +471,7 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
                         for k in range(pw):
                             sl = apslots[apart_off[p] + k]
                             pk[2 + k] = s[sl]
-                            pk[2 + pw + k] = t[sl]
+                            pk[2 + pw + k] = succ[j, sl]
                         for k in range(2 + 2 * pw, wp):
                             pk[k] = 0
                         i = ht_find(pkeys, pk, wp)
@@ -478,13 +488,13 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
                 else:
                     ok = False
         # Phase C: canonical forms and their hashes (s_cand 2: to look up), each one's visited-table entry prefetched.
-        tab = st[2]
         tmask = tab.shape[0] - 1
         for j in range(ns):
             s_cand[j] = 0
             if not s_ok[j]:
                 continue
-            t = succ[j]
+            for k in range(K):
+                t[k] = succ[j, k]
             same = True
             for k in range(K):
                 if t[k] != s[k]:
@@ -492,7 +502,6 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
                     break
             if same:
                 continue
-            c = succ_canon[j]
             if sym_on:
                 for k in range(nproc):
                     ck[k] = t[k]
@@ -505,21 +514,24 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
                 for k in range(nproc):
                     c[k] = canon_vals[en * nproc + k]
                 p0 = canon_poff[en]
+                p = canon_perms[p0]
                 for k in range(nproc, K):
-                    c[slot_perm[canon_perms[p0], k]] = t[k]
-                for pi in range(p0 + 1, p0 + canon_plen[en]):
+                    c[k] = t[slot_src[p, k]]
+                for pi in range(p0 + 1, p0 + canon_plen[en]):  # the least renamed rest, compared as it is made
                     p = canon_perms[pi]
                     for k in range(nproc, K):
-                        cand[slot_perm[p, k]] = t[k]
-                    for k in range(nproc, K):
-                        if cand[k] != c[k]:
-                            if cand[k] < c[k]:
-                                for k2 in range(k, K):
-                                    c[k2] = cand[k2]
+                        v = t[slot_src[p, k]]
+                        if v != c[k]:
+                            if v < c[k]:
+                                c[k] = v
+                                for k2 in range(k + 1, K):
+                                    c[k2] = t[slot_src[p, k2]]
                             break
             else:
                 for k in range(K):
                     c[k] = t[k]
+            for k in range(K):
+                succ_canon[j, k] = c[k]
             h = st_hash(st, c)
             s_h[j] = h
             if memory:
@@ -530,13 +542,14 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
             if s_cand[j] != 2:
                 continue
             s_cand[j] = 0
-            c = succ_canon[j]
+            for k in range(K):
+                c[k] = succ_canon[j, k]
             if mode == MEMORY:
                 e = _row_find(tab, c, s_h[j])
             elif mode == COMPACT:
-                e = _compact_find(st[7], st[6], st[4], st[0][ROWBITS], c, s_h[j])
+                e = _compact_find(itab, words, lay, rowbits, c, s_h[j])
             else:
-                e = _fp_find(st[8], st[0][SEGCAP], s_h[j])
+                e = _fp_find(fpsegs, segcap, s_h[j])
             if e >= 0:
                 continue
             held = 0
@@ -617,9 +630,11 @@ def commit(a: int, b: int, b0: int, ctl: Any, st: Any, counts: Any, wit: Any, ba
     place that writes the visited set (the store ``st``, :mod:`checker.pins_store`); the driver made room for every
     candidate."""
     K = c_rows.shape[1]
-    mode = st[0][0]
+    row = np.zeros(K, dtype=np.int64)  # the candidate, copied (see compute: no row views)
+    sctl, rows, tab, parent, lay, words, itab, fpsegs = st[0], st[1], st[2], st[3], st[4], st[6], st[7], st[8]
+    rowbits, qbase, segcap = sctl[ROWBITS], sctl[QBASE], sctl[SEGCAP]
+    mode = sctl[0]
     memory = mode == MEMORY
-    tab = st[2]
     nrows = ctl[NROWS]
     trans = ctl[TRANS]
     pending = ctl[PENDING]
@@ -650,23 +665,25 @@ def commit(a: int, b: int, b0: int, ctl: Any, st: Any, counts: Any, wit: Any, ba
                 q = co + ci
                 ci += 1
                 # The store: look the candidate up again (an earlier state of the batch may have stored it), insert.
+                for k in range(K):
+                    row[k] = c_rows[q, k]
                 if mode == MEMORY:
-                    e = _row_find(tab, c_rows[q], c_h[q])
+                    e = _row_find(tab, row, c_h[q])
                 elif mode == COMPACT:
-                    e = _compact_find(st[7], st[6], st[4], st[0][ROWBITS], c_rows[q], c_h[q])
+                    e = _compact_find(itab, words, lay, rowbits, row, c_h[q])
                 else:
-                    e = _fp_find(st[8], st[0][SEGCAP], c_h[q])
+                    e = _fp_find(fpsegs, segcap, c_h[q])
                 if e >= 0:
                     continue
                 if maxst >= 0 and nrows >= maxst:
                     ctl[ST] = CAPPED
                     break
                 if mode == MEMORY:
-                    _memory_put(st[1], tab, st[3], -1 - e, c_rows[q], nrows, x)
+                    _memory_put(rows, tab, parent, -1 - e, row, nrows, x)
                 elif mode == COMPACT:
-                    _compact_put(st[6], st[4], st[7], st[3], st[0][ROWBITS], -1 - e, c_rows[q], nrows, x)
+                    _compact_put(words, lay, itab, parent, rowbits, -1 - e, row, nrows, x)
                 else:
-                    _fp_put(st[8], st[9], st[1], st[10], st[11], st[0][QBASE], -1 - e, c_rows[q], c_h[q], nrows, x, c_j[q])
+                    _fp_put(fpsegs, st[9], rows, st[10], st[11], qbase, -1 - e, row, c_h[q], nrows, x, c_j[q])
                 got = c_wit[q] & pending
                 if got:
                     for w in range(63):

@@ -22,7 +22,8 @@ rests on a fact of the readable model that the probes check: each action
 reads and writes one server only (plus the messages it sends, and the
 ghosts; ``record_leaders`` adds the terms a server leads in from that
 server's next variables).  Normalisation is ``Raft.prune``, which judges each channel against
-its destination alone.
+its destination alone (computed message by message and memoised:
+:meth:`RaftPins.normalise`).
 
 Properties: a ``models.raft.EachMessage`` invariant is checked channel by
 channel (part: the channel and its sender); every other state property reads
@@ -114,6 +115,7 @@ class RaftPins:
         self.body_ids: dict[Message, int] = {}
         self.chans: list[tuple[int, ...]] = [()]
         self.chan_ids: dict[tuple[int, ...], int] = {(): 0}
+        self.chan_set_ids: dict[frozenset[int], int] = {frozenset(): 0}  # the same codes by set (no sorting to look up)
         self.comms: list[tuple[Committed, ...]] = [()]
         self.comm_ids: dict[tuple[Committed, ...], int] = {(): 0}
         self.terms: list[tuple[int, ...]] = [()]  # values of the ``led`` slots
@@ -121,6 +123,11 @@ class RaftPins:
         self.channel_memo: dict[tuple[int, int], tuple[Message, ...]] = {}
         self.full_ids: dict[Message, int] = {}  # a message (msource, mdest set) -> its body's code
         self.full_msgs: dict[tuple[int, int], Message] = {}  # (channel slot, body code) -> the message
+        # Per-message memos of the fills (fills are per channel; a channel's messages recur in many channels):
+        self.fates: dict[tuple[int, int, int], tuple[tuple[int, ...], bool]] = {}  # (slot, dest code, body) -> (prune of it
+        # alone, whether it is a live notify-only request of the election layer)
+        self.handled: dict[tuple[int, int, int], Effect] = {}  # (pair, dest code, body) -> HandleRPC's effect
+        self._probe_last: tuple[tuple[int, ...], Any] = ((), None)  # holds(): the last values and their probe state
         # Per-server actions in the readable model's order, and their labels; HandleRPC is the last label.
         s0 = model.init_states()[0]
         self.acts: list[Action] = [a for a in model.actions(s0) if a.name != "HandleRPC"]
@@ -189,8 +196,13 @@ class RaftPins:
             c = self.full_ids[msg] = self._intern(self.body_ids, self.bodies, msg._replace(msource=0, mdest=0))
         return c
 
-    def chan_code(self, bodies: Sequence[int]) -> int:
-        return self._intern(self.chan_ids, self.chans, tuple(sorted(set(bodies), key=self.bodies.__getitem__)))
+    def chan_code(self, bodies: Sequence[int] | frozenset[int]) -> int:
+        """The channel holding the messages ``bodies`` (codes; repeats are one), sorted as the readable messages sort."""
+        key = frozenset(bodies)
+        c = self.chan_set_ids.get(key)
+        if c is None:
+            c = self.chan_set_ids[key] = self._intern(self.chan_ids, self.chans, tuple(sorted(key, key=self.bodies.__getitem__)))
+        return c
 
     def comm_code(self, committed: Sequence[Committed]) -> int:
         return self._intern(self.comm_ids, self.comms, tuple(sorted(set(committed))))
@@ -270,22 +282,32 @@ class RaftPins:
         return out
 
     def _deliver(self, pair: int, code: int, chan: int) -> list[Effect]:
+        """One effect per message of the channel, each HandleRPC's (it reads the destination and the message alone, so
+        it is memoised per message)."""
+        handled = self.handled
+        slot = self.n + pair
+        out = []
+        for c, msg in zip(self.chans[chan], self.channel(slot, chan), strict=True):
+            eff = handled.get((pair, code, c))
+            if eff is None:
+                eff = handled[pair, code, c] = self._handle(pair, code, msg)
+            out.append(eff)
+        return out
+
+    def _handle(self, pair: int, code: int, msg: Message) -> Effect:
         a, d = self.pairs[pair]
         v = self.srvs[code]
-        out = []
-        for msg in self.channel(self.n + pair, chan):
-            t = self.raw.next_state(self._probe(v, (msg,)), Action("HandleRPC", (msg,)))
-            assert t is not None, "HandleRPC is enabled for every message in the network"
-            if t.committed or any(u != v for j, u in enumerate(t.servers) if j != d):
-                raise AssertionError("HandleRPC changed more than its destination: the compiled engine cannot memoise it")
-            replies = [r for r in t.messages if r != msg]
-            if len(replies) > 1 or any((r.msource, r.mdest) != (d, a) for r in replies):
-                raise AssertionError("HandleRPC sent something other than one reply to the sender: the compiled engine cannot memoise it")
-            ops = [Op(d, SET, self.srv_code(t.servers[d]))]
-            ops += [Op(self.pos_of[d, a], MERGE, self.body_code(r)) for r in replies]
-            ops += self._leads(d, t)
-            out.append(Effect(self.handle_label, tuple(ops)))
-        return out
+        t = self.raw.next_state(self._probe(v, (msg,)), Action("HandleRPC", (msg,)))
+        assert t is not None, "HandleRPC is enabled for every message in the network"
+        if t.committed or any(u != v for j, u in enumerate(t.servers) if j != d):
+            raise AssertionError("HandleRPC changed more than its destination: the compiled engine cannot memoise it")
+        replies = [r for r in t.messages if r != msg]
+        if len(replies) > 1 or any((r.msource, r.mdest) != (d, a) for r in replies):
+            raise AssertionError("HandleRPC sent something other than one reply to the sender: the compiled engine cannot memoise it")
+        ops = [Op(d, SET, self.srv_code(t.servers[d]))]
+        ops += [Op(self.pos_of[d, a], MERGE, self.body_code(r)) for r in replies]
+        ops += self._leads(d, t)
+        return Effect(self.handle_label, tuple(ops))
 
     def _leads(self, i: int, t: State) -> list[Op]:
         """The op adding to server i's ``elected`` slot what the readable ``record_leaders`` recorded for i in ``t``, the
@@ -295,15 +317,44 @@ class RaftPins:
         return [Op(self.led[i], MERGE, self.term_code(mine))] if mine and self.led else []
 
     def normalise(self, slot: int, ctx: int, value: int) -> int:
-        """``Raft.prune`` of one channel against its destination (the readable prune judges a channel by it alone)."""
+        """``Raft.prune`` of one channel against its destination (the readable prune judges a channel by it alone).
+
+        Message by message, as ``Raft.prune`` (whose code no model may override: :func:`unsupported`) works: it drops
+        the dead messages, each judged alone; then in the log layer it maps each live one to itself or its folded form,
+        so a channel's prune is the union of its messages' prunes alone; in the election layer it keeps, of the live
+        notify-only requests from one server to another (a channel's), only the least (the first in a channel's order).
+        Both answers of a message are memoised; ``tests/test_compiled.py`` compares the result with the whole channel's
+        prune (:meth:`normalise_whole`)."""
         if not self.pruning or not value:
             return value
-        msgs = self.channel(slot, value)
-        live = self.model.prune(self._probe(self.srvs[ctx]).servers, set(msgs))
-        kept = tuple(c for c, msg in zip(self.chans[value], msgs, strict=True) if msg in live)
-        if len(kept) == len(live):  # no message made up (folded): a subset of a sorted channel is sorted
-            return value if len(kept) == len(msgs) else self._intern(self.chan_ids, self.chans, kept)
-        return self.chan_code([self.body_code(msg) for msg in live])
+        fates, codes = self.fates, self.chans[value]
+        election = self.model.max_log == 0
+        out: list[int] = []
+        msgs = None
+        thinned = False
+        for k, c in enumerate(codes):
+            fate = fates.get((slot, ctx, c))
+            if fate is None:
+                msgs = msgs or self.channel(slot, value)
+                servers = self._probe(self.srvs[ctx]).servers
+                alone = tuple(self.body_code(m) for m in self.model.prune(servers, {msgs[k]}))
+                notify = bool(alone) and election and self.model.notify_only(servers, msgs[k])
+                fate = fates[slot, ctx, c] = (alone, notify)
+            if fate[1]:
+                if thinned:
+                    continue
+                thinned = True
+            out += fate[0]
+        if out == list(codes):
+            return value
+        return self.chan_code(out)
+
+    def normalise_whole(self, slot: int, ctx: int, value: int) -> int:
+        """``Raft.prune`` of the whole channel at once: what :meth:`normalise` computes message by message (for tests)."""
+        if not self.pruning or not value:
+            return value
+        live = self.model.prune(self._probe(self.srvs[ctx]).servers, set(self.channel(slot, value)))
+        return self.chan_code([self.body_code(m) for m in live])
 
     def merge(self, slot: int, ctx: int, value: int, token: int) -> int:
         if slot == self.ghost:
@@ -321,9 +372,12 @@ class RaftPins:
             chan, sender = values
             slot = self.state_props[prop].parts[part][0]
             return all(each(self.srvs[sender], msg) for msg in self.channel(slot, chan))
-        servers = tuple(self.srvs[c] for c in values[: self.n])
+        last = self._probe_last
+        if last[0] != values:  # the engine asks every property of a group in turn on the same values
+            last = self._probe_last = (values, State(tuple(self.srvs[c] for c in values[: self.n]), _WIRE, self.comms[values[self.n]],
+                                                             self.elected(values[self.n + 1:])))
         try:
-            return bool(check(State(servers, _WIRE, self.comms[values[self.n]], self.elected(values[self.n + 1:]))))
+            return bool(check(last[1]))
         except PropertyReadsNetwork:
             raise ValueError(f"property {self.state_props[prop].prop.name} reads the network: the compiled engine cannot check it "
                              "(write it as a models.raft.EachMessage, or use --engine fast)") from None

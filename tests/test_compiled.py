@@ -358,3 +358,25 @@ def test_auto_picks_the_compiled_engine_or_says_why_not() -> None:
     engine, note = pick_engine(Raft(2, 1, 0), "auto", checkpoint=True)
     assert engine == "fast" and "no --checkpoint yet" in note
     assert pick_engine(Bounded(2, 1, 0), "auto", keep_going=True)[0] == "readable"
+
+
+@pytest.mark.parametrize("case", ["s3t2", "s2t2l1", "s3t1l1", "half-quorum", "no-log-check", "commit-old-terms"])
+def test_normalise_message_by_message_is_the_channels_prune(case: str) -> None:
+    """RaftPins.normalise prunes a channel message by message (memoised); it must equal the readable prune of the whole
+    channel for every channel and destination value the search met (each channel judged against each of them)."""
+    bounds = {"s3t2": (3, 2, 0), "s2t2l1": (2, 2, 1), "s3t1l1": (3, 1, 1), "half-quorum": (3, 2, 0)}.get(case, (3, 1, 1))
+    model = tweaks.apply([tweaks.BUILTIN[case]])(*bounds) if case in tweaks.BUILTIN else Raft(*bounds)
+    explorer = compiled(model, [], max_states=3000)
+    explorer.run()
+    pins = explorer.model
+    assert isinstance(pins, RaftPins)
+    chans, srvs = len(pins.chans), len(pins.srvs)
+    assert chans > 20 and srvs > 20
+    changed = 0
+    for slot in range(pins.n, pins.n + pins.m):
+        for chan in range(1, chans, max(1, chans // 60)):
+            for ctx in range(0, srvs, max(1, srvs // 60)):
+                got = pins.normalise(slot, ctx, chan)
+                assert got == pins.normalise_whole(slot, ctx, chan), (pins.slot_names[slot], pins.srvs[ctx], pins.chans[chan])
+                changed += got != chan
+    assert changed  # the comparison saw channels that prune changes
