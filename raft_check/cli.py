@@ -311,7 +311,7 @@ def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry
             from models.raft_pins import RaftPins
 
             return CompiledExplorer(RaftPins(model, props), symmetry=symmetry, max_states=max_states, progress=bar,
-                                    workers=workers, store=store).run()
+                                    workers=workers, store=store, keep_going=keep_going).run()
         if engine == "fast":
             from raft_check.fast import FastExplorer
 
@@ -522,9 +522,6 @@ def _check(argv: list[str]) -> int:
     if checkpoint is None and args.checkpoint_every != 1.0:
         raise BadInput("--checkpoint-every needs --checkpoint DIR")
     keep_going = args.keep_going if args.keep_going is not None else bool(args.tweak or args.tweak_file)
-    if keep_going and engine == "compiled":  # else every property not yet violated at its first stop would read "holds"
-        raise BadInput("the compiled engine stops at the first violation (--continue comes with its next stage): add "
-                       "--stop-at-first, or use --engine fast for a verdict per property")
     key = search_key(model, props, symmetry, args.store, args.tweak_file) + (" continue" if keep_going else "")
     if checkpoint is not None:
         from checker import checkpoint as ck

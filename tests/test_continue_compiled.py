@@ -10,10 +10,13 @@ property's trace must be the one a compiled search for that property alone finds
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from checker import console
 from checker.bfs import INCOMPLETE, VIOLATED, Explorer, Result
 from checker.compiled import CompiledExplorer
 from checker.model import Kind, action_property
@@ -21,6 +24,7 @@ from checker.trace import replay
 from models import tweaks
 from models.raft import Action, Raft, Role, State
 from models.raft_pins import RaftPins
+from raft_check import cli
 from raft_check.verdicts import property_results
 
 CASES = [("term-not-persisted", (2, 1, 0)), ("no-prev-log-check", (2, 2, 2)), ("half-quorum", (2, 2, 1)), ("no-self-vote", (3, 1, 0))]
@@ -146,3 +150,17 @@ def test_no_symmetry_gives_the_same_table() -> None:
     want = Explorer(model, keep_going=True, symmetry=False).run()
     got = compiled(model, keep_going=True, symmetry=False, batch=9)
     assert table(got) == table(want) and counts(got) == counts(want)
+
+
+def test_cli_continue_on_the_compiled_engine(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """``check --continue --engine compiled`` (no longer refused) prints the readable engine's rows."""
+    rows = {}
+    for engine in ("readable", "compiled"):
+        code = cli.main(["--servers", "2", "--max-term", "1", "--tweak", "term-not-persisted", "--engine", engine, "--json",
+                         "--out", str(tmp_path / engine)])
+        doc = json.loads(capsys.readouterr().out)
+        assert code == console.EXIT_VIOLATION and doc["continue"] is True
+        rows[engine] = [(r["property"], r["verdict"], r["trace_length"]) for r in doc["results"]]
+        assert all(Path(f).exists() for r in doc["results"] for f in r["files"])
+    assert rows["compiled"] == rows["readable"]
+    assert sum(v == "VIOLATED" for _, v, _ in rows["compiled"]) == 4
