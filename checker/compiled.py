@@ -41,22 +41,26 @@ re-finds it step by step as real transitions of the readable model.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from checker import checkpoint as ck
 from checker import pins_kernel as K  # noqa: N812  (the kernel's constants read as K.MISS, K.GROW, ...)
 from checker.model import Kind, Property
 from checker.pins import MERGE, SET, PinsModel, check_model
 from checker.pins_store import Store, collision_probability, st_room_batch
 from checker.result import Progress, Result, Stats, finish
-from checker.search import Capped, Checkpointer, Verdicts, search
+from checker.search import Capped, Position, Verdicts, search
 
 BATCH = 1 << 14
 """States expanded per batch: the threads share a batch's states; progress reports (and Ctrl-C) come between batches."""
@@ -172,7 +176,7 @@ class CompiledExplorer:
     def __init__(self, model: PinsModel, *, symmetry: bool = True, max_states: int | None = None,
                  progress: Callable[[Progress], None] | None = None, progress_interval: float = 1.0,
                  workers: int | None = None, batch: int = BATCH, store: str = "memory", keep_going: bool = False,
-                 checkpointer: Checkpointer | None = None) -> None:
+                 checkpoint: Path | None = None, checkpoint_key: str = "", checkpoint_interval: float = 60.0) -> None:
         check_model(model)
         if (workers is not None and workers < 1) or batch < 1:
             raise ValueError("workers and batch must be at least 1")
@@ -184,7 +188,8 @@ class CompiledExplorer:
         self.symmetry = symmetry and model.symmetry is not None
         self.max_states = max_states
         self.keep_going = keep_going  # go on past a violation until every property is decided (check --continue)
-        self.checkpointer = checkpointer
+        # --checkpoint DIR: saved at level ends, at most once every checkpoint_interval seconds (see _Checkpoint).
+        self.checkpointer: _Checkpoint | None = None
         self.spare: _Lane | None = None  # check --continue: the buffers for expanding one state again
         self.pool: ThreadPoolExecutor | None = None
         self.progress = progress
@@ -261,6 +266,8 @@ class CompiledExplorer:
         self.kernel_seconds = 0.0  # time in the compiled kernel
         self.commit_seconds = 0.0  # of which in the serial commit
         self.fill_seconds = 0.0  # time filling tables (asking the model)
+        if checkpoint is not None:
+            self.checkpointer = _Checkpoint(self, checkpoint, checkpoint_key, checkpoint_interval)
 
     @staticmethod
     def _groups(part_lists: list[tuple[tuple[int, ...], ...]]) -> list[tuple[tuple[tuple[int, ...], ...], list[int]]]:
@@ -813,6 +820,80 @@ class CompiledExplorer:
             fails.sort(key=lambda f: order[self.model.action_props[f[0]].prop.name])
         return out
 
+    # ------------------------------------------------------------------ checkpoints (see _Checkpoint)
+
+    def _snapshot(self, pos: Position, verdicts: Verdicts) -> tuple[dict[str, Any], dict[str, Any]]:
+        """What :class:`_Checkpoint` saves at a level end: (meta, arrays)."""
+        st = self.store
+        st.n = self.nrows
+        arrays: dict[str, Any] = {f"store_{a}": getattr(st, a) for a in _STORE_ARRAYS}
+        for name in _BUF_NAMES:
+            buf = getattr(self, name)
+            buf.flush()
+            arrays[f"buf_{name}"] = buf.arr[: buf.n]
+        for name in _TABLE_NAMES:
+            t = getattr(self, name)
+            arrays[f"{name}_keys"], arrays[f"{name}_vals"] = t.keys, t.vals
+        arrays["ctl"], arrays["counts"], arrays["wit"] = self.ctl, self.counts, self.wit
+        meta = {
+            "layout": _Checkpoint.LAYOUT, "store_kind": st.kind, "width": self.width,
+            "store": {a: getattr(st, a) for a in _STORE_SCALARS if hasattr(st, a)},
+            "tables": {name: getattr(self, name).count for name in _TABLE_NAMES},
+            "rename_memo": self.rename_memo, "interned": self.model.interned(),  # type: ignore[attr-defined]
+            "found": [(name, idx, bad) for name, (_, idx, bad) in verdicts.found.items()],
+            "witness": list(verdicts.witness.items()),
+            "position": (pos.lo, pos.hi, pos.depth, pos.stats_depth),
+            # for checker.checkpoint.describe
+            "depth": pos.depth, "total": self.nrows, "transitions": int(self.ctl[K.TRANS]), "elapsed": pos.elapsed,
+        }
+        return meta, arrays
+
+    def _restore(self, meta: dict[str, Any], arrays: dict[str, Any], verdicts: Verdicts) -> Position:
+        """Undo :meth:`_snapshot` into this (fresh) explorer and ``verdicts``; the position to go on from."""
+        if meta["layout"] != _Checkpoint.LAYOUT or meta["store_kind"] != self.store.kind or meta["width"] != self.width:
+            raise ValueError("saved with another layout, store or width")
+        st = Store(self.store.kind, self.width, cap=2)
+        for a in _STORE_ARRAYS:
+            want = getattr(st, a)
+            got = arrays[f"store_{a}"]
+            if got.dtype != want.dtype or got.ndim != want.ndim:
+                raise ValueError(f"store array {a} is {got.dtype} of {got.ndim} dimensions")
+            setattr(st, a, np.array(got))
+        for a in _STORE_SCALARS:
+            if a in meta["store"] or hasattr(st, a):
+                setattr(st, a, meta["store"][a])
+        lo, hi, depth, stats_depth = meta["position"]
+        if not 0 <= lo <= hi == st.n or int(arrays["ctl"][K.NROWS]) != st.n:
+            raise ValueError("the level to expand does not match the store")
+        self.store, self.nrows = st, st.n
+        for name in _BUF_NAMES:
+            buf = getattr(self, name)
+            buf.waiting = []
+            buf.arr, buf.n = np.array(arrays[f"buf_{name}"], dtype=np.int64), len(arrays[f"buf_{name}"])
+            buf.flush()
+        for name in _TABLE_NAMES:
+            t = getattr(self, name)
+            keys, vals = arrays[f"{name}_keys"], arrays[f"{name}_vals"]
+            if keys.ndim != 2 or keys.shape[1] != t.w or len(keys) != len(vals):
+                raise ValueError(f"table {name} has the wrong shape")
+            t.keys, t.vals, t.count = np.array(keys), np.array(vals), int(meta["tables"][name])
+        for name, into in (("ctl", self.ctl), ("counts", self.counts), ("wit", self.wit)):
+            if arrays[name].shape != into.shape:
+                raise ValueError(f"{name} has the wrong shape")
+            into[:] = arrays[name]
+        self.ctl[K.MAXST] = -1 if self.max_states is None else self.max_states  # this run's cap, not the saved run's
+        self.ctl[K.ST] = K.DONE
+        self.rename_memo = dict(meta["rename_memo"])
+        self.model.restore_interned(meta["interned"])  # type: ignore[attr-defined]
+        by_name = {p.name: p for p in verdicts.props}
+        for name, idx in meta["witness"]:
+            verdicts.witnessed(name, idx)
+        for name, idx, bad in meta["found"]:
+            verdicts.violated(by_name[name], idx, bad)
+        if self.ctl[K.PENDING] != self._pending_bits(verdicts):
+            raise ValueError("the witnesses do not match the counters")
+        return Position(lo, hi, depth, stats_depth, float(meta["elapsed"]))
+
     def readable_canon(self, s: Any) -> Any:
         return self.model.readable.representative(s) if self.symmetry else s
 
@@ -844,6 +925,59 @@ class CompiledExplorer:
         self.store.n = self.nrows
         yield from self.store.vectors()
 
+
+class _Checkpoint:
+    """``--checkpoint DIR`` for the compiled engine (the driver's Checkpointer): at a level end, everything the rest of
+    the search depends on is saved with :func:`checker.checkpoint.save_engine` (manifest, checksums, atomic rename):
+    the store's arrays, the counters, the verdicts so far, the lazily filled tables and the model's interned values
+    (``PinsModel.interned``).  The tables are a cache, but the codes in the stored vectors and in the tables are
+    interned in fill order, and the canonical form compares codes: with both restored, the resumed search fills,
+    interns and chooses representatives exactly as the uninterrupted one, so its states, numbering, counts, verdicts
+    and traces are the same.  The key is the caller's (which must name the model: its bounds and variant), plus the
+    store, symmetry, --continue, and a digest of the model's shape and of the code of the encoding and the engine.
+    """
+
+    LAYOUT = 1
+    """Bumped when what is saved changes: a checkpoint of another layout is refused."""
+
+    def __init__(self, ex: CompiledExplorer, directory: Path, key: str, interval: float) -> None:
+        if not callable(getattr(ex.model, "interned", None)) or not callable(getattr(ex.model, "restore_interned", None)):
+            raise ValueError("--checkpoint needs a model whose interned values can be saved (PinsModel.interned)")
+        self.ex, self.directory, self.interval = ex, directory, interval
+        h = hashlib.sha256()
+        for name in sorted({type(ex.model).__module__, __name__, K.__name__, "checker.pins_store", "checker.search"}):
+            h.update(Path(str(sys.modules[name].__file__)).read_bytes())
+        m = ex.model
+        h.update(repr((m.width, getattr(m, "slot_names", None), m.labels, [g.reads for g in m.groups],
+                       [x.prop.name for x in m.state_props], [x.prop.name for x in m.action_props])).encode())
+        self.key = (f"{key} engine=compiled store={ex.store.kind} symmetry={ex.symmetry} keep-going={ex.keep_going} "
+                    f"layout={self.LAYOUT} sha256={h.hexdigest()[:16]}")
+        self.last = time.perf_counter()
+
+    def due(self) -> bool:
+        return time.perf_counter() - self.last >= self.interval
+
+    def save(self, pos: Position, verdicts: Verdicts) -> None:
+        meta, arrays = self.ex._snapshot(pos, verdicts)
+        ck.save_engine(self.directory, "compiled", self.key, meta, arrays)
+        self.last = time.perf_counter()
+
+    def resume(self, verdicts: Verdicts) -> Position | None:
+        got = ck.load_engine(self.directory, "compiled", self.key)
+        if got is None:
+            return None
+        meta, arrays = got
+        try:
+            return self.ex._restore(meta, arrays, verdicts)
+        except (KeyError, ValueError, IndexError, TypeError, AttributeError) as e:
+            raise ck.damaged(self.directory, f"its files do not fit together ({type(e).__name__}: {e})") from None
+
+
+_STORE_ARRAYS = ("sctl", "rows", "tab", "parent", "layout", "need", "words", "itab", "fptab", "segn", "kids", "pos")
+_STORE_SCALARS = ("n", "n_init", "init_rows", "repacks", "bits")
+_BUF_NAMES = ("rs_off", "rs_len", "ef_label", "ef_off", "ef_len", "ef_pans", "op_slot", "op_kind", "op_arg",
+              "canon_vals", "canon_poff", "canon_plen", "canon_perms")
+_TABLE_NAMES = ("memo", "pmemo", "cmemo")
 
 _S_ALWAYS, _A_ALL = 4, 11
 """Where the masks of the ALWAYS state properties and of the action properties sit in ``static_tail``."""

@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=("auto", "readable", "fast", "compiled"), default="auto",
                    help="search engine: readable (checker/bfs.py), fast (raft_check/fast.py: same counts and verdicts, compact states), "
                         "compiled (checker/compiled.py: the fast encoding searched in numba-compiled code; same counts and "
-                        "verdicts, its own orbit representatives; --store memory, compact or fp, --workers N threads, no --checkpoint yet), "
+                        "verdicts, its own orbit representatives; --store memory, compact or fp, --workers N threads, --checkpoint), "
                         "or auto (default): fast where it supports the model")
     p.add_argument("--store", choices=("memory", "compact", "fp"), default="memory",
                    help="where the fast engine keeps visited states: memory (default; a dict, ~250 bytes/state), "
@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "--checkpoint-every), and resume from DIR "
                         "if it holds a checkpoint of the same search, so that a run of hours can be stopped (^C, kill) and "
                         "continued; a resumed run reports the same counts, verdict and trace, and its time adds both parts. "
-                        "Needs --store compact or fp")
+                        "Needs --store compact or fp (any store with --engine compiled)")
     p.add_argument("--checkpoint-every", type=_minutes, default=1.0, metavar="MIN",
                    help="with --checkpoint, save at the first level end at least MIN minutes after the last save "
                         "(default 1); a save of a deep level writes gigabytes, so a long search may save less often")
@@ -311,7 +311,8 @@ def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry
             from models.raft_pins import RaftPins
 
             return CompiledExplorer(RaftPins(model, props), symmetry=symmetry, max_states=max_states, progress=bar,
-                                    workers=workers, store=store, keep_going=keep_going).run()
+                                    workers=workers, store=store, keep_going=keep_going, checkpoint=checkpoint,
+                                    checkpoint_key=checkpoint_key, checkpoint_interval=60.0 * checkpoint_every).run()
         if engine == "fast":
             from raft_check.fast import FastExplorer
 
@@ -505,8 +506,6 @@ def _check(argv: list[str]) -> int:
             raise BadInput(f"--store {args.store} needs the fast engine (or --engine compiled), and this run uses {engine_note}; "
                            "drop --store or use --engine fast")
         engine_note += f", store {args.store} ({'checker/pins_store.py' if engine == 'compiled' else 'checker/store.py'})"
-    if engine == "compiled" and args.checkpoint:
-        raise BadInput("the compiled engine has no --checkpoint yet: drop it, or use --engine fast")
     if engine == "compiled":  # threads sharing the search's arrays, not processes: every core unless told otherwise
         args.workers = args.workers or _cores()
         engine_note += f", {args.workers} thread{'s' if args.workers > 1 else ''}"
@@ -517,7 +516,7 @@ def _check(argv: list[str]) -> int:
             raise BadInput(f"--workers {args.workers} needs a batched store: add --store compact (exact) or --store fp")
         engine_note += f", {args.workers} worker processes (raft_check/parallel.py)"
     checkpoint = Path(args.checkpoint) if args.checkpoint else None
-    if checkpoint is not None and args.store == "memory":
+    if checkpoint is not None and args.store == "memory" and engine != "compiled":
         raise BadInput("--checkpoint needs a batched store: add --store compact (exact) or --store fp")
     if checkpoint is None and args.checkpoint_every != 1.0:
         raise BadInput("--checkpoint-every needs --checkpoint DIR")
