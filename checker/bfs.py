@@ -59,8 +59,13 @@ class Explorer(Generic[S, A]):
         progress: Callable[[Progress], None] | None = None,
         progress_interval: float = 1.0,
         keep_going: bool = False,
+        on_state: Callable[[int], None] | None = None,
+        on_transition: Callable[[int, A, S, int], None] | None = None,
     ) -> None:
         self.model = model
+        # Observers (check graph): each state when stored (by index), each transition (source index, action, raw successor,
+        # index of the successor's stored form) after its successor is stored.
+        self.on_state, self.on_transition = on_state, on_transition
         self.keep_going = keep_going  # go on past a violation until every property is decided (check --continue)
         self.props = list(model.properties() if properties is None else properties)
         self.symmetry = symmetry
@@ -90,6 +95,8 @@ class Explorer(Generic[S, A]):
         self.index[state] = idx
         self.states.append(state)
         self.parent.append(parent)
+        if self.on_state is not None:
+            self.on_state(idx)
         return idx
 
     def path_to(self, idx: int) -> list[S]:
@@ -148,7 +155,10 @@ class Explorer(Generic[S, A]):
                         v.violated(p, idx, t)
                         if v.stop:
                             return
-                new = self._add(self.canon(t), idx)
+                c = self.canon(t)
+                new = self._add(c, idx)
+                if self.on_transition is not None:
+                    self.on_transition(idx, a, t, self.index[c])
                 if new is not None:
                     self._visit(new, v)
                     if v.stop:
