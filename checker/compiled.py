@@ -34,6 +34,10 @@ max-term 3.)  It is not the readable engine's representative
 members of the same orbits; counts, verdicts and shortest-trace lengths are
 the same, and the differential tests compare state sets up to that choice.
 
+The level loop is the search driver's (:func:`checker.search.search`): this
+class is its compiled expander.  ``keep_going`` (``check --continue``): see
+:meth:`CompiledExplorer._commit_keep_going`; ``--checkpoint``: see :class:`_Checkpoint`.
+
 Traces: the stored path is decoded into readable states, each replaced by
 the readable model's representative, and :func:`checker.trace.concretize`
 re-finds it step by step as real transitions of the readable model.
