@@ -527,6 +527,7 @@ def _check(argv: list[str]) -> int:
 
         try:
             ck.check_folder(checkpoint)  # up front: not after minutes of search, at the first save
+            ck.verify(checkpoint, "compiled" if engine == "compiled" else "fast")  # another engine's: refused before the search
             saved = ck.describe(checkpoint)
         except CheckpointError as e:
             raise BadInput(str(e)) from None

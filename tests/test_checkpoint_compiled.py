@@ -148,3 +148,14 @@ def test_cli_compiled_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert cli.main(base) == console.EXIT_BAD_INPUT
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is damaged" in err[0]
+
+
+def test_cli_refuses_another_engines_checkpoint_up_front(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["--servers", "2", "--max-term", "2", "--max-log", "1", "--store", "compact", "--quiet", "--out", str(tmp_path / "out"),
+            "--checkpoint", str(tmp_path / "ck"), "--checkpoint-every", "0.000001", "--max-states", "200"]
+    assert cli.main([*base, "--engine", "fast"]) == console.EXIT_INCOMPLETE
+    capsys.readouterr()
+    assert cli.main([*base, "--engine", "compiled"]) == console.EXIT_BAD_INPUT
+    out, err = capsys.readouterr()
+    assert "Checking" not in out and len(err.strip().splitlines()) == 1
+    assert "holds a checkpoint of the fast engine" in err and "--engine fast" in err
