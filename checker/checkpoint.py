@@ -30,6 +30,7 @@ import os
 import pickle
 import shutil
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -114,6 +115,28 @@ def save(directory: Path, snap: Snapshot) -> None:
     """Write ``snap`` into ``directory``, replacing any earlier checkpoint there only once it is complete."""
     import numpy as np
 
+    def fill(save_array: Callable[[str, Any], None], write: Callable[[str, Callable[[Any], Any]], None]) -> dict[str, Any]:
+        save_array("frontier.npy", snap.frontier)
+        save_array("parent.npy", np.frombuffer(snap.parent, dtype=np.int64) if len(snap.parent) else np.zeros(0, np.int64))
+        save_array("pos.npy", np.frombuffer(snap.pos, dtype=np.uint32) if len(snap.pos) else np.zeros(0, np.uint32))
+        for k, a in enumerate(snap.fps):
+            save_array(f"fps{k}.npy", a)
+        for k, a in enumerate(snap.rows):
+            save_array(f"rows{k}.npy", a)
+        meta = {name: getattr(snap, name) for name in Snapshot.__dataclass_fields__ if name not in (*ARRAYS, "fps", "rows")}
+        meta["runs"] = len(snap.fps)
+        meta["format"] = FORMAT
+        write("meta.pickle", lambda f: f.write(pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL)))
+        return {"format": FORMAT, "key": snap.key, "runs": len(snap.fps), "exact": snap.exact}
+
+    _save(directory, fill)
+
+
+def _save(directory: Path, fill: Callable[[Callable[[str, Any], None], Callable[[str, Callable[[Any], Any]], None]], dict[str, Any]]) -> None:
+    """Write a checkpoint into ``directory/partial`` by ``fill(save_array, write)`` (which returns the manifest's body
+    without its file list), then make it ``directory/saved`` (see the module's docstring)."""
+    import numpy as np
+
     directory.mkdir(parents=True, exist_ok=True)
     partial = directory / "partial"
     if partial.exists():
@@ -121,10 +144,10 @@ def save(directory: Path, snap: Snapshot) -> None:
     partial.mkdir()
     files: dict[str, dict[str, Any]] = {}
 
-    def write(name: str, fill: Any) -> None:
+    def write(name: str, put: Callable[[Any], Any]) -> None:
         with open(partial / name, "wb") as raw:
             out = _Hashing(raw)
-            fill(out)
+            put(out)
             raw.flush()
             os.fsync(raw.fileno())
         files[name] = {"bytes": out.n, "sha256": out.h.hexdigest()}
@@ -132,18 +155,7 @@ def save(directory: Path, snap: Snapshot) -> None:
     def save_array(name: str, a: Any) -> None:
         write(name, lambda f: np.save(f, a))
 
-    save_array("frontier.npy", snap.frontier)
-    save_array("parent.npy", np.frombuffer(snap.parent, dtype=np.int64) if len(snap.parent) else np.zeros(0, np.int64))
-    save_array("pos.npy", np.frombuffer(snap.pos, dtype=np.uint32) if len(snap.pos) else np.zeros(0, np.uint32))
-    for k, a in enumerate(snap.fps):
-        save_array(f"fps{k}.npy", a)
-    for k, a in enumerate(snap.rows):
-        save_array(f"rows{k}.npy", a)
-    meta = {name: getattr(snap, name) for name in Snapshot.__dataclass_fields__ if name not in (*ARRAYS, "fps", "rows")}
-    meta["runs"] = len(snap.fps)
-    meta["format"] = FORMAT
-    write("meta.pickle", lambda f: f.write(pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL)))
-    body = {"format": FORMAT, "key": snap.key, "runs": len(snap.fps), "exact": snap.exact, "files": files}
+    body = {**fill(save_array, write), "files": files}
     with open(partial / MANIFEST, "w") as mf:
         json.dump({**body, "digest": _digest(body)}, mf, indent=1, sort_keys=True)
         mf.flush()
@@ -165,6 +177,50 @@ def save(directory: Path, snap: Snapshot) -> None:
     except OSError:
         pass
     _verified[str(saved)] = _stamp(saved, sorted(files))  # hashed as written: describing it now reads nothing again
+
+
+# ---------------------------------------------------------------------- checkpoints of other engines
+
+def save_engine(directory: Path, engine: str, key: str, meta: dict[str, Any], arrays: dict[str, Any]) -> None:
+    """Save a checkpoint of ``engine`` (not the fast engine's :class:`Snapshot`): ``meta`` (pickled; it must hold
+    ``depth``, ``total``, ``transitions`` and ``elapsed`` for :func:`describe`) and named numpy ``arrays``, with the
+    same manifest, checksums and atomic replacement."""
+
+    def fill(save_array: Callable[[str, Any], None], write: Callable[[str, Callable[[Any], Any]], None]) -> dict[str, Any]:
+        for name, a in arrays.items():
+            save_array(f"{name}.npy", a)
+        body = {**meta, "format": FORMAT, "key": key, "engine": engine}
+        write("meta.pickle", lambda f: f.write(pickle.dumps(body, protocol=pickle.HIGHEST_PROTOCOL)))
+        return {"format": FORMAT, "key": key, "engine": engine, "arrays": sorted(arrays)}
+
+    _save(directory, fill)
+
+
+def load_engine(directory: Path, engine: str, key: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The meta and arrays of the checkpoint of ``engine`` in ``directory`` (None if there is none), verified;
+    CheckpointError if it is damaged, of another engine or of another search."""
+    import numpy as np
+
+    meta = _meta(directory, engine)
+    if meta is None:
+        return None
+    if meta.get("key") != key:
+        raise CheckpointError(f"{directory} holds a checkpoint of another search:\n  saved: {meta.get('key')}\n  this:  {key}\n"
+                              "resume with the same model, bounds, properties and store, or use another directory")
+    manifest = verify(directory, engine)
+    assert manifest is not None
+    arrays = {}
+    for name in manifest["arrays"]:
+        try:
+            arrays[name] = np.load(directory / "saved" / f"{name}.npy", allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise _damaged(directory, f"saved/{name}.npy cannot be read ({e})") from None
+    return meta, arrays
+
+
+def damaged(directory: Path, what: str) -> CheckpointError:
+    """The error for a checkpoint whose verified files do not fit together (``what``: how)."""
+    return _damaged(directory, what)
 
 
 def _damaged(directory: Path, what: str) -> CheckpointError:
@@ -192,10 +248,11 @@ def _saved_dir(directory: Path) -> Path | None:
     return saved if saved.exists() else None
 
 
-def verify(directory: Path) -> dict[str, Any] | None:
+def verify(directory: Path, engine: str | None = None) -> dict[str, Any] | None:
     """The manifest of the checkpoint in ``directory`` after checking every file against it (None if there is none).
 
-    Raises CheckpointError, naming the file, for a damaged checkpoint or one of another format.
+    Raises CheckpointError, naming the file, for a damaged checkpoint, one of another format, or one saved by another
+    engine than ``engine`` (None: any engine).
     """
     saved = _saved_dir(directory)
     if saved is None:
@@ -218,11 +275,21 @@ def verify(directory: Path) -> dict[str, Any] | None:
         raise CheckpointError(f"{directory} holds a checkpoint in another format ({manifest.get('format')}, this checker writes "
                               f"{FORMAT}); delete it or use another directory")
     files: dict[str, Any] = manifest["files"]
-    runs = manifest.get("runs")
-    if not isinstance(runs, int):
-        raise _damaged(directory, f"saved/{MANIFEST} has no run count")
-    expected = {"frontier.npy", "parent.npy", "pos.npy", "meta.pickle", *(f"fps{k}.npy" for k in range(runs)),
-                *(f"rows{k}.npy" for k in range(runs) if manifest.get("exact"))}
+    saved_by = manifest.get("engine", "fast")
+    if engine is not None and saved_by != engine:
+        raise CheckpointError(f"{directory} holds a checkpoint of the {saved_by} engine, and this search runs on the {engine} "
+                              f"engine: resume it with --engine {saved_by}, or delete it or use another directory")
+    if saved_by != "fast":
+        names_ = manifest.get("arrays")
+        if not isinstance(names_, list) or not all(isinstance(x, str) for x in names_):
+            raise _damaged(directory, f"saved/{MANIFEST} has no list of arrays")
+        expected = {"meta.pickle", *(f"{x}.npy" for x in names_)}
+    else:
+        runs = manifest.get("runs")
+        if not isinstance(runs, int):
+            raise _damaged(directory, f"saved/{MANIFEST} has no run count")
+        expected = {"frontier.npy", "parent.npy", "pos.npy", "meta.pickle", *(f"fps{k}.npy" for k in range(runs)),
+                    *(f"rows{k}.npy" for k in range(runs) if manifest.get("exact"))}
     if set(files) != expected:
         raise _damaged(directory, f"saved/{MANIFEST} lists {sorted(files)}, expected {sorted(expected)}")
     names = sorted(files)
@@ -256,8 +323,8 @@ def describe(directory: Path) -> str | None:
             f"{meta['elapsed']:.0f} s of search")
 
 
-def _meta(directory: Path) -> dict[str, Any] | None:
-    if verify(directory) is None:
+def _meta(directory: Path, engine: str | None = None) -> dict[str, Any] | None:
+    if verify(directory, engine) is None:
         return None
     path = directory / "saved" / "meta.pickle"
     try:
@@ -277,7 +344,7 @@ def load(directory: Path, key: str) -> Snapshot | None:
     :func:`load_arrays` reads the arrays: a search forks its worker processes
     in between, so that they do not inherit gigabytes they never use.
     """
-    meta = _meta(directory)
+    meta = _meta(directory, "fast")
     if meta is None:
         return None
     if meta["key"] != key:
@@ -300,7 +367,7 @@ def load_arrays(directory: Path, snap: Snapshot) -> None:
     """
     import numpy as np
 
-    if verify(directory) is None:
+    if verify(directory, "fast") is None:
         raise _damaged(directory, "the saved folder disappeared while resuming")
     saved = directory / "saved"
     runs = len(snap.fps)

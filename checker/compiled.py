@@ -34,6 +34,10 @@ max-term 3.)  It is not the readable engine's representative
 members of the same orbits; counts, verdicts and shortest-trace lengths are
 the same, and the differential tests compare state sets up to that choice.
 
+The level loop is the search driver's (:func:`checker.search.search`): this
+class is its compiled expander.  ``keep_going`` (``check --continue``): see
+:meth:`CompiledExplorer._commit_keep_going`; ``--checkpoint``: see :class:`_Checkpoint`.
+
 Traces: the stored path is decoded into readable states, each replaced by
 the readable model's representative, and :func:`checker.trace.concretize`
 re-finds it step by step as real transitions of the readable model.
@@ -42,21 +46,26 @@ re-finds it step by step as real transitions of the readable model.
 from __future__ import annotations
 
 import gc
+import hashlib
 import itertools
 import os
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from checker import checkpoint as ck
 from checker import pins_kernel as K  # noqa: N812  (the kernel's constants read as K.MISS, K.GROW, ...)
-from checker.bfs import HOLDS, INCOMPLETE, Progress, Reporter, Result, Stats, finish, peak_rss_bytes
 from checker.model import Kind, Property
 from checker.pins import MERGE, SET, PinsModel, check_model
 from checker.pins_store import Store, collision_probability, st_room_batch
+from checker.result import Progress, Result, Stats, finish
+from checker.search import Capped, Position, Verdicts, search
 
 BATCH = 1 << 14
 """States expanded per batch: the threads share a batch's states; progress reports (and Ctrl-C) come between batches."""
@@ -171,7 +180,8 @@ class CompiledExplorer:
 
     def __init__(self, model: PinsModel, *, symmetry: bool = True, max_states: int | None = None,
                  progress: Callable[[Progress], None] | None = None, progress_interval: float = 1.0,
-                 workers: int | None = None, batch: int = BATCH, store: str = "memory") -> None:
+                 workers: int | None = None, batch: int = BATCH, store: str = "memory", keep_going: bool = False,
+                 checkpoint: Path | None = None, checkpoint_key: str = "", checkpoint_interval: float = 60.0) -> None:
         check_model(model)
         if (workers is not None and workers < 1) or batch < 1:
             raise ValueError("workers and batch must be at least 1")
@@ -182,6 +192,11 @@ class CompiledExplorer:
         self.model = model
         self.symmetry = symmetry and model.symmetry is not None
         self.max_states = max_states
+        self.keep_going = keep_going  # go on past a violation until every property is decided (check --continue)
+        # --checkpoint DIR: saved at level ends, at most once every checkpoint_interval seconds (see _Checkpoint).
+        self.checkpointer: _Checkpoint | None = None
+        self.spare: _Lane | None = None  # check --continue: the buffers for expanding one state again
+        self.pool: ThreadPoolExecutor | None = None
         self.progress = progress
         self.progress_interval = progress_interval
         w = model.width
@@ -261,6 +276,8 @@ class CompiledExplorer:
         self.kernel_seconds = 0.0  # time in the compiled kernel
         self.commit_seconds = 0.0  # of which in the serial commit
         self.fill_seconds = 0.0  # time filling tables (asking the model)
+        if checkpoint is not None:
+            self.checkpointer = _Checkpoint(self, checkpoint, checkpoint_key, checkpoint_interval)
 
     @staticmethod
     def _groups(part_lists: list[tuple[tuple[int, ...], ...]]) -> list[tuple[tuple[tuple[int, ...], ...], list[int]]]:
@@ -552,103 +569,366 @@ class CompiledExplorer:
         self.kernel_seconds += time.perf_counter() - t0
         self.nrows = self.store.n = int(ctl[K.NROWS])
 
+    # ------------------------------------------------------------------ the driver's Expander interface
+
     def run(self) -> Result[Any, Any]:
+        """The search, on the driver (:func:`checker.search.search`)."""
         model = self.model
         props: list[Property[Any, Any]] = list(getattr(model, "properties", None) or
                                                 [*(x.prop for x in model.state_props), *(x.prop for x in model.action_props)])
         sp = model.state_props
-        stats = Stats()
-        start = time.perf_counter()
-        report = Reporter(self.progress, self.progress_interval, start)
-        status, reason = HOLDS, None
-        ctl = np.zeros(K.CTL_SIZE, dtype=np.int64)
-        counts = np.zeros(len(model.labels), dtype=np.int64)
-        wit = np.full(max(len(sp), 1), -1, dtype=np.int64)
-        bad_vec = np.zeros(self.width, dtype=np.int64)
-        pending = 0
-        for a, sp_a in enumerate(sp):
-            if sp_a.prop.kind is Kind.SOMETIMES:
-                pending |= 1 << a
-        ctl[K.MAXST] = -1 if self.max_states is None else self.max_states
-        bad: tuple[Property[Any, Any], int, tuple[int, ...] | None] | None = None
-        lo = hi = depth = 0
-        pool = ThreadPoolExecutor(self.workers - 1, thread_name_prefix="compiled") if self.workers > 1 else None
+        self.ctl = np.zeros(K.CTL_SIZE, dtype=np.int64)
+        self.counts = np.zeros(len(model.labels), dtype=np.int64)
+        self.wit = np.full(max(len(sp), 1), -1, dtype=np.int64)
+        self.bad_vec = np.zeros(self.width, dtype=np.int64)
+        self.ctl[K.MAXST] = -1 if self.max_states is None else self.max_states
+        self.sp_index = {x.prop.name: a for a, x in enumerate(sp)}
+        self.ap_index = {x.prop.name: a for a, x in enumerate(model.action_props)}
+        self.prop_order = {p.name: k for k, p in enumerate(props)}
+        self.pool = ThreadPoolExecutor(self.workers - 1, thread_name_prefix="compiled") if self.workers > 1 else None
+        self.tail0 = self.static_tail
         try:
-            with K.first_load():
-                Store(self.store.kind, self.width, cap=2).insert((0,) * self.width)
-            # Initial states, in Python (few).
-            for v0 in model.initial():
-                c = self.canon(v0)
-                if self.max_states is not None and self.nrows >= self.max_states and not self.store.contains(c):
-                    raise _Capped
-                idx = self.store.insert(c)
-                if idx < 0:
-                    continue
-                self.nrows = self.store.n
-                inv, mask = self._state_props_py(c)
-                for a in range(len(sp)):
-                    if (mask & pending) >> a & 1:
-                        wit[a] = idx
-                pending &= ~mask
-                if inv >= 0 and bad is None:
-                    bad = (sp[inv].prop, idx, None)
-            ctl[K.PENDING] = pending
-            ctl[K.NROWS] = self.nrows
-            hi = self.nrows
-            while bad is None and lo < hi:
-                x = lo
-                while x < hi:
-                    b1 = min(hi, x + self.batch)
-                    self._expand_batch(x, b1, pool, int(ctl[K.PENDING]))
-                    self._commit_batch(x, b1, ctl, counts, wit, bad_vec)
-                    x = b1
-                    st = int(ctl[K.ST])
-                    if self.nrows > hi:
-                        stats.depth = depth + 1
-                    if st == K.VIOL_STATE:
-                        bad = (sp[int(ctl[K.INFO_PROP])].prop, int(ctl[K.INFO_IDX]), None)
-                        break
-                    if st == K.VIOL_ACTION:
-                        ap = model.action_props[int(ctl[K.INFO_PROP])]
-                        bad = (ap.prop, int(ctl[K.INFO_IDX]), tuple(int(c) for c in bad_vec))
-                        break
-                    if st == K.CAPPED:
-                        raise _Capped
-                    report(self.nrows, int(ctl[K.TRANS]), depth + 1, hi - x + self.nrows - hi)
-                lo, hi = hi, self.nrows
-                self.store.n = self.nrows
-                self.store.level(lo)
-                depth += 1
-        except _Capped:
-            status, reason = INCOMPLETE, f"state cap reached (--max-states {self.max_states})"
-        except KeyboardInterrupt:
-            status, reason = INCOMPLETE, "interrupted"
+            return search(self, Verdicts(props, self.keep_going), batch=self.batch, max_states=self.max_states,
+                          progress=self.progress, progress_interval=self.progress_interval, checkpointer=self.checkpointer)
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True)
-        stats.transitions = int(ctl[K.TRANS])
+            self.static_tail = self.tail0
+            if self.pool is not None:
+                self.pool.shutdown(wait=True)
+            self.pool = None
+
+    @property
+    def size(self) -> int:
+        return self.nrows
+
+    @property
+    def transitions(self) -> int:
+        return int(self.ctl[K.TRANS])
+
+    def _holds_py(self, a: int, v: tuple[int, ...]) -> bool:
+        """Whether state property ``a`` holds on the stored vector ``v`` (asked of the model, in Python)."""
+        return all(self.model.holds(a, p, tuple(v[k] for k in part)) for p, part in enumerate(self.model.state_props[a].parts))
+
+    def _visit_py(self, idx: int, v: tuple[int, ...], verdicts: Verdicts) -> None:
+        """Check the new state ``idx`` (vector ``v``) in Python, as the readable engine does: witnesses, then invariants."""
+        for name in [n for n in verdicts.pending if self._holds_py(self.sp_index[n], v)]:
+            verdicts.witnessed(name, idx)
+            self.wit[self.sp_index[name]] = idx
+        verdicts.after_witnesses()
+        if verdicts.stop:
+            return
+        for p in list(verdicts.invariants):
+            if not self._holds_py(self.sp_index[p.name], v):
+                verdicts.violated(p, idx)
+                if verdicts.stop:
+                    return
+
+    def _pending_bits(self, verdicts: Verdicts) -> int:
+        return sum(1 << self.sp_index[n] for n in verdicts.pending)
+
+    def start(self, verdicts: Verdicts) -> None:
+        with K.first_load():
+            Store(self.store.kind, self.width, cap=2).insert((0,) * self.width)
+        for v0 in self.model.initial():  # in Python (few)
+            c = self.canon(v0)
+            if self.max_states is not None and self.nrows >= self.max_states and not self.store.contains(c):
+                raise Capped
+            idx = self.store.insert(c)
+            if idx < 0:
+                continue
+            self.nrows = self.store.n
+            if not verdicts.stop:
+                self._visit_py(idx, c, verdicts)
+        self.ctl[K.PENDING] = self._pending_bits(verdicts)
+        self.ctl[K.NROWS] = self.nrows
+
+    def _masks(self, verdicts: Verdicts) -> None:
+        """``check --continue``: the kernel checks only the properties still undecided (so each property's first
+        violation is reported, not a decided one's again); the masks ``s_always`` and ``a_all`` of ``static_tail``."""
+        s_mask = sum(1 << self.sp_index[p.name] for p in verdicts.invariants)
+        a_mask = sum(1 << self.ap_index[p.name] for p in verdicts.action_props)
+        tail = list(self.tail0)
+        if (tail[_S_ALWAYS], tail[_A_ALL]) != (self.s_always, self.a_all):
+            raise AssertionError("checker/compiled.py: static_tail's layout changed; update _S_ALWAYS and _A_ALL")
+        tail[_S_ALWAYS], tail[_A_ALL] = s_mask, a_mask
+        self.static_tail = tuple(tail)
+
+    def expand(self, lo: int, hi: int, verdicts: Verdicts) -> None:
+        ctl = self.ctl
+        if self.keep_going:
+            self._masks(verdicts)
+        self._expand_batch(lo, hi, self.pool, int(ctl[K.PENDING]))
+        if self.keep_going:
+            self._commit_keep_going(lo, hi, verdicts)
+            return
+        self._commit_batch(lo, hi, ctl, self.counts, self.wit, self.bad_vec)
+        got = [(int(self.wit[self.sp_index[n]]), self.prop_order[n], n) for n in verdicts.pending if self.wit[self.sp_index[n]] >= 0]
+        for idx, _, name in sorted(got):
+            verdicts.witnessed(name, idx)
+        st = int(ctl[K.ST])
+        if st == K.VIOL_STATE:
+            verdicts.violated(self.model.state_props[int(ctl[K.INFO_PROP])].prop, int(ctl[K.INFO_IDX]))
+        elif st == K.VIOL_ACTION:
+            ap = self.model.action_props[int(ctl[K.INFO_PROP])]
+            verdicts.violated(ap.prop, int(ctl[K.INFO_IDX]), tuple(int(c) for c in self.bad_vec))
+        elif st == K.CAPPED:
+            raise Capped
+
+    def level_end(self, lo: int) -> None:
+        self.store.n = self.nrows
+        self.store.level(lo)
+
+    def fill_stats(self, stats: Stats) -> None:
+        model = self.model
+        stats.transitions = int(self.ctl[K.TRANS])
         stats.distinct_states = self.nrows
         stats.action_counts = Counter()
-        for k, fired in enumerate(counts.tolist()):
+        for k, fired in enumerate(self.counts.tolist()):
             if fired:
                 stats.action_counts[model.labels[k]] += fired
-        stats.wall_seconds = time.perf_counter() - start
-        stats.peak_rss = peak_rss_bytes()
         self.store.n = self.nrows
         stats.store = self.store.kind
         stats.store_bytes = self.store.nbytes  # the memory store too (the CLI prints it for the others)
         if self.store.kind == "fp":
             stats.collision_probability = collision_probability(self.nrows)
-        result: Result[Any, Any] = Result(status, stats, incomplete_reason=reason, checked=props)
-        violations = []  # the first violation only: this engine has no --continue yet (the front door refuses it)
-        if bad is not None:
-            p, idx, raw = bad
-            violations.append((p, self.path_to(idx), model.decode(raw) if raw is not None else None))
-        witnesses: dict[str, list[Any] | None] = {}
-        for a, x_ in enumerate(sp):
-            if x_.prop.kind is Kind.SOMETIMES:
-                witnesses[x_.prop.name] = self.path_to(int(wit[a])) if wit[a] >= 0 else None
+
+    def result(self, result: Result[Any, Any], verdicts: Verdicts) -> Result[Any, Any]:
+        model = self.model
+        violations = [(p, self.path_to(idx), model.decode(raw) if raw is not None else None)
+                      for p, idx, raw in verdicts.found.values()]
+        witness = verdicts.witness
+        witnesses = {name: self.path_to(witness[name]) if name in witness else None for name in [*verdicts.pending, *witness]}
         return finish(result, model.readable, self.readable_canon, violations, witnesses)
+
+    # ------------------------------------------------------------------ check --continue
+
+    def _lane_bounds(self, b0: int, b1: int) -> list[int]:
+        """Where each lane's range of the batch ``b0..b1-1`` starts (and the end): as :meth:`_expand_batch` splits it."""
+        n, nl = b1 - b0, len(self.lanes)
+        return [b0 + n * t // nl for t in range(nl + 1)]
+
+    def _commit_range(self, a: int, b: int, b0: int, bounds: list[int]) -> None:
+        """:func:`checker.pins_kernel.commit` of states ``a..b-1`` of the batch from ``b0``, lane by lane, until the
+        kernel stops (``ctl[ST]``)."""
+        t0 = time.perf_counter()
+        for t, lane in enumerate(self.lanes):
+            lo, hi = max(a, bounds[t]), min(b, bounds[t + 1])
+            if lo < hi:
+                K.commit(lo, hi, b0, self.ctl, self.store.tup(), self.counts, self.wit, self.bad_vec, *self.st, *lane.out)
+                self.nrows = self.store.n = int(self.ctl[K.NROWS])
+                if self.ctl[K.ST] != K.DONE:
+                    break
+        self.commit_seconds += time.perf_counter() - t0
+        self.kernel_seconds += time.perf_counter() - t0
+
+    def _commit_plain(self, a: int, b: int, b0: int, bounds: list[int]) -> None:
+        """Commit states with nothing to note: the kernel stops only at the state cap."""
+        self._commit_range(a, b, b0, bounds)
+        if self.ctl[K.ST] == K.CAPPED:
+            raise Capped
+        if self.ctl[K.ST] != K.DONE:
+            raise AssertionError(f"commit stopped at status {int(self.ctl[K.ST])} where no violation was left to stop at")
+
+    def _commit_keep_going(self, b0: int, b1: int, verdicts: Verdicts) -> None:
+        """Commit the batch past violations, noting each undecided property's first one in BFS order.
+
+        The kernel's verdicts only flag states: a state with a transition that breaks an undecided action property, or
+        a candidate that breaks an undecided invariant or witnesses a pending SOMETIMES property.  The states between
+        flagged ones are committed by the kernel as they are (nothing there to note); a flagged state is looked at in
+        Python first, in the readable engine's order (each transition: its action properties, then the successor if it
+        is new: its witnesses, then its invariants), deciding where the search stops (every property decided) or
+        caps, and is then committed alone, up to that point, with its verdicts cleared so that the kernel does not
+        stop.  The commit must store exactly the states Python expected (checked)."""
+        self._grow(sum(int(lane.tc[K.T_CUSED]) for lane in self.lanes))
+        bounds = self._lane_bounds(b0, b1)
+        st_afj, st_coff, st_cn = self.st[4], self.st[2], self.st[3]
+        pend0 = int(self.ctl[K.PENDING])
+        flagged: list[int] = []
+        for t, lane in enumerate(self.lanes):
+            lo, hi = bounds[t], bounds[t + 1]
+            if lo >= hi:
+                continue
+            cu = int(lane.tc[K.T_CUSED])
+            c_inv, c_wit = lane.out[3][:cu], lane.out[4][:cu]
+            f = np.concatenate(([0], np.cumsum((c_inv >= 0) | ((c_wit & pend0) != 0))))
+            coff, cn = st_coff[lo - b0 : hi - b0], st_cn[lo - b0 : hi - b0]
+            marked = (st_afj[lo - b0 : hi - b0] >= 0) | (f[coff + cn] > f[coff])
+            flagged.extend((np.nonzero(marked)[0] + lo).tolist())
+        x = b0
+        for m in flagged:
+            if m > x:
+                self._commit_plain(x, m, b0, bounds)
+            self._commit_flagged(m, b0, bounds, verdicts)
+            if verdicts.stop:
+                return
+            x = m + 1
+        if x < b1:
+            self._commit_plain(x, b1, b0, bounds)
+
+    def _commit_flagged(self, x: int, b0: int, bounds: list[int], v: Verdicts) -> None:
+        """Note state ``x``'s violations and witnesses in order, then commit it (see :meth:`_commit_keep_going`)."""
+        si = x - b0
+        lane = self.lanes[max(t for t in range(len(self.lanes)) if bounds[t] <= x)]
+        st_ns, st_coff, st_cn, st_afj = self.st[0], self.st[2], self.st[3], self.st[4]
+        c_rows, c_inv, c_wit, c_j = lane.out[1], lane.out[3], lane.out[4], lane.out[5]
+        ns, co, cn = int(st_ns[si]), int(st_coff[si]), int(st_cn[si])
+        fails = self._action_failures(x, v) if st_afj[si] >= 0 else {}
+        cands = {int(c_j[q]): q for q in range(co, co + cn)}
+        pending = int(self.ctl[K.PENDING])
+        seen: set[tuple[int, ...]] = set()
+        new = 0
+        end, action_stop, capped = ns, -1, False
+        for j in range(ns):
+            for a, raw in fails.get(j, []):
+                p = self.model.action_props[a].prop
+                if p in v.action_props:
+                    v.violated(p, x, raw)
+                    if v.stop:
+                        break
+            if v.stop:
+                end, action_stop = j + 1, j
+                break
+            q = cands.get(j)
+            if q is None:
+                continue
+            row = tuple(int(c) for c in c_rows[q])
+            if row in seen or self.store.contains(row):
+                continue
+            seen.add(row)
+            idx = self.nrows + new
+            if self.max_states is not None and idx >= self.max_states:
+                end, capped = j + 1, True
+                break
+            new += 1
+            got = int(c_wit[q]) & pending
+            for name in [n for n in v.pending if got >> self.sp_index[n] & 1]:
+                v.witnessed(name, idx)
+            pending &= ~got
+            v.after_witnesses()
+            if not v.stop and c_inv[q] >= 0:
+                for p in list(v.invariants):
+                    if not self._holds_py(self.sp_index[p.name], row):
+                        v.violated(p, idx)
+                        if v.stop:
+                            break
+            if v.stop:
+                end = j + 1
+                break
+        c_inv[co : co + cn] = -1
+        st_afj[si] = action_stop
+        st_ns[si] = end
+        before = self.nrows
+        self._commit_range(x, x + 1, b0, bounds)
+        want = K.CAPPED if capped else K.VIOL_ACTION if action_stop >= 0 else K.DONE
+        if self.ctl[K.ST] != want or self.nrows != before + new:
+            raise AssertionError(f"the kernel's commit of state {x} stored {self.nrows - before} new states and stopped at "
+                                 f"status {int(self.ctl[K.ST])}, where --continue's bookkeeping expected {new} and {want}")
+        self.ctl[K.ST] = K.DONE  # an action stop is the verdicts' (every property decided), not the kernel's
+        if capped:
+            raise Capped
+
+    def _action_failures(self, x: int, v: Verdicts) -> dict[int, list[tuple[int, tuple[int, ...]]]]:
+        """State ``x``'s transitions that break an undecided action property: successor position -> [(property, raw
+        successor)], in property order.  State ``x`` is expanded again alone (its own buffers; no table entry is new),
+        once per property found: with the properties found so far left out, the kernel reports the first position
+        where one of the others fails, so each property's first failing position is found."""
+        out: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
+        left = [self.ap_index[p.name] for p in v.action_props]
+        saved_st, saved_tail = self.st, self.static_tail
+        if self.spare is None:
+            self.spare = _Lane(self.width, len(self.model.groups), self.lanes[0].miss_w)
+        self.st = tuple(np.zeros(1, dtype=np.int64) for _ in range(len(saved_st)))
+        try:
+            while left:
+                tail = list(saved_tail)
+                tail[_A_ALL] = sum(1 << a for a in left)
+                self.static_tail = tuple(tail)
+                self._expand_batch(x, x + 1, None, int(self.ctl[K.PENDING]), store=self.store, lanes=[self.spare])
+                j = int(self.st[4][0])
+                if j < 0:
+                    break
+                a = int(self.st[5][0])
+                out.setdefault(j, []).append((a, tuple(int(c) for c in self.spare.out[6][int(self.st[6][0])])))
+                left.remove(a)
+        finally:
+            self.st, self.static_tail = saved_st, saved_tail
+        order = self.prop_order
+        for fails in out.values():
+            fails.sort(key=lambda f: order[self.model.action_props[f[0]].prop.name])
+        return out
+
+    # ------------------------------------------------------------------ checkpoints (see _Checkpoint)
+
+    def _snapshot(self, pos: Position, verdicts: Verdicts) -> tuple[dict[str, Any], dict[str, Any]]:
+        """What :class:`_Checkpoint` saves at a level end: (meta, arrays)."""
+        st = self.store
+        st.n = self.nrows
+        arrays: dict[str, Any] = {f"store_{a}": getattr(st, a) for a in _STORE_ARRAYS}
+        for name in _BUF_NAMES:
+            buf = getattr(self, name)
+            buf.flush()
+            arrays[f"buf_{name}"] = buf.arr[: buf.n]
+        for name in _TABLE_NAMES:
+            t = getattr(self, name)
+            arrays[f"{name}_keys"], arrays[f"{name}_vals"] = t.keys, t.vals
+        arrays["ctl"], arrays["counts"], arrays["wit"] = self.ctl, self.counts, self.wit
+        meta = {
+            "layout": _Checkpoint.LAYOUT, "store_kind": st.kind, "width": self.width,
+            "store": {a: getattr(st, a) for a in _STORE_SCALARS if hasattr(st, a)},
+            "tables": {name: getattr(self, name).count for name in _TABLE_NAMES},
+            "rename_memo": self.rename_memo, "interned": self.model.interned(),  # type: ignore[attr-defined]
+            "found": [(name, idx, bad) for name, (_, idx, bad) in verdicts.found.items()],
+            "witness": list(verdicts.witness.items()),
+            "position": (pos.lo, pos.hi, pos.depth, pos.stats_depth),
+            # for checker.checkpoint.describe
+            "depth": pos.depth, "total": self.nrows, "transitions": int(self.ctl[K.TRANS]), "elapsed": pos.elapsed,
+        }
+        return meta, arrays
+
+    def _restore(self, meta: dict[str, Any], arrays: dict[str, Any], verdicts: Verdicts) -> Position:
+        """Undo :meth:`_snapshot` into this (fresh) explorer and ``verdicts``; the position to go on from."""
+        if meta["layout"] != _Checkpoint.LAYOUT or meta["store_kind"] != self.store.kind or meta["width"] != self.width:
+            raise ValueError("saved with another layout, store or width")
+        st = Store(self.store.kind, self.width, cap=2)
+        for a in _STORE_ARRAYS:
+            want = getattr(st, a)
+            got = arrays[f"store_{a}"]
+            if got.dtype != want.dtype or got.ndim != want.ndim:
+                raise ValueError(f"store array {a} is {got.dtype} of {got.ndim} dimensions")
+            setattr(st, a, np.array(got))
+        for a in _STORE_SCALARS:
+            if a in meta["store"] or hasattr(st, a):
+                setattr(st, a, meta["store"][a])
+        lo, hi, depth, stats_depth = meta["position"]
+        if not 0 <= lo <= hi == st.n or int(arrays["ctl"][K.NROWS]) != st.n:
+            raise ValueError("the level to expand does not match the store")
+        self.store, self.nrows = st, st.n
+        for name in _BUF_NAMES:
+            buf = getattr(self, name)
+            buf.waiting = []
+            buf.arr, buf.n = np.array(arrays[f"buf_{name}"], dtype=np.int64), len(arrays[f"buf_{name}"])
+            buf.flush()
+        for name in _TABLE_NAMES:
+            t = getattr(self, name)
+            keys, vals = arrays[f"{name}_keys"], arrays[f"{name}_vals"]
+            if keys.ndim != 2 or keys.shape[1] != t.w or len(keys) != len(vals):
+                raise ValueError(f"table {name} has the wrong shape")
+            t.keys, t.vals, t.count = np.array(keys), np.array(vals), int(meta["tables"][name])
+        for name, into in (("ctl", self.ctl), ("counts", self.counts), ("wit", self.wit)):
+            if arrays[name].shape != into.shape:
+                raise ValueError(f"{name} has the wrong shape")
+            into[:] = arrays[name]
+        self.ctl[K.MAXST] = -1 if self.max_states is None else self.max_states  # this run's cap, not the saved run's
+        self.ctl[K.ST] = K.DONE
+        self.rename_memo = dict(meta["rename_memo"])
+        self.model.restore_interned(meta["interned"])  # type: ignore[attr-defined]
+        by_name = {p.name: p for p in verdicts.props}
+        for name, idx in meta["witness"]:
+            verdicts.witnessed(name, idx)
+        for name, idx, bad in meta["found"]:
+            verdicts.violated(by_name[name], idx, bad)
+        if self.ctl[K.PENDING] != self._pending_bits(verdicts):
+            raise ValueError("the witnesses do not match the counters")
+        return Position(lo, hi, depth, stats_depth, float(meta["elapsed"]))
 
     def readable_canon(self, s: Any) -> Any:
         return self.model.readable.representative(s) if self.symmetry else s
@@ -682,5 +962,58 @@ class CompiledExplorer:
         yield from self.store.vectors()
 
 
-class _Capped(Exception):
-    pass
+class _Checkpoint:
+    """``--checkpoint DIR`` for the compiled engine (the driver's Checkpointer): at a level end, everything the rest of
+    the search depends on is saved with :func:`checker.checkpoint.save_engine` (manifest, checksums, atomic rename):
+    the store's arrays, the counters, the verdicts so far, the lazily filled tables and the model's interned values
+    (``PinsModel.interned``).  The tables are a cache, but the codes in the stored vectors and in the tables are
+    interned in fill order, and the canonical form compares codes: with both restored, the resumed search fills,
+    interns and chooses representatives exactly as the uninterrupted one, so its states, numbering, counts, verdicts
+    and traces are the same.  The key is the caller's (which must name the model: its bounds and variant), plus the
+    store, symmetry, --continue, and a digest of the model's shape and of the code of the encoding and the engine.
+    """
+
+    LAYOUT = 1
+    """Bumped when what is saved changes: a checkpoint of another layout is refused."""
+
+    def __init__(self, ex: CompiledExplorer, directory: Path, key: str, interval: float) -> None:
+        if not callable(getattr(ex.model, "interned", None)) or not callable(getattr(ex.model, "restore_interned", None)):
+            raise ValueError("--checkpoint needs a model whose interned values can be saved (PinsModel.interned)")
+        self.ex, self.directory, self.interval = ex, directory, interval
+        h = hashlib.sha256()
+        for name in sorted({type(ex.model).__module__, __name__, K.__name__, "checker.pins_store", "checker.search"}):
+            h.update(Path(str(sys.modules[name].__file__)).read_bytes())
+        m = ex.model
+        h.update(repr((m.width, getattr(m, "slot_names", None), m.labels, [g.reads for g in m.groups],
+                       [x.prop.name for x in m.state_props], [x.prop.name for x in m.action_props])).encode())
+        self.key = (f"{key} engine=compiled store={ex.store.kind} symmetry={ex.symmetry} keep-going={ex.keep_going} "
+                    f"layout={self.LAYOUT} sha256={h.hexdigest()[:16]}")
+        self.last = time.perf_counter()
+
+    def due(self) -> bool:
+        return time.perf_counter() - self.last >= self.interval
+
+    def save(self, pos: Position, verdicts: Verdicts) -> None:
+        meta, arrays = self.ex._snapshot(pos, verdicts)
+        ck.save_engine(self.directory, "compiled", self.key, meta, arrays)
+        self.last = time.perf_counter()
+
+    def resume(self, verdicts: Verdicts) -> Position | None:
+        got = ck.load_engine(self.directory, "compiled", self.key)
+        if got is None:
+            return None
+        meta, arrays = got
+        try:
+            return self.ex._restore(meta, arrays, verdicts)
+        except (KeyError, ValueError, IndexError, TypeError, AttributeError) as e:
+            raise ck.damaged(self.directory, f"its files do not fit together ({type(e).__name__}: {e})") from None
+
+
+_STORE_ARRAYS = ("sctl", "rows", "tab", "parent", "layout", "need", "words", "itab", "fptab", "segn", "kids", "pos")
+_STORE_SCALARS = ("n", "n_init", "init_rows", "repacks", "bits")
+_BUF_NAMES = ("rs_off", "rs_len", "ef_label", "ef_off", "ef_len", "ef_pans", "op_slot", "op_kind", "op_arg",
+              "canon_vals", "canon_poff", "canon_plen", "canon_perms")
+_TABLE_NAMES = ("memo", "pmemo", "cmemo")
+
+_S_ALWAYS, _A_ALL = 4, 11
+"""Where the masks of the ALWAYS state properties and of the action properties sit in ``static_tail``."""

@@ -109,7 +109,10 @@ class Symmetry:
 
 
 class PinsModel(Protocol):
-    """What the compiled engine needs from a model (attributes may be plain attributes; they are only read)."""
+    """What the compiled engine needs from a model (attributes may be plain attributes; they are only read).
+
+    Optional, for ``--checkpoint``: ``interned()``, a picklable value of whatever gives slot values their meaning
+    (interning tables), and ``restore_interned(saved)``, which makes the model intern as it did when that was saved."""
 
     @property
     def width(self) -> int: ...

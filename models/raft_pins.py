@@ -187,6 +187,18 @@ class RaftPins:
             table.append(key)
         return c
 
+    INTERNED = ("srvs", "srv_ids", "bodies", "body_ids", "chans", "chan_ids", "comms", "comm_ids", "full_ids")
+
+    def interned(self) -> dict[str, Any]:
+        """The interning tables (for a checkpoint: the stored vectors' codes mean nothing without them)."""
+        return {name: getattr(self, name) for name in self.INTERNED}
+
+    def restore_interned(self, saved: dict[str, Any]) -> None:
+        """Undo :meth:`interned` (the memos derived from codes start empty)."""
+        for name in self.INTERNED:
+            setattr(self, name, saved[name])
+        self.channel_memo, self.full_msgs = {}, {}
+
     def srv_code(self, v: ServerVars) -> int:
         return self._intern(self.srv_ids, self.srvs, v)
 

@@ -151,9 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=("auto", "readable", "fast", "compiled"), default="auto",
                    help="search engine: auto (default): compiled wherever it can run the model and options, else "
                         "readable, and the Engine line says why; compiled (checker/compiled.py: the Raft encoding "
-                        "models/raft_pins.py searched in numba-compiled code, threads, --store memory, compact or fp); "
+                        "models/raft_pins.py searched in numba-compiled code, threads, --store memory, compact or fp, --continue, --checkpoint); "
                         "readable (checker/bfs.py: the reference, pure Python, slow); fast (raft_check/fast.py: the "
-                        "first-generation engine, to be retired; for now auto runs --continue and --checkpoint on it). "
+                        "first-generation engine, to be retired). "
                         "All give the same counts and verdicts; compiled stores its own member of each symmetry orbit, "
                         "so its traces may differ (as short, and they replay)")
     p.add_argument("--store", choices=("memory", "compact", "fp"), default="memory",
@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "--checkpoint-every), and resume from DIR "
                         "if it holds a checkpoint of the same search, so that a run of hours can be stopped (^C, kill) and "
                         "continued; a resumed run reports the same counts, verdict and trace, and its time adds both parts. "
-                        "Needs --store compact or fp")
+                        "Needs --store compact or fp (any store with --engine compiled)")
     p.add_argument("--checkpoint-every", type=_minutes, default=1.0, metavar="MIN",
                    help="with --checkpoint, save at the first level end at least MIN minutes after the last save "
                         "(default 1); a save of a deep level writes gigabytes, so a long search may save less often")
@@ -314,7 +314,8 @@ def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry
             from models.raft_pins import RaftPins
 
             return CompiledExplorer(RaftPins(model, props), symmetry=symmetry, max_states=max_states, progress=bar,
-                                    workers=workers, store=store).run()
+                                    workers=workers, store=store, keep_going=keep_going, checkpoint=checkpoint,
+                                    checkpoint_key=checkpoint_key, checkpoint_interval=60.0 * checkpoint_every).run()
         if engine == "fast":
             from raft_check.fast import FastExplorer
 
@@ -442,13 +443,10 @@ def compiled_engine(model: Raft) -> tuple[str, str]:
     return "compiled", "compiled (checker/compiled.py, numba kernel checker/pins_kernel.py; encoding models/raft_pins.py)"
 
 
-def pick_engine(model: Raft, wanted: str, *, keep_going: bool = False, checkpoint: bool = False,
-                tweaked: bool = False) -> tuple[str, str]:
+def pick_engine(model: Raft, wanted: str) -> tuple[str, str]:
     """The engine for ``--engine wanted`` and the line announcing it; ValueError if the named engine cannot run ``model``.
 
-    ``auto`` is the compiled engine wherever it can run the model and the options, else the readable one, saying why.
-    ``keep_going`` (--continue) and ``checkpoint`` (--checkpoint): see TEMPORARY below.  ``tweaked``: --continue is then
-    the default, which the announcement says."""
+    ``auto`` is the compiled engine wherever it can run the model, else the readable one, saying why."""
     if wanted == "readable":
         return "readable", "readable (checker/bfs.py)"
     if wanted == "fast":
@@ -462,17 +460,6 @@ def pick_engine(model: Raft, wanted: str, *, keep_going: bool = False, checkpoin
     why = unsupported(model)
     if why is not None:
         return "readable", f"readable (checker/bfs.py): the compiled engine cannot run this model: {why}"
-    # TEMPORARY (issue #14): the compiled engine gets --continue and --checkpoint on the "driver" branch; until then such
-    # runs stay on the first-generation fast engine.  Delete this block with raft_check/fast.py once both have merged.
-    missing = [opt for opt, on in (("--continue" + (" (the default with a tweak)" if tweaked else ""), keep_going),
-                                   ("--checkpoint", checkpoint)) if on]
-    if missing:
-        from raft_check import fast
-
-        lacks = f"the compiled engine has no {' and no '.join(missing)} yet"
-        if fast.unsupported(model) is None:
-            return "fast", f"fast (raft_check/fast.py): {lacks}" + ("; --stop-at-first runs it compiled" if keep_going and not checkpoint else "")
-        return "readable", f"readable (checker/bfs.py): {lacks}, and the fast engine cannot run this model: {fast.unsupported(model)}"
     return compiled_engine(model)
 
 
@@ -511,8 +498,7 @@ def _check(argv: list[str]) -> int:
     symmetry = not args.no_symmetry
     keep_going = args.keep_going if args.keep_going is not None else bool(args.tweak or args.tweak_file)
     try:
-        engine, engine_note = pick_engine(model, args.engine, keep_going=keep_going, checkpoint=bool(args.checkpoint),
-                                          tweaked=args.keep_going is None and keep_going)
+        engine, engine_note = pick_engine(model, args.engine)
     except ValueError as e:
         raise BadInput(str(e)) from None
     symmetry_note = ""
@@ -542,8 +528,6 @@ def _check(argv: list[str]) -> int:
             raise BadInput(f"--store {args.store} needs the compiled engine (or --engine fast), and this run uses {engine_note}; "
                            "drop --store")
         engine_note += f", store {args.store} ({'checker/pins_store.py' if engine == 'compiled' else 'checker/store.py'})"
-    if engine == "compiled" and args.checkpoint:
-        raise BadInput("the compiled engine has no --checkpoint yet: drop it, or use --engine fast")
     if engine == "compiled":  # threads sharing the search's arrays, not processes: every core unless told otherwise
         args.workers = args.workers or _cores()
         engine_note += f", {args.workers} thread{'s' if args.workers > 1 else ''}"
@@ -554,19 +538,17 @@ def _check(argv: list[str]) -> int:
             raise BadInput(f"--workers {args.workers} needs a batched store: add --store compact (exact) or --store fp")
         engine_note += f", {args.workers} worker processes (raft_check/parallel.py)"
     checkpoint = Path(args.checkpoint) if args.checkpoint else None
-    if checkpoint is not None and args.store == "memory":
+    if checkpoint is not None and args.store == "memory" and engine != "compiled":
         raise BadInput("--checkpoint needs a batched store: add --store compact (exact) or --store fp")
     if checkpoint is None and args.checkpoint_every != 1.0:
         raise BadInput("--checkpoint-every needs --checkpoint DIR")
-    if keep_going and engine == "compiled":  # else every property not yet violated at its first stop would read "holds"
-        raise BadInput("the compiled engine stops at the first violation (--continue comes with its next stage): add "
-                       "--stop-at-first, or use --engine fast for a verdict per property")
     key = search_key(model, props, symmetry, args.store, args.tweak_file) + (" continue" if keep_going else "")
     if checkpoint is not None:
         from checker import checkpoint as ck
 
         try:
             ck.check_folder(checkpoint)  # up front: not after minutes of search, at the first save
+            ck.verify(checkpoint, "compiled" if engine == "compiled" else "fast")  # another engine's: refused before the search
             saved = ck.describe(checkpoint)
         except CheckpointError as e:
             raise BadInput(str(e)) from None

@@ -25,6 +25,7 @@ from typing import Any, TypeAlias
 
 import networkx as nx
 
+from checker.bfs import INCOMPLETE, Explorer
 from checker.console import EXIT_HOLDS, EXIT_VIOLATION, BadInput, _count, _Parser
 from checker.model import Kind, Property
 from models import render
@@ -144,53 +145,30 @@ def state_graph(model: Raft, props: Sequence[Property[State, Action]], *, symmet
     """
     invariants = [p for p in props if p.kind is Kind.ALWAYS]
     action_props = [p for p in props if p.kind is Kind.ACTION]
-    canon = model.representative if symmetry else (lambda s: s)
-    index: dict[State, int] = {}
-    states: list[State] = []
     parent: list[tuple[int, int] | None] = []  # (parent node, edge key) of the edge that first reached each node
+    depth: list[int] = []
     g: Graph = nx.MultiDiGraph()
+    # The search is the readable engine's (on the search driver), with no property to stop at: the graph sees each
+    # state as it is stored and each transition after its successor is.
+    ex: Explorer[State, Action] = Explorer(model, [], symmetry=symmetry, max_states=limit,
+                                           on_state=lambda k: node(k), on_transition=lambda k, a, t, d: edge(k, a, t, d))
 
-    def add(s: State, depth: int, via: tuple[int, int] | None) -> tuple[int, bool]:
-        if s in index:
-            return index[s], False
-        if len(states) >= limit:
-            raise TooLarge
-        k = index[s] = len(states)
-        states.append(s)
-        parent.append(via)
+    def node(k: int) -> None:
+        s, up = ex.states[k], ex.parent[k]
+        depth.append(0 if up < 0 else depth[up] + 1)
+        parent.append(None if up < 0 else (up, 0))  # a new node has no edge yet: the one that reached it has key 0
         bad = [p.name for p in invariants if not p.check(s)]
-        g.add_node(f"s{k}", label=node_label(model, s), depth=depth, initial=via is None, violates=",".join(bad))
-        return k, True
+        g.add_node(f"s{k}", label=node_label(model, s), depth=depth[k], initial=up < 0, violates=",".join(bad))
 
-    frontier = []
-    for s0 in model.init_states():
-        k, new = add(canon(s0), 0, None)
-        if new:
-            frontier.append(k)
-    depth = 0
-    while frontier:
-        nxt = []
-        for k in frontier:
-            s = states[k]
-            if not model.within_boundary(s):
-                continue
-            for a in model.actions(s):
-                t = model.next_state(s, a)
-                if t is None:
-                    continue
-                bad = [p.name for p in action_props if not p.check(s, a, t)]
-                target = canon(t)
-                # The edge's key is known before the target is added: it is the number of edges already between them.
-                dst = index.get(target)
-                key = g.number_of_edges(f"s{k}", f"s{dst}") if dst is not None else 0
-                dst, new = add(target, depth + 1, (k, key))
-                got = g.add_edge(f"s{k}", f"s{dst}", label=edge_label(model, a), action=render.action_text(a, model),
-                                 violates=",".join(bad))
-                assert got == key
-                if new:
-                    nxt.append(dst)
-        frontier = nxt
-        depth += 1
+    def edge(k: int, a: Action, t: State, dst: int) -> None:
+        bad = [p.name for p in action_props if not p.check(ex.states[k], a, t)]
+        g.add_edge(f"s{k}", f"s{dst}", label=edge_label(model, a), action=render.action_text(a, model), violates=",".join(bad))
+
+    result = ex.run()
+    if result.incomplete_reason == "interrupted":
+        raise KeyboardInterrupt
+    if result.status == INCOMPLETE:
+        raise TooLarge
     _colour(g, parent)
     return g
 

@@ -1,7 +1,7 @@
 """A verdict for every property (``check --continue``, the default for ``--tweak`` and ``--tweak-file``).
 
-The engines (``checker/bfs.py``; ``raft_check/fast.py`` until the compiled engine's
-``keep_going`` lands, see ``cli.pick_engine``) search on past the first violation until every selected property is decided or the search is complete
+The engines (``checker/bfs.py``, ``checker/compiled.py``, ``raft_check/fast.py``) search on past the first
+violation until every selected property is decided or the search is complete
 (``keep_going``).  Breadth-first order does not depend on the properties, so
 each property's first violation is the one a search for that property alone
 would report: its trace is a shortest one.  This module turns such a result

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -185,11 +186,12 @@ def test_cli_engine_compiled(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert cli.main(["--servers", "2", "--max-term", "1", "--tweak", "vote-twice", "--engine", "compiled", "--quiet",
                      "--stop-at-first", "--out", str(tmp_path)]) == 1
     assert (tmp_path / "vote-twice").is_dir()
-    # --continue (the default with a tweak) is refused, not answered with "holds" for the properties it never got to
+    # --continue (the default with a tweak): a row per property (tests/test_continue_compiled.py compares the rows)
     capsys.readouterr()
     assert cli.main(["--servers", "2", "--max-term", "1", "--tweak", "vote-twice", "--engine", "compiled", "--quiet",
-                     "--out", str(tmp_path)]) == 2
-    assert "--stop-at-first" in capsys.readouterr().err
+                     "--out", str(tmp_path)]) == 1
+    assert "Search: --continue" in (text := capsys.readouterr().out)
+    assert re.search(r"^SelfVote +always +structure +VIOLATED", text, re.M)
     assert cli.main(["--servers", "3", "--max-term", "2", "--engine", "compiled", "--store", "fp", "--quiet", "--json",
                      "--out", str(tmp_path)]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -200,10 +202,11 @@ def test_cli_engine_compiled(tmp_path: Path, capsys: pytest.CaptureFixture[str])
                      "--quiet", "--json", "--out", str(tmp_path)]) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["store"], out["distinct_states"], out["verdict"]) == ("compact", 1333, "holds")
-    # no checkpoints yet: refused, not ignored
+    # --checkpoint: taken, and the search completes (tests/test_checkpoint_compiled.py resumes cut ones)
+    capsys.readouterr()
     assert cli.main(["--servers", "3", "--max-term", "2", "--engine", "compiled", "--store", "compact", "--checkpoint",
-                     str(tmp_path / "ck"), "--quiet", "--out", str(tmp_path)]) == 2
-    assert "--checkpoint" in capsys.readouterr().err
+                     str(tmp_path / "ck"), "--quiet", "--out", str(tmp_path)]) == 0
+    assert "Checkpoint: " in (text := capsys.readouterr().out) and "1,333" in text
 
 
 def test_ctrl_c_ends_in_an_incomplete_report(tmp_path: Path) -> None:
@@ -336,8 +339,7 @@ def test_a_changed_engine_source_drops_the_numba_cache(tmp_path: Path) -> None:
 
 
 def test_auto_picks_the_compiled_engine_or_says_why_not() -> None:
-    """``--engine auto``: compiled wherever it can run the model and options; else readable (or, TEMPORARY until the
-    compiled engine has them, the fast engine for --continue and --checkpoint), with the reason in the Engine line."""
+    """``--engine auto``: compiled wherever it can run the model; else readable, with the reason in the Engine line."""
     from raft_check.cli import pick_engine
 
     assert pick_engine(Raft(3, 2, 0), "auto")[0] == "compiled"
@@ -353,11 +355,6 @@ def test_auto_picks_the_compiled_engine_or_says_why_not() -> None:
     assert engine == "readable" and "the compiled engine cannot run this model: the model overrides within_boundary" in note
     with pytest.raises(ValueError, match="--engine compiled cannot run this model"):
         pick_engine(Bounded(2, 1, 0), "compiled")
-    engine, note = pick_engine(Raft(2, 1, 0), "auto", keep_going=True, tweaked=True)
-    assert engine == "fast" and "no --continue (the default with a tweak) yet; --stop-at-first runs it compiled" in note
-    engine, note = pick_engine(Raft(2, 1, 0), "auto", checkpoint=True)
-    assert engine == "fast" and "no --checkpoint yet" in note
-    assert pick_engine(Bounded(2, 1, 0), "auto", keep_going=True)[0] == "readable"
 
 
 @pytest.mark.parametrize("case", ["s3t2", "s2t2l1", "s3t1l1", "half-quorum", "no-log-check", "commit-old-terms"])
