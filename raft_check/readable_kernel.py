@@ -8,6 +8,15 @@ is re-stated or memoised per server, so any model the readable engine runs
 traces; when the compiled kernel cannot run a model, walks run on it too, in
 Python (slowly).
 
+Walks run on concrete states: no symmetry canonical form is taken, so a walk
+is an execution of the model as it stands and needs no concretisation.  The
+model's own reductions (eager vote requests, message pruning and folding,
+eager appends) stay on, which is sound for simulation for the reason it is
+sound for search: each is argued in ``models/raft.py`` to keep every
+behaviour up to an image on which every property gives the same verdict, so
+a violation reached in the reduced model is a violation of the protocol, and
+a walk wastes no steps on messages that can change nothing.
+
 A state is encoded as a flat tuple of interned codes, laid out as the walk and
 the shrinker expect (``raft_check/simulate.py``)::
 
@@ -99,16 +108,25 @@ class ReadableKernel:
         self.inv_memo: dict[Flat, int] = {}
         self.state_memo: dict[Flat, State] = {}
         self.digest_memo: dict[tuple[int, int], int] = {}
+        self.canon_memo: dict[Flat, Flat] = {}
+        self.net_memo: dict[tuple[Message, ...], tuple[int, ...]] = {}  # messages -> slot codes
+        self.msg_memo: dict[Message, tuple[int, Message]] = {}  # message -> (slot index, body); as many as bodies
 
     # ----------------------------------------------------------- encoding
 
     def encode(self, s: State) -> Flat:
-        n = self.n
-        per: list[list[Message]] = [[] for _ in self.pairs]
-        for msg in s.messages:
-            per[self.pos_of[msg.msource, msg.mdest] - n].append(msg._replace(msource=0, mdest=0))
         out = [self.srvs.code(v) for v in s.servers]
-        out += [self.slots.code(tuple(sorted(ms))) if ms else 0 for ms in per]
+        net = self.net_memo.get(s.messages)
+        if net is None:
+            per: list[list[Message]] = [[] for _ in self.pairs]
+            where = self.msg_memo
+            for msg in s.messages:
+                got = where.get(msg)
+                if got is None:
+                    got = where[msg] = (self.pos_of[msg.msource, msg.mdest] - self.n, msg._replace(msource=0, mdest=0))
+                per[got[0]].append(got[1])
+            net = _put(self.net_memo, s.messages, tuple(self.slots.code(tuple(sorted(ms))) if ms else 0 for ms in per))
+        out += net
         if self.history:
             out.append(self.electeds.code(s.elected))
         out.append(self.comms.code(s.committed))
@@ -193,7 +211,10 @@ class ReadableKernel:
 
     def canon(self, s: Flat) -> Flat:
         """The encoding of the readable model's orbit representative (``Raft.representative``, exact)."""
-        return self.encode(self.model.representative(self.decode(s)))
+        got = self.canon_memo.get(s)
+        if got is None:
+            got = _put(self.canon_memo, s, self.encode(self.model.representative(self.decode(s))))
+        return got
 
     def digest(self, s: Flat) -> int:
         """A 64-bit hash of the state's content (the same in every process, unlike the codes)."""
