@@ -35,12 +35,13 @@ only, therefore gives the traces it gave on that kernel.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from checker.kernel import Flat, Move
 from checker.model import Kind, Property
-from models.raft import Action, Message, MType, Raft, State
+from models.raft import Action, Message, MType, Raft, State, tie_blocks
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -109,6 +110,7 @@ class ReadableKernel:
         self.state_memo: dict[Flat, State] = {}
         self.digest_memo: dict[tuple[int, int], int] = {}
         self.canon_memo: dict[Flat, Flat] = {}
+        self.srv_canon: dict[Flat, list[tuple[int, ...]]] = {}  # server codes -> the renamings that give the least servers
         self.net_memo: dict[tuple[Message, ...], tuple[int, ...]] = {}  # messages -> slot codes
         self.msg_memo: dict[Message, tuple[int, Message]] = {}  # message -> (slot index, body); as many as bodies
 
@@ -210,11 +212,50 @@ class ReadableKernel:
         return int(self.bodies.values[mv[2]].mtype)
 
     def canon(self, s: Flat) -> Flat:
-        """The encoding of the readable model's orbit representative (``Raft.representative``, exact)."""
+        """An exact orbit canonical form (for this process's codes): of the renamings ``Raft.representative`` tries,
+        those that give the least servers, and of them the one whose renamed slot codes (and ghost) are least.  The
+        candidate set is renaming-invariant, so two states have the same form exactly when one is a renaming of the
+        other.  A renaming moves slots and never changes a body, so the network is renamed by moving codes."""
         got = self.canon_memo.get(s)
-        if got is None:
-            got = _put(self.canon_memo, s, self.encode(self.model.representative(self.decode(s))))
-        return got
+        if got is not None:
+            return got
+        n, m = self.n, self.m
+        perms = self._least_servers(s[:n])
+        least: Flat | None = None
+        for p in perms:
+            rest = [0] * m
+            for k, (a, d) in enumerate(self.pairs):
+                rest[self.pos_of[p[a], p[d]] - n] = s[n + k]
+            if self.history:
+                rest.append(self.electeds.code(tuple(sorted((t, p[i]) for t, i in self.electeds.values[s[n + m]]))))
+            cand = tuple(rest)
+            if least is None or cand < least:
+                least = cand
+        assert least is not None
+        srvs = self.srvs.values
+        servers = tuple(srvs[c] for c in s[:n])
+        p0 = perms[0]
+        renamed = servers if list(p0) == sorted(p0) else self.model.permute(State(servers, ()), p0).servers
+        return _put(self.canon_memo, s, (*(self.srvs.code(v) for v in renamed), *least, s[-1]))
+
+    def _least_servers(self, srv: Flat) -> list[tuple[int, ...]]:
+        """Of the renamings ``Raft.representative`` tries for servers ``srv`` (by ``Raft.sym_key``, permuting only within
+        ties), those that give the least renamed servers."""
+        got = self.srv_canon.get(srv)
+        if got is not None:
+            return got
+        n, model = self.n, self.model
+        servers = tuple(self.srvs.values[c] for c in srv)
+        blocks = tie_blocks([model.sym_key(v, i) for i, v in enumerate(servers)])
+        cands: list[tuple[tuple[Any, ...], tuple[int, ...]]] = []
+        for choice in itertools.product(*(itertools.permutations(b) for b in blocks)):
+            p = [0] * n
+            for new_pos, old in enumerate(itertools.chain.from_iterable(choice)):
+                p[old] = new_pos
+            renamed = servers if p == sorted(p) else model.permute(State(servers, ()), p).servers
+            cands.append((renamed, tuple(p)))
+        least = min(c[0] for c in cands)
+        return _put(self.srv_canon, srv, [p for renamed, p in cands if renamed == least])
 
     def digest(self, s: Flat) -> int:
         """A 64-bit hash of the state's content (the same in every process, unlike the codes)."""

@@ -262,3 +262,27 @@ def test_a_crashing_model_exits_4_not_1(tmp_path: Path, workers: str) -> None:
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert proc.stderr.startswith("check: failed: ") and proc.stderr.count("\n") == 1 and "boom.py:5" in proc.stderr
     assert "VIOLATED" not in proc.stdout
+
+
+@pytest.mark.parametrize(("tweak", "bounds"), [(None, (3, 2, 1)), ("vote-not-persisted", (5, 3, 0)), ("commit-old-terms", (3, 4, 1)),
+                                               ("history", (3, 2, 0))])
+def test_readable_kernels_canonical_form_is_exact(tweak: str | None, bounds: tuple[int, int, int]) -> None:
+    """The shrinker's shortcuts to renamings of later states rest on an exact orbit canonical form: the readable kernel's
+    is the same for a state and any renaming of it, and is itself a renaming of the state with the servers of
+    Raft.representative."""
+    model = Raft(*bounds, history=True) if tweak == "history" else tweaked(tweak, *bounds)  # history: the ghost names servers
+    k = ReadableKernel(model, list(model.properties()))
+    rng = random.Random(3)
+    perms = list(itertools.permutations(range(model.n)))
+    for _ in range(10):
+        s = k.initial()[0]
+        for _ in range(30):
+            st, c = k.decode(s), k.canon(s)
+            assert k.decode(c).servers == model.representative(st).servers
+            assert k.decode(c) in {model.permute(st, p) for p in perms}
+            p = rng.choice(perms)
+            assert k.canon(k.encode(model.permute(st, p))) == c
+            changing = [mv[3] for mv in k.moves(s) if mv[3] != s]
+            if not changing:
+                break
+            s = rng.choice(changing)
