@@ -215,3 +215,16 @@ def test_falls_back_to_the_readable_kernel_for_a_property_that_reads_the_network
     shrunk = simulate.Shrinker(k, p).run(list(found))
     assert 1 <= len(shrunk) <= len(found)
     replay(model, simulate.readable_trace(model, shrunk), few)
+
+
+def test_simulation_imports_nothing_of_the_fast_engine() -> None:
+    """check simulate and check defend --simulate stand without the first-generation fast engine (issue #14 deletes it):
+    neither imports it, not even inside a function (the scan of tests/test_layering.py, which sees both forms)."""
+    from tests.test_layering import imported
+
+    fast = {"raft_check.fast", "raft_check.parallel", "raft_check.fast_kernel", "models.fast_raft"}
+    root = Path(__file__).resolve().parent.parent / "raft_check"
+    for name in ("simulate.py", "defend_simulate.py", "readable_kernel.py"):
+        got = imported((root / name).read_text())
+        assert not got & fast, f"{name} imports {sorted(got & fast)}"
+    assert imported("def f():\n    from raft_check.fast import unsupported\n") & fast  # the scan can fail
