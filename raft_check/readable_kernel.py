@@ -47,7 +47,9 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 MEMO_CAP = 1 << 17
-"""Entries each of the kernel's caches (moves, applied actions, property answers, decoded states) keeps, then it starts afresh."""
+"""Entries each of the kernel's caches (applied actions, property answers, decoded states, ...) keeps, then it starts afresh."""
+MOVES_CAP = 1 << 14
+"""States whose moves are kept (each holds every successor: some kilobytes); a shrink visits a few thousand."""
 
 
 def _digest(text: str) -> int:
@@ -175,7 +177,10 @@ class ReadableKernel:
                     if t is None:
                         raise AssertionError("HandleRPC is enabled for every message in the network")
                     out.append((hk, q, self.bodies.code(b), t))
-        return _put(self.moves_memo, s, out)
+        if len(self.moves_memo) >= MOVES_CAP:
+            self.moves_memo.clear()
+        self.moves_memo[s] = out
+        return out
 
     def action(self, mv: Move) -> Action:
         k, q, body, _ = mv
