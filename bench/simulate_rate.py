@@ -8,7 +8,8 @@ for the given CPU seconds, and prints the walks, steps, steps per CPU-second, th
 length as found), and the share of walks in which at least 2, 3 and 4 servers became leader (each ``BecomeLeader``
 is of a new term: a cheap sign of how far walks get towards the deep bugs, which need a leader in most terms).
 
-``--kernel compiled|fast`` picks the kernel (default: as ``check simulate``).  The kernel is built (and the compiled
+``--kernel auto|compiled`` picks the kernel (as ``check simulate``'s; auto walks in Python on the readable model
+where the compiled kernel cannot run).  The kernel is built (and the compiled
 one's code loaded) before the clock starts; its tables fill during the run, as in a real one.
 
 Used to compare walk strategies on a shared machine: CPU time, not wall time, and one process, so that the memo
@@ -36,7 +37,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--depth", type=int, default=DEFAULT_DEPTH)
     ap.add_argument("--mode", default="swarm")
-    ap.add_argument("--kernel", default="auto", choices=("auto", "compiled", "fast"), help="as check simulate's --kernel")
+    ap.add_argument("--kernel", default="auto", choices=("auto", "compiled"), help="as check simulate's --kernel")
     a = ap.parse_args()
     model = make_model(a)
     kernel, line = pick_kernel(model, select_properties(model, a.invariant), a.kernel)

@@ -3,10 +3,10 @@
 ``check simulate`` (``raft_check/simulate.py``) walks and shrinks through this
 interface only.  Two kernels implement it: ``checker/pins_walk.PinsWalkKernel``
 (the default: whole walks in compiled code over a ``checker.pins`` model) and
-``raft_check/fast_kernel.FastKernel`` (the first-generation encoding), which the
-compiled one still hands shrinking, single-state property checks and traces to;
-moving those onto the compiled tables is what retires the fast kernel.  What a
-kernel must supply:
+``raft_check/readable_kernel.ReadableKernel`` (the readable model's own
+successors, interned), to which the compiled one hands shrinking, single-state
+property checks and traces, and which walks in Python where the compiled
+kernel cannot run a model.  What a kernel must supply:
 
 - ``initial()``: the encoded initial states;
 - ``moves(s)``: every transition from encoded state ``s`` as a :data:`Move`

@@ -66,20 +66,19 @@ from tabulate import tabulate
 
 from checker.bfs import VIOLATED, Result, Stats, Violation, peak_rss_bytes
 from checker.console import EXIT_INCOMPLETE, EXIT_VIOLATION, BadInput, _cores, _count, _Parser, check_out_dir, positive, without_options
-from checker.kernel import Kernel, Move
+from checker.kernel import Flat, Kernel, Move
 from checker.model import Kind
 from checker.pins_walk import MoveClasses
 from checker.trace import Step, replay
-from models.fast_raft import Flat
 from models.raft import Action, Raft, State
 from raft_check.cli import add_model_args, make_model, select_properties
-from raft_check.fast_kernel import FastKernel
+from raft_check.readable_kernel import ReadableKernel
 from raft_check.report import model_label, violation_text, write_counterexample
 
 EXIT_RUN_FAILED = 4
 
 MODES = ("swarm", "uniform")
-KERNELS = ("auto", "compiled", "fast")
+KERNELS = ("auto", "compiled")
 DEFAULT_DEPTH = 100
 DEFAULT_TIME_LIMIT = 60.0
 BATCH = 8
@@ -125,6 +124,15 @@ def _seed(text: str) -> int:
 _seconds = positive("seconds")
 
 
+def _kernel(text: str) -> str:
+    if text == "fast":
+        raise argparse.ArgumentTypeError("the fast kernel is retired: use --kernel compiled (or auto, which falls back to the "
+                                         "readable model where the compiled kernel cannot run)")
+    if text not in KERNELS:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(KERNELS)}, got {text!r}")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="check simulate", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_args(p)
@@ -152,10 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "losses; uniform: every successor equally likely")
     s.add_argument("--workers", type=_count(1), default=_cores(), metavar="N", help=f"walk in N processes (default: every core, {_cores()})")
     s.add_argument("--no-shrink", action="store_true", help="show the trace as the walk found it")
-    s.add_argument("--kernel", choices=KERNELS, default="auto",
-                   help="the successor function walks run on: compiled (numba, checker/pins_walk.py), fast (checker/kernel.py), "
-                        "or auto (default): compiled when it can represent the model, else fast.  Each kernel's walks are "
-                        "reproducible by seed; the two kernels' walks differ")
+    s.add_argument("--kernel", type=_kernel, default="auto", metavar="{auto,compiled}",
+                   help="the successor function walks run on: compiled (numba, checker/pins_walk.py; shrinking and traces on "
+                        "the readable model, raft_check/readable_kernel.py), or auto (default): compiled when it can represent "
+                        "the model, else walks in Python on the readable model (slow).  Walks are reproducible by seed on "
+                        "either; the two kernels' walks differ")
     return p
 
 
@@ -892,11 +901,11 @@ def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     model = make_model(args)
     props = select_properties(model, args.invariant)
-    from raft_check.fast import unsupported
+    from models.raft_pins import unsupported
 
     why = unsupported(model)
-    if why is not None:
-        raise BadInput(f"check simulate runs on the fast engine's kernel, which cannot run this model: {why}")
+    if why is not None:  # the kernels' encoding (servers, per-pair message slots) is models/raft.py's as written
+        raise BadInput(f"check simulate cannot run this model: {why}")
     if args.max_states is not None:
         raise BadInput("check simulate stores no states, so --max-states does not apply; bound a run with --walks or --time-limit")
     out = check_out_dir(args.out)
@@ -1011,10 +1020,8 @@ def main(argv: Sequence[str]) -> int:
 
 def pick_kernel(model: Raft, props: Sequence[Any], wanted: str) -> tuple[Kernel[State, Action], str]:
     """The kernel for ``--kernel wanted`` and the header's line naming it (BadInput if ``compiled`` cannot run ``model``)."""
-    fast = FastKernel(model, props)
-    line = "fast (raft_check/fast_kernel.py over models/fast_raft.py)"
-    if wanted == "fast":
-        return fast, line
+    base = ReadableKernel(model, props)
+    line = "readable (raft_check/readable_kernel.py over models/raft.py; walks in Python, slow)"
     from models.raft_pins import RaftPins
     from models.raft_pins import unsupported as pins_unsupported
 
@@ -1023,15 +1030,15 @@ def pick_kernel(model: Raft, props: Sequence[Any], wanted: str) -> tuple[Kernel[
         from checker.pins_walk import PinsWalkKernel
 
         try:
-            return (PinsWalkKernel(RaftPins(model, props), fast, MOVE_CLASSES),
-                    "compiled (checker/pins_walk.py over models/raft_pins.py; shrinking on the fast kernel)")
+            return (PinsWalkKernel(RaftPins(model, props), base, MOVE_CLASSES),
+                    "compiled (checker/pins_walk.py over models/raft_pins.py; shrinking on the readable model)")
         except ValueError as e:  # e.g. a property that reads the network, which this encoding cannot check
             if "the compiled engine cannot" not in str(e):
-                raise  # the model itself failed (a tweak's hook): the fast kernel would fail the same way
+                raise  # the model itself failed (a tweak's hook): the readable kernel would fail the same way
             why = str(e)
     if wanted == "compiled":
         raise BadInput(f"--kernel compiled cannot run this model: {why}")
-    return fast, f"{line}: the compiled kernel cannot run this model: {why}"
+    return base, f"{line}: the compiled kernel cannot run this model: {why}"
 
 
 def _cpu_seconds() -> float:

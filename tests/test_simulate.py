@@ -22,7 +22,7 @@ from models.raft import Raft
 from raft_check import simulate
 from raft_check.cli import main as check_main
 from raft_check.cli import make_model
-from raft_check.fast_kernel import FastKernel
+from raft_check.readable_kernel import ReadableKernel
 from tests.test_counterexample_files import decode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +45,7 @@ def test_moves_are_the_models_transitions(tweak: str | None, bounds: tuple[int, 
     """Along random walks, the kernel's moves decode to exactly the readable model's successors, and each move's action
     leads there in the readable model; apply() finds the same move again."""
     model = tweaked(None, *bounds, reduce=False) if tweak == "unreduced" else tweaked(tweak, *bounds)
-    k = FastKernel(model, list(model.properties()))
+    k = ReadableKernel(model, list(model.properties()))
     rng = random.Random(5)
     for _ in range(15):
         s = k.initial()[0]
@@ -67,13 +67,13 @@ def test_reproducible_by_seed_on_any_worker_count() -> None:
     """The same seed gives the same violating walk, with the same steps, with one worker and with two."""
     model = tweaked("vote-not-persisted", 3, 1)
     props = list(model.properties())
-    runs = [simulate.run_walks(FastKernel(model, props), depth=60, mode="swarm", seed=11, workers=w, walks=None, time_limit=120)
+    runs = [simulate.run_walks(ReadableKernel(model, props), depth=60, mode="swarm", seed=11, workers=w, walks=None, time_limit=120)
             for w in (1, 2, 1)]
     found = [r.found for r in runs]
     assert all(f is not None for f in found)
     assert len({(f.index, repr(f.violation)) for f in found if f is not None}) == 1
     assert found[0] is not None and found[0].index > 0  # a run that had to look: several walks, one found it
-    other = simulate.run_walks(FastKernel(model, props), depth=60, mode="swarm", seed=12, workers=1, walks=None, time_limit=120)
+    other = simulate.run_walks(ReadableKernel(model, props), depth=60, mode="swarm", seed=12, workers=1, walks=None, time_limit=120)
     assert other.found is not None and (other.found.index, other.found.violation) != (found[0].index, found[0].violation)
 
 
@@ -81,7 +81,7 @@ def test_walks_without_violation_repeat_exactly() -> None:
     """A bounded run (--walks) on a model without a bug walks the same steps and reaches the same states for a seed."""
     model = tweaked(None, 3, 2, 1)
     props = list(model.properties())
-    a, b = (simulate.run_walks(FastKernel(model, props), depth=40, mode=m, seed=3, workers=w, walks=30, time_limit=120)
+    a, b = (simulate.run_walks(ReadableKernel(model, props), depth=40, mode=m, seed=3, workers=w, walks=30, time_limit=120)
             for m, w in (("swarm", 1), ("swarm", 2)))
     assert a.found is None and b.found is None
     assert (a.walks, a.steps, a.counts, a.distinct) == (b.walks, b.steps, b.counts, b.distinct) and a.walks == 30
@@ -97,7 +97,7 @@ def test_walks_without_violation_repeat_exactly() -> None:
 def test_shrunk_trace_replays_and_violates(tweak: str, bounds: tuple[int, int, int], prop: str) -> None:
     model = tweaked(tweak, *bounds)
     props = [p for p in model.properties() if p.name == prop]
-    k = FastKernel(model, props)
+    k = ReadableKernel(model, props)
     run = simulate.run_walks(k, depth=80, mode="swarm", seed=1, workers=1, walks=None, time_limit=120)
     assert run.found is not None and run.found.violation is not None
     p, found = run.found.violation
@@ -113,7 +113,7 @@ def test_shrinking_removes_junk() -> None:
     shrinks to at most the length of the unpadded one."""
     model = tweaked("half-quorum", 2, 2)
     props = [p for p in model.properties() if p.name == "ElectionSafety"]
-    k = FastKernel(model, props)
+    k = ReadableKernel(model, props)
     run = simulate.run_walks(k, depth=40, mode="swarm", seed=2, workers=1, walks=None, time_limit=60)
     assert run.found is not None and run.found.violation is not None
     p, found = run.found.violation
@@ -233,7 +233,7 @@ def test_every_successor_is_checked() -> None:
     """A violation in a successor the walk does not move to is still found: with half-quorum at 2 servers a second
     leader can only appear through one BecomeLeader successor, and depth-limited walks of one step at a time find it."""
     model = tweaked("half-quorum", 2, 1)
-    k = FastKernel(model, [p for p in model.properties() if p.kind is Kind.ALWAYS])
+    k = ReadableKernel(model, [p for p in model.properties() if p.kind is Kind.ALWAYS])
     run = simulate.run_walks(k, depth=4, mode="uniform", seed=0, workers=1, walks=200, time_limit=60)
     assert run.found is not None and run.found.violation is not None
     assert len(run.found.violation[1]) == run.found.steps + 1  # the violating step is the one generated, not taken
@@ -262,3 +262,27 @@ def test_a_crashing_model_exits_4_not_1(tmp_path: Path, workers: str) -> None:
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert proc.stderr.startswith("check: failed: ") and proc.stderr.count("\n") == 1 and "boom.py:5" in proc.stderr
     assert "VIOLATED" not in proc.stdout
+
+
+@pytest.mark.parametrize(("tweak", "bounds"), [(None, (3, 2, 1)), ("vote-not-persisted", (5, 3, 0)), ("commit-old-terms", (3, 4, 1)),
+                                               ("history", (3, 2, 0))])
+def test_readable_kernels_canonical_form_is_exact(tweak: str | None, bounds: tuple[int, int, int]) -> None:
+    """The shrinker's shortcuts to renamings of later states rest on an exact orbit canonical form: the readable kernel's
+    is the same for a state and any renaming of it, and is itself a renaming of the state with the servers of
+    Raft.representative."""
+    model = Raft(*bounds, history=True) if tweak == "history" else tweaked(tweak, *bounds)  # history: the ghost names servers
+    k = ReadableKernel(model, list(model.properties()))
+    rng = random.Random(3)
+    perms = list(itertools.permutations(range(model.n)))
+    for _ in range(10):
+        s = k.initial()[0]
+        for _ in range(30):
+            st, c = k.decode(s), k.canon(s)
+            assert k.decode(c).servers == model.representative(st).servers
+            assert k.decode(c) in {model.permute(st, p) for p in perms}
+            p = rng.choice(perms)
+            assert k.canon(k.encode(model.permute(st, p))) == c
+            changing = [mv[3] for mv in k.moves(s) if mv[3] != s]
+            if not changing:
+                break
+            s = rng.choice(changing)

@@ -1,5 +1,5 @@
-"""``check simulate`` on the compiled kernel (checker/pins_walk.py): its transitions are the fast kernel's and the readable
-model's, its walks are reproducible by seed on any number of workers and do not depend on when the tables were filled,
+"""``check simulate`` on the compiled kernel (checker/pins_walk.py): its transitions are its base kernel's (the readable
+model's, raft_check/readable_kernel.py), its walks are reproducible by seed on any number of workers and do not depend on when the tables were filled,
 its violations replay and shrink, and the command picks it (or falls back) and names it."""
 
 from __future__ import annotations
@@ -14,23 +14,24 @@ import pytest
 from checker.model import Kind
 from checker.pins_walk import PinsWalkKernel
 from checker.trace import replay
+from models import tweaks
 from models.raft import Raft
 from models.raft_pins import RaftPins
 from raft_check import simulate
-from raft_check.fast_kernel import FastKernel
+from raft_check.readable_kernel import ReadableKernel
 from tests.test_simulate import run_cli, tweaked
 
 
 def compiled(model: Raft, props: list[object] | None = None) -> PinsWalkKernel:
     ps = list(model.properties()) if props is None else props
-    return PinsWalkKernel(RaftPins(model, ps), FastKernel(model, ps), simulate.MOVE_CLASSES)  # type: ignore[arg-type]
+    return PinsWalkKernel(RaftPins(model, ps), ReadableKernel(model, ps), simulate.MOVE_CLASSES)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("tweak", "bounds"), [(None, (3, 2, 1)), ("vote-not-persisted", (3, 2, 0)), ("no-prev-log-check", (2, 2, 2)),
                                                ("unreduced", (3, 2, 1))])
-def test_compiled_transitions_are_the_fast_kernels(tweak: str | None, bounds: tuple[int, int, int]) -> None:
+def test_compiled_transitions_are_the_readable_models(tweak: str | None, bounds: tuple[int, int, int]) -> None:
     """Along random walks, the compiled code's transitions from each state (as readable actions and decoded successors) are
-    exactly the fast kernel's moves and the readable model's successors."""
+    exactly the readable model's successors."""
     model = tweaked(None, *bounds, reduce=False) if tweak == "unreduced" else tweaked(tweak, *bounds)
     k = compiled(model)
     pins = k.pins
@@ -48,8 +49,8 @@ def test_compiled_transitions_are_the_fast_kernels(tweak: str | None, bounds: tu
             v = rng.choice(changing)
 
 
-def test_compiled_walks_agree_with_the_fast_kernel_state_by_state() -> None:
-    """A compiled walk's actions, replayed on the fast kernel, pass through states whose fast-kernel moves are the compiled
+def test_compiled_walks_agree_with_the_base_kernel_state_by_state() -> None:
+    """A compiled walk's actions, replayed on the base kernel, pass through states whose base-kernel moves are the compiled
     transitions of the same states (same actions, same successors)."""
     model = tweaked(None, 3, 3, 1)
     k = compiled(model)
@@ -137,7 +138,7 @@ def test_compiled_violation_replays_and_shrinks(tweak: str, bounds: tuple[int, i
 
 
 def test_compiled_checks_every_successor() -> None:
-    """As on the fast kernel: a violation in a successor the walk does not move to is found at the step that generates it."""
+    """As on the readable kernel: a violation in a successor the walk does not move to is found at the step that generates it."""
     model = tweaked("half-quorum", 2, 1)
     k = compiled(model, [p for p in model.properties() if p.kind is Kind.ALWAYS])
     run = simulate.run_walks(k, depth=4, mode="uniform", seed=0, workers=1, walks=200, time_limit=60)
@@ -158,20 +159,72 @@ def test_cli_names_the_kernel_and_falls_back(tmp_path: Path, capsys: pytest.Capt
     common = ["--servers", "3", "--max-term", "2", "--walks", "4", "--seed", "1", "--out", str(tmp_path)]
     code, out, _ = run_cli(common, capsys)
     assert code == 3 and "Kernel: compiled (checker/pins_walk.py" in out
-    code, out, _ = run_cli([*common, "--kernel", "fast"], capsys)
-    assert code == 3 and "Kernel: fast (raft_check/fast_kernel.py" in out
+    code, out, err = run_cli([*common, "--kernel", "fast"], capsys)  # retired: the message names what to use
+    assert code == 2 and "--kernel compiled" in err
     # The ghost elected (ElectionSafetyHistory) has its slots in the compiled encoding (one per server): no fallback.
     code, out, _ = run_cli([*common, "--invariant", "ElectionSafetyHistory"], capsys)
     assert code == 3 and "Kernel: compiled (checker/pins_walk.py" in out
 
 
-@pytest.mark.parametrize("kernel", ["compiled", "fast"])
-def test_history_violation_found_and_shrunk(kernel: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """ElectionSafetyHistory on a walk: the ghost is kept along walks (the fast kernel's walk step used to drop it, so its
-    walks never saw this violation and shrinking a compiled walk's trace failed), and the shrunk trace replays."""
+def test_history_violation_found_and_shrunk(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """ElectionSafetyHistory on a walk: the ghost is kept along walks (the first-generation kernel's walk step used to
+    drop it, so its walks never saw this violation and shrinking a compiled walk's trace failed), and the shrunk trace
+    replays."""
     code, out, err = run_cli(["--servers", "2", "--max-term", "1", "--tweak", "term-not-persisted", "--invariant",
-                              "ElectionSafetyHistory", "--walks", "2000", "--seed", "1", "--workers", "1", "--kernel", kernel,
+                              "ElectionSafetyHistory", "--walks", "2000", "--seed", "1", "--workers", "1", "--kernel", "compiled",
                               "--out", str(tmp_path)], capsys)
     assert code == 1 and "shrinking failed" not in err, err
     m = re.search(r"VIOLATED: ElectionSafetyHistory \(walk \d+ of seed 1: found in (\d+) steps, shrunk to (\d+)\)", out)
     assert m is not None and int(m[2]) <= int(m[1]) and int(m[2]) >= 10  # 10: the shortest (BFS, tests/test_history.py)
+
+
+def test_history_violation_found_by_python_walks_on_the_readable_kernel() -> None:
+    """The fallback's walks (in Python, on the readable kernel) keep the ghost too: they find the violation, and its trace
+    shrinks to one that replays, no shorter than the shortest."""
+    model = tweaks.apply([tweaks.BUILTIN["term-not-persisted"]])(2, 1, history=True)
+    props = [p for p in model.properties() if p.name == "ElectionSafetyHistory"]
+    k = ReadableKernel(model, props)
+    run = simulate.run_walks(k, depth=100, mode="swarm", seed=1, workers=1, walks=2000, time_limit=120)
+    assert run.found is not None and run.found.violation is not None
+    p, found = run.found.violation
+    shrunk = simulate.Shrinker(k, p).run(list(found))
+    assert 10 <= len(shrunk) <= len(found)  # 10: the shortest (BFS, tests/test_history.py)
+    replay(model, simulate.readable_trace(model, shrunk), props[0])
+
+
+def test_falls_back_to_the_readable_kernel_for_a_property_that_reads_the_network() -> None:
+    """A property the compiled encoding cannot check: auto walks on the readable kernel in Python and says why; compiled
+    is refused with the reason; the fallback's walks find the violation and shrink it to a trace that replays."""
+    from checker.console import BadInput
+    from checker.model import always
+    from models.raft import State
+
+    @always("FewMessages", "at most two messages in flight")
+    def few(s: State) -> bool:
+        return len(s.messages) <= 2
+
+    model = tweaked(None, 3, 2)
+    k, line = simulate.pick_kernel(model, [few], "auto")
+    assert isinstance(k, ReadableKernel) and line.startswith("readable (raft_check/readable_kernel.py")
+    assert "the compiled kernel cannot run this model" in line and "reads the network" in line
+    with pytest.raises(BadInput, match=r"--kernel compiled cannot run this model.*reads the network"):
+        simulate.pick_kernel(model, [few], "compiled")
+    run = simulate.run_walks(k, depth=30, mode="swarm", seed=2, workers=1, walks=200, time_limit=120)
+    assert run.found is not None and run.found.violation is not None
+    p, found = run.found.violation
+    shrunk = simulate.Shrinker(k, p).run(list(found))
+    assert 1 <= len(shrunk) <= len(found)
+    replay(model, simulate.readable_trace(model, shrunk), few)
+
+
+def test_simulation_imports_nothing_of_the_fast_engine() -> None:
+    """check simulate and check defend --simulate stand without the first-generation fast engine (issue #14 deletes it):
+    neither imports it, not even inside a function (the scan of tests/test_layering.py, which sees both forms)."""
+    from tests.test_layering import imported
+
+    fast = {"raft_check.fast", "raft_check.parallel", "raft_check.fast_kernel", "models.fast_raft"}
+    root = Path(__file__).resolve().parent.parent / "raft_check"
+    for name in ("simulate.py", "defend_simulate.py", "readable_kernel.py"):
+        got = imported((root / name).read_text())
+        assert not got & fast, f"{name} imports {sorted(got & fast)}"
+    assert imported("def f():\n    from raft_check.fast import unsupported\n") & fast  # the scan can fail
