@@ -179,5 +179,3 @@ class Explorer(Generic[S, A]):
         return finish(result, self.model, self.canon, violations, witnesses)
 
 
-_Capped = Capped
-"""The name ``raft_check/fast.py`` (the first-generation engine) raises the state cap by."""

@@ -1,4 +1,4 @@
-"""Checkpoints of the fast engine's batched search (``check --checkpoint DIR``).
+"""Checkpoints of the compiled engine's search (``check --checkpoint DIR``, ``checker/compiled.py``).
 
 A search that takes hours can be stopped and resumed.  At the end of a BFS
 level (at most once per interval) the search saves everything it needs to go
@@ -29,9 +29,7 @@ import json
 import os
 import pickle
 import shutil
-from array import array
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -45,35 +43,6 @@ MIN_FREE_BYTES = 64 << 20
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be resumed by this search (or a folder a checkpoint cannot be saved in)."""
-
-
-@dataclass
-class Snapshot:
-    """The batched search at the start of a level."""
-
-    key: str
-    tables: dict[str, list[Any]]
-    roots: list[tuple[int, ...]]
-    frontier: Any
-    parent: array  # type: ignore[type-arg]
-    pos: array  # type: ignore[type-arg]
-    exact: bool
-    width: int
-    fps: list[Any]
-    rows: list[Any]
-    counts: list[int]
-    transitions: int
-    depth: int
-    idx: int
-    total: int
-    stats_depth: int
-    witness_idx: dict[str, int]
-    elapsed: float
-    # check --continue: each property violated so far -> (state index, raw bad successor of an action property or None)
-    found: dict[str, tuple[int, tuple[int, ...] | None]] = field(default_factory=dict)
-
-
-ARRAYS = ("frontier", "parent", "pos")
 
 
 class _Hashing:
@@ -109,27 +78,6 @@ def check_folder(directory: Path) -> None:
     if free < MIN_FREE_BYTES:
         raise CheckpointError(f"--checkpoint {directory}: only {free >> 20} MiB left on its device (a save needs at least "
                               f"{MIN_FREE_BYTES >> 20} MiB, and gigabytes on long runs); free some room or name a folder on another disk")
-
-
-def save(directory: Path, snap: Snapshot) -> None:
-    """Write ``snap`` into ``directory``, replacing any earlier checkpoint there only once it is complete."""
-    import numpy as np
-
-    def fill(save_array: Callable[[str, Any], None], write: Callable[[str, Callable[[Any], Any]], None]) -> dict[str, Any]:
-        save_array("frontier.npy", snap.frontier)
-        save_array("parent.npy", np.frombuffer(snap.parent, dtype=np.int64) if len(snap.parent) else np.zeros(0, np.int64))
-        save_array("pos.npy", np.frombuffer(snap.pos, dtype=np.uint32) if len(snap.pos) else np.zeros(0, np.uint32))
-        for k, a in enumerate(snap.fps):
-            save_array(f"fps{k}.npy", a)
-        for k, a in enumerate(snap.rows):
-            save_array(f"rows{k}.npy", a)
-        meta = {name: getattr(snap, name) for name in Snapshot.__dataclass_fields__ if name not in (*ARRAYS, "fps", "rows")}
-        meta["runs"] = len(snap.fps)
-        meta["format"] = FORMAT
-        write("meta.pickle", lambda f: f.write(pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL)))
-        return {"format": FORMAT, "key": snap.key, "runs": len(snap.fps), "exact": snap.exact}
-
-    _save(directory, fill)
 
 
 def _save(directory: Path, fill: Callable[[Callable[[str, Any], None], Callable[[str, Callable[[Any], Any]], None]], dict[str, Any]]) -> None:
@@ -179,10 +127,8 @@ def _save(directory: Path, fill: Callable[[Callable[[str, Any], None], Callable[
     _verified[str(saved)] = _stamp(saved, sorted(files))  # hashed as written: describing it now reads nothing again
 
 
-# ---------------------------------------------------------------------- checkpoints of other engines
-
 def save_engine(directory: Path, engine: str, key: str, meta: dict[str, Any], arrays: dict[str, Any]) -> None:
-    """Save a checkpoint of ``engine`` (not the fast engine's :class:`Snapshot`): ``meta`` (pickled; it must hold
+    """Save a checkpoint of ``engine``: ``meta`` (pickled; it must hold
     ``depth``, ``total``, ``transitions`` and ``elapsed`` for :func:`describe`) and named numpy ``arrays``, with the
     same manifest, checksums and atomic replacement."""
 
@@ -275,21 +221,17 @@ def verify(directory: Path, engine: str | None = None) -> dict[str, Any] | None:
         raise CheckpointError(f"{directory} holds a checkpoint in another format ({manifest.get('format')}, this checker writes "
                               f"{FORMAT}); delete it or use another directory")
     files: dict[str, Any] = manifest["files"]
-    saved_by = manifest.get("engine", "fast")
+    saved_by = manifest.get("engine", "fast")  # the first-generation fast engine wrote no engine name
+    if saved_by == "fast":
+        raise CheckpointError(f"{directory} holds a checkpoint of the first-generation fast engine, which this version no "
+                              "longer has and cannot resume: delete it or use another directory (the search starts afresh)")
     if engine is not None and saved_by != engine:
         raise CheckpointError(f"{directory} holds a checkpoint of the {saved_by} engine, and this search runs on the {engine} "
                               f"engine: resume it with --engine {saved_by}, or delete it or use another directory")
-    if saved_by != "fast":
-        names_ = manifest.get("arrays")
-        if not isinstance(names_, list) or not all(isinstance(x, str) for x in names_):
-            raise _damaged(directory, f"saved/{MANIFEST} has no list of arrays")
-        expected = {"meta.pickle", *(f"{x}.npy" for x in names_)}
-    else:
-        runs = manifest.get("runs")
-        if not isinstance(runs, int):
-            raise _damaged(directory, f"saved/{MANIFEST} has no run count")
-        expected = {"frontier.npy", "parent.npy", "pos.npy", "meta.pickle", *(f"fps{k}.npy" for k in range(runs)),
-                    *(f"rows{k}.npy" for k in range(runs) if manifest.get("exact"))}
+    names_ = manifest.get("arrays")
+    if not isinstance(names_, list) or not all(isinstance(x, str) for x in names_):
+        raise _damaged(directory, f"saved/{MANIFEST} has no list of arrays")
+    expected = {"meta.pickle", *(f"{x}.npy" for x in names_)}
     if set(files) != expected:
         raise _damaged(directory, f"saved/{MANIFEST} lists {sorted(files)}, expected {sorted(expected)}")
     names = sorted(files)
@@ -335,67 +277,3 @@ def _meta(directory: Path, engine: str | None = None) -> dict[str, Any] | None:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{directory} holds a checkpoint in another format; delete it or use another directory")
     return meta
-
-
-def load(directory: Path, key: str) -> Snapshot | None:
-    """The checkpoint in ``directory`` without its arrays (None if there is none); CheckpointError if it was saved by a
-    different search or is damaged.
-
-    :func:`load_arrays` reads the arrays: a search forks its worker processes
-    in between, so that they do not inherit gigabytes they never use.
-    """
-    meta = _meta(directory, "fast")
-    if meta is None:
-        return None
-    if meta["key"] != key:
-        raise CheckpointError(f"{directory} holds a checkpoint of another search:\n  saved: {meta['key']}\n  this:  {key}\n"
-                         "resume with the same model, bounds, properties and store, or use another directory")
-    meta.pop("format")
-    runs = meta.pop("runs")
-    return Snapshot(frontier=None, parent=array("q"), pos=array("I"), fps=[None] * runs, rows=[], **meta)
-
-
-def load_arrays(directory: Path, snap: Snapshot) -> None:
-    """Read the arrays of the checkpoint in ``directory`` into ``snap`` (as returned by :func:`load`).
-
-    The files are verified again (a no-op when unchanged since :func:`load`),
-    and the arrays are checked against the counters: lengths, widths, dtypes.
-    The level to expand and the store's rows are mapped from the files, not
-    read: they are used a part at a time, and mapped pages can be evicted
-    (see :mod:`checker.store`).  A later save unlinks the files; the mappings
-    keep them alive until they are dropped.
-    """
-    import numpy as np
-
-    if verify(directory, "fast") is None:
-        raise _damaged(directory, "the saved folder disappeared while resuming")
-    saved = directory / "saved"
-    runs = len(snap.fps)
-
-    def arr(name: str, **kw: Any) -> Any:
-        try:
-            return np.load(saved / name, allow_pickle=False, **kw)
-        except (OSError, ValueError) as e:
-            raise _damaged(directory, f"saved/{name} cannot be read ({e})") from None
-
-    parent, pos = arr("parent.npy"), arr("pos.npy")
-    fps = [arr(f"fps{k}.npy") for k in range(runs)]
-    rows = [arr(f"rows{k}.npy", mmap_mode="r") for k in range(runs)] if snap.exact else []
-    frontier = arr("frontier.npy", mmap_mode="r")
-    sizes = [len(a) for a in fps]
-    problems = []
-    if parent.dtype != np.int64 or len(parent) != snap.total or len(pos) != snap.total:
-        problems.append("the path records do not match the state count")
-    if sum(sizes) != snap.total or any(a.dtype.kind not in "iu" or a.dtype.itemsize != 8 for a in fps):
-        problems.append("the store's fingerprints do not match the state count")
-    if snap.exact and ([len(r) for r in rows] != sizes or any(r.ndim != 2 or r.shape[1] != snap.width for r in rows)):
-        problems.append("the store's rows do not match its fingerprints")
-    if frontier.ndim != 2 or (len(frontier) and frontier.shape[1] != snap.width) or snap.idx + len(frontier) != snap.total:
-        problems.append("the level to expand does not match the store")
-    if problems:
-        raise _damaged(directory, "; ".join(problems))
-    snap.parent.frombytes(parent.tobytes())
-    snap.pos.frombytes(pos.astype(np.uint32).tobytes())
-    snap.fps = fps
-    snap.rows = rows
-    snap.frontier = frontier

@@ -54,8 +54,7 @@ costs at most an eighth of them.
 table of 64-bit fingerprints (a splitmix64 chain over the slots, 0 reserved
 for an empty entry): two different states with the same fingerprint count as
 one, as in TLC, so "holds" is qualified by the chance of such a collision,
-about N**2 / 2**65 for N states (:func:`collision_probability`, the fast
-engine's estimate).  The table is split into :data:`NSEG` segments by the top
+about N**2 / 2**65 for N states (:func:`collision_probability`).  The table is split into :data:`NSEG` segments by the top
 bits of the fingerprint, each probed linearly; at most 0.8 full, regrown to
 0.6 (8/0.8 to 8/0.6: 10 to 13.3 bytes a state); the regrowth is in place,
 segment by segment from the last (only one segment is ever held twice).  The

@@ -73,7 +73,7 @@ class Stats:
     action_counts: Counter[str] = field(default_factory=Counter)
     wall_seconds: float = 0.0
     peak_rss: int = 0
-    store: str = "memory"  # the fast engine's visited-state store (checker/store.py)
+    store: str = "memory"  # the compiled engine's visited-state store (checker/pins_store.py)
     store_bytes: int = 0  # bytes held by a compact or fp store's arrays
     collision_probability: float = 0.0  # fp store: chance that a fingerprint collision skipped a state
 

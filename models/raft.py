@@ -137,7 +137,8 @@ def hook(f: F) -> F:
     argument (``can_commit(srv, i, index)`` and ``start_election(srv, i)``
     had it before and keep their order).  A hook sees that one server's
     variables, the message it handles and its id, never the whole state:
-    that is what lets the fast engine memoise per server and per message.
+    that is what lets the compiled engine memoise per server and per message
+    (``models/raft_pins.py``).
     """
     HOOKS[f.__name__] = (f.__doc__ or "").strip().splitlines()[0]
     params = list(inspect.signature(f).parameters.values())[1:]
@@ -220,8 +221,8 @@ class EachMessage:
     """A state predicate: ``per_message(sender's variables, m)`` holds for every message m in flight.
 
     Written this way, a property says that it is a conjunction over messages,
-    and the fast engine checks it one network slot at a time, memoising each
-    slot's answer (``raft_check/fast.py``).
+    and the compiled engine checks it one network slot at a time, memoising each
+    slot's answer (``models/raft_pins.py``).
     """
 
     def __init__(self, per_message: Callable[[ServerVars, Message], bool]) -> None:

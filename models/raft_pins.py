@@ -3,7 +3,7 @@
 Nothing here re-states the protocol: every effect, normalisation, renaming
 and property answer is computed by calling the (possibly tweaked) readable
 model of :mod:`models.raft` on a small probe state, so tweaks work through
-this encoding unchanged.  The encoding is the one of ``models/fast_raft.py``:
+this encoding unchanged.  The encoding:
 
     slots 0..n-1        server i's variables, an interned ServerVars (the process slots)
     slots n..n+m-1      channel (a, b) for each ordered pair a != b: an interned sorted tuple of
@@ -392,7 +392,7 @@ class RaftPins:
             return bool(check(last[1]))
         except PropertyReadsNetwork:
             raise ValueError(f"property {self.state_props[prop].prop.name} reads the network: the compiled engine cannot check it "
-                             "(write it as a models.raft.EachMessage, or use --engine fast)") from None
+                             "(write it as a models.raft.EachMessage, or use --engine readable)") from None
 
     def action_holds(self, prop: int, part: int, before: tuple[int, ...], after: tuple[int, ...]) -> bool:
         ap = self.action_props[prop]
@@ -406,7 +406,7 @@ class RaftPins:
             return bool(ap.prop.check(s, _WIRE, t))
         except PropertyReadsNetwork:
             raise ValueError(f"action property {ap.prop.name} reads the network, the ghost or the action: the compiled engine "
-                             "cannot check it (use --engine fast)") from None
+                             "cannot check it (use --engine readable)") from None
 
     # ------------------------------------------------------ symmetry
 

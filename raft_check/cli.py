@@ -148,26 +148,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--invariant", action="append", default=[], metavar="NAME", help="check only this property (repeatable; see --list-properties)")
     p.add_argument("--list-properties", action="store_true", help="name each property with its meaning, and exit")
     p.add_argument("--list-tweaks", action="store_true", help="name each built-in tweak with the rule it changes and its verdict, and exit")
-    p.add_argument("--engine", choices=("auto", "readable", "fast", "compiled"), default="auto",
+    p.add_argument("--engine", choices=("auto", "readable", "compiled"), default="auto",
                    help="search engine: auto (default): compiled wherever it can run the model and options, else "
                         "readable, and the Engine line says why; compiled (checker/compiled.py: the Raft encoding "
                         "models/raft_pins.py searched in numba-compiled code, threads, --store memory, compact or fp, --continue, --checkpoint); "
-                        "readable (checker/bfs.py: the reference, pure Python, slow); fast (raft_check/fast.py: the "
-                        "first-generation engine, to be retired). "
-                        "All give the same counts and verdicts; compiled stores its own member of each symmetry orbit, "
+                        "readable (checker/bfs.py: the reference, pure Python, slow). "
+                        "Both give the same counts and verdicts; compiled stores its own member of each symmetry orbit, "
                         "so its traces may differ (as short, and they replay)")
     p.add_argument("--store", choices=("memory", "compact", "fp"), default="memory",
                    help="where visited states are kept (compiled engine, checker/pins_store.py; bytes a state at 3 "
                         "servers): memory (default; exact rows, ~200), compact (exact, bit-packed rows, ~25, a little "
                         "slower) or fp (64-bit fingerprints only, ~15, as TLC: a hash collision could hide a state, so "
-                        "'holds' comes with that probability, printed). The fast engine's stores (checker/store.py): "
-                        "memory ~250, compact ~60, fp ~20")
+                        "'holds' comes with that probability, printed)")
     p.add_argument("--checkpoint", metavar="DIR",
                    help="save the search into DIR at the end of a BFS level (at most once a minute, see "
                         "--checkpoint-every), and resume from DIR "
                         "if it holds a checkpoint of the same search, so that a run of hours can be stopped (^C, kill) and "
                         "continued; a resumed run reports the same counts, verdict and trace, and its time adds both parts. "
-                        "Needs --store compact or fp (any store with --engine compiled)")
+                        "Any store; the compiled engine only")
     p.add_argument("--checkpoint-every", type=_minutes, default=1.0, metavar="MIN",
                    help="with --checkpoint, save at the first level end at least MIN minutes after the last save "
                         "(default 1); a save of a deep level writes gigabytes, so a long search may save less often")
@@ -182,8 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop at the first violation of any property and report that one (the default without tweaks)")
     p.add_argument("--workers", type=_count(1), default=None, metavar="N",
                    help="expand states in N threads of the compiled engine, any store (default: every core; this "
-                        f"machine has {_cores()}); counts, verdict and trace are the same as with 1. On the fast engine: "
-                        "N processes, needing --store compact or fp (default 1)")
+                        f"machine has {_cores()}); counts, verdict and trace are the same as with 1")
     return p
 
 
@@ -316,12 +313,6 @@ def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry
             return CompiledExplorer(RaftPins(model, props), symmetry=symmetry, max_states=max_states, progress=bar,
                                     workers=workers, store=store, keep_going=keep_going, checkpoint=checkpoint,
                                     checkpoint_key=checkpoint_key, checkpoint_interval=60.0 * checkpoint_every).run()
-        if engine == "fast":
-            from raft_check.fast import FastExplorer
-
-            return FastExplorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar, store=store,
-                                workers=workers, checkpoint=checkpoint, checkpoint_key=checkpoint_key,
-                                checkpoint_interval=60.0 * checkpoint_every, keep_going=keep_going).run()
         return Explorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar, keep_going=keep_going).run()
     finally:
         bar.close()
@@ -380,9 +371,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def check_tweak_file_ran(args: argparse.Namespace, model: Raft, result: Result[State, Action]) -> None:
     """A "holds" of a tweak file whose hooks never ran is the unmodified protocol's verdict: refuse it (exit 2) with the
-    bound that would let them run.  (Hooks called in --workers processes are not seen here: not checked then; the
-    compiled engine's threads call no hook, the tables are filled in this process.)"""
-    if not args.tweak_file or getattr(args, "worker_processes", args.workers > 1) or result.status != HOLDS:
+    bound that would let them run.  (The compiled engine's threads call no hook: its tables are filled in this process,
+    which sees every hook call.)"""
+    if not args.tweak_file or result.status != HOLDS:
         return
     ours = [name for name, f in type(model).__dict__.items() if name in HOOKS and hasattr(f, "__wrapped__")]
     if not ours or tweaks.CALLED & set(ours):
@@ -416,11 +407,11 @@ def search_key(model: Raft, props: Sequence[Property[State, Action]], symmetry: 
     import hashlib
     import inspect
 
-    from models import fast_raft
     from models import raft as raft_module
+    from models import raft_pins
 
     h = hashlib.sha256()
-    for module in (raft_module, fast_raft):
+    for module in (raft_module, raft_pins):
         h.update(Path(str(module.__file__)).read_bytes())
     for name, fn in sorted(vars(type(model)).items()):
         if callable(fn) and type(model) is not Raft:
@@ -449,12 +440,10 @@ def pick_engine(model: Raft, wanted: str) -> tuple[str, str]:
     ``auto`` is the compiled engine wherever it can run the model, else the readable one, saying why."""
     if wanted == "readable":
         return "readable", "readable (checker/bfs.py)"
-    if wanted == "fast":
-        from raft_check import fast
-
-        return fast.pick_engine(model, "fast")
     if wanted == "compiled":
         return compiled_engine(model)
+    if wanted != "auto":
+        raise ValueError(f"unknown engine {wanted!r}: auto, compiled or readable")
     from models.raft_pins import unsupported
 
     why = unsupported(model)
@@ -523,23 +512,19 @@ def _check(argv: list[str]) -> int:
         if odd is not None:
             raise BadInput(f"{failure.ASYMMETRIC} ({args.tweak_file}: {odd})")
     cmd = command_line(argv)
+    if engine != "compiled":  # the readable engine: a dict of states, one thread, no checkpoints
+        given = [opt for opt, on in ((f"--store {args.store}", args.store != "memory"), (f"--workers {args.workers}", (args.workers or 1) > 1),
+                                     ("--checkpoint", bool(args.checkpoint))) if on]
+        if given:
+            raise BadInput(f"{' and '.join(given)} need{'s' if len(given) == 1 else ''} the compiled engine, and this run uses "
+                           f"{engine_note}; drop {'it' if len(given) == 1 else 'them'}")
     if args.store != "memory":
-        if engine not in ("fast", "compiled"):
-            raise BadInput(f"--store {args.store} needs the compiled engine (or --engine fast), and this run uses {engine_note}; "
-                           "drop --store")
-        engine_note += f", store {args.store} ({'checker/pins_store.py' if engine == 'compiled' else 'checker/store.py'})"
-    if engine == "compiled":  # threads sharing the search's arrays, not processes: every core unless told otherwise
+        engine_note += f", store {args.store} (checker/pins_store.py)"
+    if engine == "compiled":  # threads sharing the search's arrays: every core unless told otherwise
         args.workers = args.workers or _cores()
         engine_note += f", {args.workers} thread{'s' if args.workers > 1 else ''}"
     args.workers = args.workers or 1
-    args.worker_processes = args.workers > 1 and engine != "compiled"  # (the compiled engine's workers are threads)
-    if args.workers > 1 and engine != "compiled":
-        if args.store == "memory":
-            raise BadInput(f"--workers {args.workers} needs a batched store: add --store compact (exact) or --store fp")
-        engine_note += f", {args.workers} worker processes (raft_check/parallel.py)"
     checkpoint = Path(args.checkpoint) if args.checkpoint else None
-    if checkpoint is not None and args.store == "memory" and engine != "compiled":
-        raise BadInput("--checkpoint needs a batched store: add --store compact (exact) or --store fp")
     if checkpoint is None and args.checkpoint_every != 1.0:
         raise BadInput("--checkpoint-every needs --checkpoint DIR")
     key = search_key(model, props, symmetry, args.store, args.tweak_file) + (" continue" if keep_going else "")
@@ -548,7 +533,7 @@ def _check(argv: list[str]) -> int:
 
         try:
             ck.check_folder(checkpoint)  # up front: not after minutes of search, at the first save
-            ck.verify(checkpoint, "compiled" if engine == "compiled" else "fast")  # another engine's: refused before the search
+            ck.verify(checkpoint, "compiled")  # another engine's: refused before the search
             saved = ck.describe(checkpoint)
         except CheckpointError as e:
             raise BadInput(str(e)) from None

@@ -34,7 +34,7 @@ from raft_check.cli import make_model, select_properties
 
 DEFAULT_LIMIT = 2000
 Graph: TypeAlias = "nx.MultiDiGraph[str]"
-COUNT_CAP = 200_000  # above the limit the states are counted (fast engine) up to this many, to say how many there are
+COUNT_CAP = 200_000  # above the limit the states are counted (compiled engine) up to this many, to say how many there are
 
 DESCRIPTION = """\
 Write the reachable state graph of a small Raft configuration: one node per

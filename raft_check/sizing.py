@@ -38,8 +38,8 @@ MEASURED = {(2, 1, 0): 10, (2, 2, 0): 61, (2, 3, 0): 234, (2, 4, 0): 689, (3, 1,
             (3, 2, 1): 51242, (3, 3, 1): 7301672}
 """The counts the fit was made from (servers, max-term, max-log): tests/test_size.py checks the fit against them."""
 
-BYTES_PER_STATE = {"memory": 250, "compact": 100, "fp": 20}
-STATES_PER_SECOND = 20_000  # the fast engine on this kind of machine (README's table)
+READABLE_BYTES_PER_STATE = 1_000  # the readable engine (checker/bfs.py): a dict of State objects
+READABLE_STATES_PER_SECOND = 2_000  # the readable engine on this kind of machine (3/3: 36,420 states in about 18 s)
 COMPILED_BYTES_PER_STATE = {"memory": 180, "compact": 40, "fp": 30}
 """The compiled engine's whole-process bytes a stored state on large searches (bench/RESULTS.md: 182, 52 and 47 at
 3/3/1, where the lazily filled tables still weigh; 37 for compact at 238 M states of Figure 8)."""
@@ -60,7 +60,7 @@ class Estimate:
 def estimate(n: int, max_term: int, max_log: int, *, symmetry: bool, reduced: bool, store: str,
              engine: str = "compiled") -> Estimate:
     """The estimated size of a complete search at these bounds (memory and time: of ``engine``: the compiled engine's
-    figures for ``compiled``, the first-generation engine's for any other (the readable one is slower still))."""
+    figures for ``compiled``, the readable engine's for any other)."""
     x = (n * max_term, n, max_term, 1, max_log * n * max_term, max_log * n, max_log, max_log * max_log * n)
     ln = sum(c * f for c, f in zip(COEFFICIENTS, x, strict=True))
     if not symmetry:
@@ -70,7 +70,7 @@ def estimate(n: int, max_term: int, max_log: int, *, symmetry: bool, reduced: bo
     states = math.exp(min(ln, 700.0))
     if engine == "compiled":
         return Estimate(states, states * COMPILED_BYTES_PER_STATE.get(store, 180), states / COMPILED_STATES_PER_SECOND)
-    return Estimate(states, states * BYTES_PER_STATE.get(store, 250), states / STATES_PER_SECOND)
+    return Estimate(states, states * READABLE_BYTES_PER_STATE, states / READABLE_STATES_PER_SECOND)
 
 
 def physical_memory() -> int:

@@ -1,6 +1,6 @@
 """A verdict for every property (``check --continue``, the default for ``--tweak`` and ``--tweak-file``).
 
-The engines (``checker/bfs.py``, ``checker/compiled.py``, ``raft_check/fast.py``) search on past the first
+The engines (``checker/bfs.py``, ``checker/compiled.py``) search on past the first
 violation until every selected property is decided or the search is complete
 (``keep_going``).  Breadth-first order does not depend on the properties, so
 each property's first violation is the one a search for that property alone

@@ -1,10 +1,6 @@
-"""Checkpoints (``--checkpoint DIR``, checker/checkpoint.py): a stopped search, resumed, is the search never stopped.
-
-A search is cut short with a state cap (as ^C or a killed machine would cut
-it), which leaves the checkpoint of the last level end; a second search
-resumes from it and must report exactly what one uninterrupted search
-reports: counts, per-action counts, depth, verdict, trace and witnesses.
-"""
+"""Checkpoints (``--checkpoint DIR``, checker/checkpoint.py) through the command line: what the folder must be, which
+checkpoints are refused, and what names a search.  The compiled engine's save and resume are tested in
+tests/test_checkpoint_compiled.py."""
 
 from __future__ import annotations
 
@@ -14,93 +10,40 @@ from pathlib import Path
 import pytest
 
 from checker import checkpoint, console
-from checker.bfs import HOLDS, INCOMPLETE, VIOLATED, Result
 from checker.checkpoint import CheckpointError
-from checker.trace import replay
-from models import tweaks
-from models.raft import Action, Raft, State
+from models.raft import Raft
 from raft_check import cli
-from raft_check.fast import FastExplorer
-
-
-def summary(r: Result[State, Action]) -> tuple[object, ...]:
-    st = r.stats
-    return r.status, st.distinct_states, st.transitions, st.depth, dict(st.action_counts), sorted(r.unsatisfied)
-
-
-def steps(trace: list[object] | None) -> list[tuple[object, object]]:
-    assert trace is not None
-    return [(s.action, s.state) for s in trace]  # type: ignore[attr-defined]
-
-
-def stop_and_resume(model: Raft, tmp: Path, cap: int, store: str = "compact", workers: int = 1
-                    ) -> tuple[FastExplorer, Result[State, Action]]:
-    first = FastExplorer(model, store=store, checkpoint=tmp, checkpoint_key="k", checkpoint_interval=0, max_states=cap).run()
-    assert first.status == INCOMPLETE and first.stats.distinct_states == cap
-    again = FastExplorer(model, store=store, checkpoint=tmp, checkpoint_key="k", checkpoint_interval=0, workers=workers)
-    return again, again.run()
-
-
-@pytest.mark.parametrize(("store", "workers"), [("compact", 1), ("fp", 1), ("compact", 2)])
-def test_resumed_violation_is_the_uninterrupted_one(tmp_path: Path, store: str, workers: int) -> None:
-    t = tweaks.BUILTIN["truncate-always"]
-    model = tweaks.apply([t])(*t.bounds)
-    want = FastExplorer(model, store="compact").run()
-    again, got = stop_and_resume(model, tmp_path, 9000, store, workers)
-    assert again.resumed_from is not None and again.resumed_from > 5  # it did not start afresh
-    assert got.status == VIOLATED and summary(got) == summary(want)
-    assert got.violation is not None and want.violation is not None
-    assert steps(got.violation.trace) == steps(want.violation.trace)  # type: ignore[arg-type]
-    replay(model, got.violation.trace, got.violation.prop)
-    assert {k: steps(v) for k, v in got.witnesses.items()} == {k: steps(v) for k, v in want.witnesses.items()}  # type: ignore[arg-type]
-
-
-def test_resumed_complete_search(tmp_path: Path) -> None:
-    model = Raft(3, 2, 1)
-    one = FastExplorer(model, store="compact")
-    want = summary(one.run())
-    assert want[0] == HOLDS
-    again, got = stop_and_resume(model, tmp_path, 20_000)
-    assert summary(got) == want
-    assert list(again.reachable()) == list(one.reachable())  # the same states, numbered alike
-    # Resuming the finished search's last checkpoint again gives the same answer (a checkpoint is never consumed).
-    third = FastExplorer(model, store="compact", checkpoint=tmp_path, checkpoint_key="k", checkpoint_interval=0).run()
-    assert summary(third) == want
-
-
-def test_a_checkpoint_of_another_search_is_refused(tmp_path: Path) -> None:
-    FastExplorer(Raft(2, 2, 0), store="compact", checkpoint=tmp_path, checkpoint_key="a", checkpoint_interval=0).run()
-    assert checkpoint.describe(tmp_path) is not None
-    with pytest.raises(CheckpointError, match="another search"):
-        FastExplorer(Raft(2, 2, 0), store="compact", checkpoint=tmp_path, checkpoint_key="b").run()
-    manifest = tmp_path / "saved" / checkpoint.MANIFEST
-    body = {k: v for k, v in json.loads(manifest.read_text()).items() if k != "digest"}
-    body["format"] = -1
-    manifest.write_text(json.dumps({**body, "digest": checkpoint._digest(body)}))
-    with pytest.raises(CheckpointError, match="another format"):
-        checkpoint.describe(tmp_path)
-
-
-def test_a_partial_save_is_not_a_checkpoint(tmp_path: Path) -> None:
-    """Only a complete save is renamed into place: a leftover partial directory is neither read nor in the way."""
-    (tmp_path / "partial").mkdir()
-    (tmp_path / "partial" / "meta.pickle").write_bytes(b"torn")
-    assert checkpoint.describe(tmp_path) is None
-    r = FastExplorer(Raft(2, 2, 0), store="compact", checkpoint=tmp_path, checkpoint_key="a", checkpoint_interval=0).run()
-    assert r.status == HOLDS and checkpoint.describe(tmp_path) is not None and not (tmp_path / "partial").exists()
 
 
 def test_cli_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = ["--servers", "2", "--max-term", "2", "--quiet", "--out", str(tmp_path / "out"), "--checkpoint", str(tmp_path / "ck")]
-    assert cli.main(base) == console.EXIT_BAD_INPUT
-    assert "--checkpoint needs a batched store" in capsys.readouterr().err
-    assert cli.main([*base, "--store", "compact"]) == console.EXIT_HOLDS
+    assert cli.main(base) == console.EXIT_HOLDS  # any store on the compiled engine
     out = capsys.readouterr().out
     assert "none saved yet" in out and "nothing saved" in out  # a run of a second saves nothing (at most once a minute)
+    assert cli.main([*base, "--engine", "readable"]) == console.EXIT_BAD_INPUT
+    assert "--checkpoint needs the compiled engine" in capsys.readouterr().err
     # A checkpoint of another search in the directory: refused with a message, not resumed.
-    FastExplorer(Raft(2, 1, 0), store="compact", checkpoint=tmp_path / "ck", checkpoint_key="other", checkpoint_interval=0).run()
-    assert cli.main([*base, "--store", "compact"]) == console.EXIT_BAD_INPUT
+    other = ["--servers", "2", "--max-term", "1", "--quiet", "--out", str(tmp_path / "out"), "--checkpoint", str(tmp_path / "ck2"),
+             "--checkpoint-every", "0.000001"]
+    assert cli.main(other) == console.EXIT_HOLDS
+    assert cli.main([*base[:-1], str(tmp_path / "ck2")]) == console.EXIT_BAD_INPUT
     assert "holds a checkpoint of another search" in capsys.readouterr().err
+
+
+def test_a_checkpoint_of_the_retired_fast_engine_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The first-generation fast engine's checkpoints (format 2, no engine name in the manifest) cannot be resumed: one
+    line says so, before any search."""
+    saved = tmp_path / "ck" / "saved"
+    saved.mkdir(parents=True)
+    (saved / "meta.pickle").write_bytes(b"")
+    body = {"format": checkpoint.FORMAT, "key": "k", "runs": 0, "exact": True,
+            "files": {"meta.pickle": {"bytes": 0, "sha256": ""}}}
+    (saved / checkpoint.MANIFEST).write_text(json.dumps({**body, "digest": checkpoint._digest(body)}))
+    with pytest.raises(CheckpointError, match="checkpoint of the first-generation fast engine"):
+        checkpoint.verify(tmp_path / "ck")
+    code = cli.main(["--servers", "2", "--max-term", "1", "--quiet", "--out", str(tmp_path / "out"), "--checkpoint", str(tmp_path / "ck")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == console.EXIT_BAD_INPUT and len(err) == 1 and "fast engine" in err[0] and "delete it" in err[0]
 
 
 def test_cli_checkpoint_every(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

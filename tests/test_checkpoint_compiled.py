@@ -24,7 +24,6 @@ from models import tweaks
 from models.raft import Raft
 from models.raft_pins import RaftPins
 from raft_check import cli
-from raft_check.fast import FastExplorer
 from raft_check.verdicts import property_results
 
 
@@ -116,14 +115,8 @@ def test_files_that_do_not_fit_together_are_refused(tmp_path: Path) -> None:
         run(Raft(2, 2, 1), tmp_path, store="compact")
 
 
-def test_another_engine_or_search_is_refused(tmp_path: Path) -> None:
-    FastExplorer(Raft(2, 2, 1), store="compact", checkpoint=tmp_path / "fast", checkpoint_key="k", checkpoint_interval=0,
-                 max_states=300).run()
-    with pytest.raises(CheckpointError, match="checkpoint of the fast engine"):
-        run(Raft(2, 2, 1), tmp_path / "fast", store="compact")
+def test_another_search_is_refused(tmp_path: Path) -> None:
     cut_checkpoint(tmp_path / "compiled")
-    with pytest.raises(CheckpointError, match="checkpoint of the compiled engine"):
-        FastExplorer(Raft(2, 2, 1), store="compact", checkpoint=tmp_path / "compiled", checkpoint_key="k").run()
     for other in (dict(store="fp"), dict(store="compact", symmetry=False)):
         with pytest.raises(CheckpointError, match="another search"):
             run(Raft(2, 2, 1), tmp_path / "compiled", **other)
@@ -148,14 +141,3 @@ def test_cli_compiled_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert cli.main(base) == console.EXIT_BAD_INPUT
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is damaged" in err[0]
-
-
-def test_cli_refuses_another_engines_checkpoint_up_front(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    base = ["--servers", "2", "--max-term", "2", "--max-log", "1", "--store", "compact", "--quiet", "--out", str(tmp_path / "out"),
-            "--checkpoint", str(tmp_path / "ck"), "--checkpoint-every", "0.000001", "--max-states", "200"]
-    assert cli.main([*base, "--engine", "fast"]) == console.EXIT_INCOMPLETE
-    capsys.readouterr()
-    assert cli.main([*base, "--engine", "compiled"]) == console.EXIT_BAD_INPUT
-    out, err = capsys.readouterr()
-    assert "Checking" not in out and len(err.strip().splitlines()) == 1
-    assert "holds a checkpoint of the fast engine" in err and "--engine fast" in err

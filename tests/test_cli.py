@@ -267,7 +267,7 @@ def test_list_tweaks_names_every_tweak(capsys: pytest.CaptureFixture[str]) -> No
 # ------------------------------------------------------------------ Ctrl-C
 
 
-@pytest.mark.parametrize("engine", ["readable", "fast"])
+@pytest.mark.parametrize("engine", ["readable", "compiled"])
 def test_ctrl_c_ends_in_an_incomplete_report_with_partial_statistics(tmp_path: Path, engine: str) -> None:
     import signal
 
@@ -277,6 +277,18 @@ def test_ctrl_c_ends_in_an_incomplete_report_with_partial_statistics(tmp_path: P
     assert code == 3, err
     assert "INCOMPLETE (interrupted)" in out and "HOLDS" not in out
     assert "distinct states" in out
+
+
+def test_sigterm_ends_a_run_as_incomplete(tmp_path: Path) -> None:
+    """`kill` (SIGTERM) stops a run as ^C does: the compiled engine's threads are stopped and the verdict says nothing
+    is proved."""
+    import signal
+
+    cmd = ["-m", "raft_check", "--servers", "3", "--max-term", "3", "--max-log", "1", "--store", "compact",
+           "--workers", "2", "--quiet", "--out", str(tmp_path)]
+    code, out, err = interrupt_check(cmd, signal.SIGTERM)
+    assert code == 3, err
+    assert "INCOMPLETE (interrupted)" in out and "nothing is proved" in out
 
 
 def test_closed_pipe_ends_quietly() -> None:

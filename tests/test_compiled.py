@@ -345,7 +345,8 @@ def test_auto_picks_the_compiled_engine_or_says_why_not() -> None:
     assert pick_engine(Raft(3, 2, 0), "auto")[0] == "compiled"
     assert pick_engine(Raft(3, 2, 0, history=True), "auto")[0] == "compiled"
     assert pick_engine(Raft(3, 2, 0), "readable")[0] == "readable"
-    assert pick_engine(Raft(3, 2, 0), "fast")[0] == "fast"
+    with pytest.raises(ValueError, match="unknown engine"):
+        pick_engine(Raft(3, 2, 0), "fast")  # retired
 
     class Bounded(Raft):
         def within_boundary(self, state: State) -> bool:

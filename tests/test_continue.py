@@ -2,8 +2,9 @@
 
 Each violated property's row must be what a search for that property alone
 reports (breadth-first order does not depend on the properties), its trace
-must replay, and the table must not depend on the engine, the store, the
-number of workers or a checkpoint.
+must replay.  That the table does not depend on the engine, the store, the
+number of threads or a checkpoint: tests/test_continue_compiled.py and
+tests/test_checkpoint_compiled.py.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 
 import pytest
 
-import raft_check.fast as fast
 from checker import console
 from checker.bfs import VIOLATED, Explorer, Result
 from checker.model import Kind
@@ -23,7 +23,6 @@ from checker.trace import replay
 from models import tweaks
 from models.raft import Action, Raft, State
 from raft_check import cli
-from raft_check.fast import FastExplorer
 from raft_check.verdicts import property_results
 
 # (tweak, bounds): an election-layer tweak that breaks an action property and several invariants, and a log-layer one.
@@ -42,24 +41,22 @@ def steps(trace: Any) -> list[tuple[Any, Any]]:
     return [(s.action, s.state) for s in trace]
 
 
-def search(model: Raft, engine: str, **kw: Any) -> Result[State, Action]:
-    if engine == "readable":
-        return Explorer(model, keep_going=True, **kw).run()
-    return FastExplorer(model, keep_going=True, **kw).run()
+def search(model: Raft, **kw: Any) -> Result[State, Action]:
+    return Explorer(model, keep_going=True, **kw).run()
 
 
 @pytest.mark.parametrize(("name", "bounds"), CASES)
 def test_rows_are_the_single_property_searches(name: str, bounds: tuple[int, int, int]) -> None:
     model = tweaked(name, bounds)
-    got = search(model, "readable")
+    got = search(model)
     assert got.status == VIOLATED and got.incomplete_reason is None
     assert len(got.violations) >= 2  # the point: the search went on past the first violation
     by_name = {v.prop.name: v for v in got.violations}
     for p in model.properties():
         if p.kind is Kind.SOMETIMES:
             continue
-        # The search for p alone, stopping at its first violation (on the fast engine, which the next test compares).
-        alone = FastExplorer(model, [p]).run()
+        # The search for p alone, stopping at its first violation.
+        alone = Explorer(model, [p]).run()
         if p.name in by_name:
             assert alone.violation is not None, p.name
             assert steps(by_name[p.name].trace) == steps(alone.violation.trace), p.name
@@ -68,40 +65,10 @@ def test_rows_are_the_single_property_searches(name: str, bounds: tuple[int, int
             assert alone.violation is None and alone.incomplete_reason is None, p.name
 
 
-@pytest.mark.parametrize(("name", "bounds"), CASES)
-def test_every_engine_and_store_gives_the_same_table(name: str, bounds: tuple[int, int, int], monkeypatch: pytest.MonkeyPatch,
-                                                     tmp_path: Path) -> None:
-    model = tweaked(name, bounds)
-    want = search(model, "readable")
-    monkeypatch.setattr(fast, "CHUNK", 37)  # many chunks, so that failures fall in different ones
-    runs = {
-        "fast memory": search(model, "fast"),
-        "fast compact": search(model, "fast", store="compact"),
-        "fast fp": search(model, "fast", store="fp"),
-        "fast compact, 2 workers": search(model, "fast", store="compact", workers=2),
-    }
-    for label, got in runs.items():
-        assert table(got) == table(want), label
-        assert got.stats.distinct_states == want.stats.distinct_states, label
-        assert got.stats.transitions == want.stats.transitions, label
-        assert {v.prop.name: steps(v.trace) for v in got.violations} == {v.prop.name: steps(v.trace) for v in want.violations}, label
-
-
 def test_no_symmetry_gives_the_same_verdicts() -> None:
     model = tweaked(*CASES[0])
-    with_sym, without = search(model, "fast"), search(model, "fast", symmetry=False)
+    with_sym, without = search(model), search(model, symmetry=False)
     assert table(with_sym) == table(without)
-
-
-def test_resumed_checkpoint_gives_the_same_table(tmp_path: Path) -> None:
-    model = tweaked(*CASES[1])
-    want = search(model, "fast", store="compact")
-    cut = FastExplorer(model, store="compact", checkpoint=tmp_path, checkpoint_key="k", checkpoint_interval=0, max_states=1200,
-                       keep_going=True).run()
-    assert cut.incomplete_reason is not None and cut.violations  # a violation was found before the cut
-    got = FastExplorer(model, store="compact", checkpoint=tmp_path, checkpoint_key="k", checkpoint_interval=0, keep_going=True).run()
-    assert table(got) == table(want)
-    assert {v.prop.name: steps(v.trace) for v in got.violations} == {v.prop.name: steps(v.trace) for v in want.violations}
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

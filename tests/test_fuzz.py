@@ -57,7 +57,7 @@ def tweak_files(draw: st.DrawFn) -> str:
 
 OPTION = st.one_of(
     st.sampled_from([["--no-symmetry"], ["--unreduced"], ["--json"], ["--quiet"], ["--engine", "readable"],
-                     ["--engine", "fast"], ["--store", "compact"], ["--store", "fp"], ["--list-tweaks"],
+                     ["--engine", "compiled"], ["--store", "compact"], ["--store", "fp"], ["--list-tweaks"],
                      ["--list-properties"], ["--force"], ["--bogus"], ["--servers"], ["--max-term", "x"],
                      ["--servers", "-1"], ["--checkpoint-every", "0"], ["--version"], ["--help"]]),
     st.builds(lambda n: ["--invariant", n], st.sampled_from(["ElectionSafety", "LeaderElected", "LogMatching", "Nope", ""])),

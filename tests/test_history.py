@@ -5,7 +5,7 @@ The ghost is kept only by a model built with ``history=True`` (``check
 Tests: it holds for the unmodified protocol; a broken variant violates it (and
 a shorter trace than the state invariant's); a tweak that the state invariant
 cannot catch at all; symmetry renames the ghost; the reductions keep it; the
-fast engine keeps the ghost in a column of its own and agrees with the readable one.
+compiled engine keeps the ghost in slots of its own and agrees with the readable one.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-import raft_check.fast as fast
-from checker import console
+from checker import checkpoint, console
 from checker.bfs import HOLDS, VIOLATED, Explorer
 from checker.compiled import CompiledExplorer
 from checker.trace import replay
@@ -26,7 +25,6 @@ from models import tweaks
 from models.raft import HISTORY_PROPERTIES, Action, Message, MType, Raft, Role, ServerVars, State
 from models.raft_pins import RaftPins
 from raft_check import cli
-from raft_check.fast import FastExplorer
 
 PROP = HISTORY_PROPERTIES[0]
 
@@ -98,8 +96,9 @@ class LeaderYields(Raft):
 
 def test_a_violation_only_the_history_property_finds() -> None:
     model = LeaderYields(3, 1, history=True)
-    # On the fast engine (test_fast_engine_agrees ties it to the readable one); the trace replays in the readable model.
-    r = FastExplorer(model, props(model, "ElectionSafety", PROP), keep_going=True).run()  # type: ignore[arg-type]
+    # On the compiled engine, with --continue (test_compiled_engine_agrees ties it to the readable one); the trace replays
+    # in the readable model.
+    r = CompiledExplorer(RaftPins(model, props(model, "ElectionSafety", PROP)), keep_going=True).run()  # type: ignore[arg-type]
     assert r.status == VIOLATED and r.incomplete_reason is None
     assert [(v.prop.name, len(v.trace) - 1) for v in r.violations] == [(PROP, 8)]  # ElectionSafety holds: complete search
     replay(model, r.violations[0].trace, r.violations[0].prop)
@@ -139,26 +138,6 @@ def test_reductions_keep_the_servers_and_the_ghost(cfg: tuple[int, int, int]) ->
 
 def steps(trace: Any) -> list[tuple[Any, Any]]:
     return [(x.action, x.state) for x in trace]
-
-
-@pytest.mark.parametrize(("name", "bounds", "symmetry"), [(None, (3, 2, 0), True), (None, (2, 2, 1), True),
-                                                          ("term-not-persisted", (2, 1, 0), True),
-                                                          ("term-not-persisted", (2, 1, 0), False)])
-def test_fast_engine_agrees(name: str | None, bounds: tuple[int, int, int], symmetry: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The fast engine keeps the ghost in its own column, renamed with the servers: same orbits, counts, verdicts, traces."""
-    model = (tweaks.apply([tweaks.BUILTIN[name]]) if name else Raft)(*bounds, history=True)
-    ex = Explorer(model, symmetry=symmetry, keep_going=True)
-    want = ex.run()
-    monkeypatch.setattr(fast, "CHUNK", 37)
-    for store, workers in [("memory", 1), ("compact", 1), ("fp", 1), ("compact", 2)]:
-        fx = FastExplorer(model, symmetry=symmetry, keep_going=True, store=store, workers=workers)
-        got = fx.run()
-        label = f"{store}, {workers} worker(s)"
-        assert got.stats.distinct_states == want.stats.distinct_states, label
-        assert got.stats.transitions == want.stats.transitions, label
-        assert {v.prop.name: steps(v.trace) for v in got.violations} == {v.prop.name: steps(v.trace) for v in want.violations}, label
-        if store != "fp":
-            assert set(fx.reachable()) == set(ex.states), label  # the same representative of every orbit
 
 
 @pytest.mark.parametrize(("name", "bounds", "symmetry"), [(None, (3, 2, 0), True), (None, (2, 2, 1), True), (None, (3, 1, 1), False),
@@ -237,10 +216,10 @@ def test_a_leader_made_by_another_rule_is_recorded() -> None:
 def test_checkpoint_keeps_the_ghost(tmp_path: Path) -> None:
     """A search with the ghost, stopped and resumed from a checkpoint (its interning table is saved), is the same search."""
     model = tweaks.apply([tweaks.BUILTIN["term-not-persisted"]])(2, 1, history=True)
-    want = FastExplorer(model, store="compact", keep_going=True).run()
-    FastExplorer(model, store="compact", checkpoint=tmp_path, checkpoint_key="k", checkpoint_interval=0, max_states=1500,
-                 keep_going=True).run()
-    again = FastExplorer(model, store="compact", checkpoint=tmp_path, checkpoint_key="k", checkpoint_interval=0, keep_going=True)
-    got = again.run()
-    assert again.resumed_from is not None and got.stats.distinct_states == want.stats.distinct_states
+    want = CompiledExplorer(RaftPins(model), store="compact", keep_going=True).run()
+    ck = {"checkpoint": tmp_path, "checkpoint_key": "k", "checkpoint_interval": 0.0}
+    cut = CompiledExplorer(RaftPins(model), store="compact", max_states=1500, keep_going=True, **ck).run()
+    assert cut.incomplete_reason is not None and checkpoint.describe(tmp_path) is not None
+    got = CompiledExplorer(RaftPins(model), store="compact", keep_going=True, **ck).run()
+    assert got.stats.distinct_states == want.stats.distinct_states and got.stats.transitions == want.stats.transitions
     assert {v.prop.name: steps(v.trace) for v in got.violations} == {v.prop.name: steps(v.trace) for v in want.violations}
