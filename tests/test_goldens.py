@@ -42,7 +42,7 @@ def regenerable(goldens: list[Path], readable: bool = False) -> list[Any]:
         took = slow_search(g)
         marks = []
         if took and readable:
-            marks = [pytest.mark.skip(reason=f"the search takes {took} on the fast engine; the readable one would take ten times that")]
+            marks = [pytest.mark.skip(reason=f"the search takes {took} on the compiled engine; the readable one would take a hundred times that")]
         elif took:
             marks = [pytest.mark.skipif(not os.environ.get("RUN_SLOW"), reason=f"the search takes {took}; set RUN_SLOW=1")]
         out.append(pytest.param(g, marks=marks, id=f"{g.parent.name}/{g.stem}"))
@@ -76,14 +76,14 @@ def test_golden_regenerates(golden: Path, tmp_path: Path, capsys: pytest.Capture
     assert new.with_suffix(".html").read_text() == golden.with_suffix(".html").read_text()  # the viewer (models/viewer.py)
 
 
-def fast_only_options_dropped(argv: list[str]) -> list[str]:
+def compiled_only_options_dropped(argv: list[str]) -> list[str]:
     """``argv`` without the options the readable engine refuses (``--store``, ``--workers``): they change no result."""
     return console.without_options(argv, {"--store": True, "--workers": True})
 
 
-def test_fast_only_options_dropped() -> None:
+def test_compiled_only_options_dropped() -> None:
     argv = ["--servers", "3", "--store", "compact", "--workers=2", "--tweak", "x", "--workers", "2", "--store=fp"]
-    assert fast_only_options_dropped(argv) == ["--servers", "3", "--tweak", "x"]
+    assert compiled_only_options_dropped(argv) == ["--servers", "3", "--tweak", "x"]
 
 
 @pytest.mark.parametrize("golden", regenerable(GOLDENS, readable=True))
@@ -91,7 +91,7 @@ def test_golden_independent_of_engine(golden: Path, tmp_path: Path, capsys: pyte
     """The readable engine finds the same violation with a trace as short (a shortest one).  The goldens are the compiled
     engine's (``--engine auto``), which stores its own member of each symmetry orbit, so the two traces may be different
     executions of the same length (3 of the 9 quick ones are); each replays (tests/test_counterexample_files.py)."""
-    argv = fast_only_options_dropped(shlex.split(golden.read_text().splitlines()[0])[1:])
+    argv = compiled_only_options_dropped(shlex.split(golden.read_text().splitlines()[0])[1:])
     assert cli.main([*argv, "--engine", "readable", "--out", str(tmp_path), "--quiet"]) == console.EXIT_VIOLATION
     capsys.readouterr()
     new = tmp_path / golden.parent.name / golden.name
