@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list-properties", action="store_true", help="name each property with its meaning, and exit")
     p.add_argument("--list-tweaks", action="store_true", help="name each built-in tweak with the rule it changes and its verdict, and exit")
     p.add_argument("--engine", choices=("auto", "readable", "compiled"), default="auto",
-                   help="search engine: auto (default): compiled wherever it can run the model and options, else "
+                   help="search engine: auto (default): compiled wherever it can run the model, else "
                         "readable, and the Engine line says why; compiled (checker/compiled.py: the Raft encoding "
                         "models/raft_pins.py searched in numba-compiled code, threads, --store memory, compact or fp, --continue, --checkpoint); "
                         "readable (checker/bfs.py: the reference, pure Python, slow). "
