@@ -21,25 +21,12 @@ from checker.bfs import INCOMPLETE, VIOLATED, Explorer, Result
 from checker.compiled import CompiledExplorer
 from checker.model import Kind, action_property
 from checker.trace import replay
-from models import tweaks
 from models.raft import Action, Raft, Role, State
 from models.raft_pins import RaftPins
 from raft_check import cli
-from raft_check.verdicts import property_results
+from tests.test_continue import steps, table, tweaked
 
 CASES = [("term-not-persisted", (2, 1, 0)), ("no-prev-log-check", (2, 2, 2)), ("half-quorum", (2, 2, 1)), ("no-self-vote", (3, 1, 0))]
-
-
-def tweaked(name: str, bounds: tuple[int, int, int]) -> Raft:
-    return tweaks.apply([tweaks.BUILTIN[name]])(*bounds)
-
-
-def table(r: Result[Any, Any]) -> list[tuple[str, str, int | None]]:
-    return [(row.name, row.verdict, row.trace_length) for row in property_results(r)]
-
-
-def steps(trace: Any) -> list[tuple[Any, Any]]:
-    return [(s.action, s.state) for s in trace]
 
 
 def compiled(model: Raft, props: list[Any] | None = None, **kw: Any) -> Result[Any, Any]:
