@@ -473,17 +473,6 @@ class CompiledExplorer:
         assert rest is not None
         return best + rest
 
-    def _state_props_py(self, v: tuple[int, ...]) -> tuple[int, int]:
-        """(first failing ALWAYS property or -1, bitmask of SOMETIMES properties that hold) of ``v``, in Python."""
-        inv, mask = -1, 0
-        for a, sp in enumerate(self.model.state_props):
-            good = all(self.model.holds(a, p, tuple(v[k] for k in part)) for p, part in enumerate(sp.parts))
-            if sp.prop.kind is Kind.SOMETIMES:
-                mask |= (1 << a) if good else 0
-            elif not good and inv < 0:
-                inv = a
-        return inv, mask
-
     # ------------------------------------------------------------------ the search
 
     def _grow(self, need: int) -> None:
