@@ -77,6 +77,8 @@ compact rows share words, so two threads must not append at once.
 
 from __future__ import annotations
 
+import ctypes
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, cast
 
@@ -698,7 +700,8 @@ class Store:
 
 
 def _resized(a: Any, n: int, fill: Any = 0) -> Any:
-    """``a`` grown to ``n`` rows in place where possible (realloc), the new rows set to ``fill``."""
+    """``a`` grown to ``n`` rows in place where possible (realloc), the new rows set to ``fill``; its pages advised
+    huge (:func:`advise_huge`) before the new rows are touched."""
     old = a.shape[0]
     if n <= old:
         return a
@@ -708,9 +711,40 @@ def _resized(a: Any, n: int, fill: Any = 0) -> Any:
         b = np.zeros((n, *a.shape[1:]), dtype=a.dtype)
         b[:old] = a
         a = b
+    advise_huge(a)
     if fill:
         a[old:] = fill
     return a
+
+
+_HUGE_MIN = 4 << 20
+_MADV_HUGEPAGE = 14
+_libc: Any = None
+
+
+def advise_huge(a: Any) -> None:
+    """Ask Linux to back ``a``'s memory with transparent huge pages (``madvise(MADV_HUGEPAGE)``; nothing elsewhere,
+    or below 4 MiB, or where the kernel refuses).  The stores' probes are random reads over gigabytes: with 4 KiB
+    pages nearly each one also misses the TLB.  numpy advises its own large allocations (numpy's
+    ``_set_madvise_hugepage``) but not memory that ``ndarray.resize`` grew by ``realloc``, which is how the stores
+    grow; and with the kernel's THP mode ``madvise`` (a common default) only advised memory gets huge pages.  Only
+    the placement of pages changes, never a value."""
+    global _libc
+    if a.nbytes < _HUGE_MIN or not sys.platform.startswith("linux"):
+        return
+    if _libc is None:
+        try:
+            _libc = ctypes.CDLL(None, use_errno=True)
+            _libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+        except (OSError, AttributeError):
+            _libc = False
+    if not _libc:
+        return
+    page = 1 << 21
+    lo = -(-a.ctypes.data // page) * page
+    hi = (a.ctypes.data + a.nbytes) // page * page
+    if hi > lo:
+        _libc.madvise(lo, hi - lo, _MADV_HUGEPAGE)  # an error (EINVAL where THP is off) changes nothing: ignored
 
 
 @jit

@@ -10,6 +10,7 @@ differential tests of the stores are in tests/test_compiled.py.
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -185,3 +186,34 @@ def test_fingerprints_spread() -> None:
     fps = {ps.fingerprint(np.array([a, b, 0], dtype=np.int64), 3) for a in range(300) for b in range(300)}
     assert len(fps) == 90_000 and 0 not in fps
     assert len({(f & (2**64 - 1)) >> 58 for f in fps}) == ps.NSEG and len({f & 0xFF for f in fps}) == 256
+
+
+def _vm_flags(addr: int) -> list[str]:
+    """The VmFlags of this process's mapping that holds ``addr`` (/proc/self/smaps)."""
+    inside = False
+    with open("/proc/self/smaps") as f:
+        lines = f.read().splitlines()
+    for line in lines:
+        head = line.split()[0]
+        if "-" in head and not head.endswith(":"):
+            lo, hi = (int(x, 16) for x in head.split("-"))
+            inside = lo <= addr < hi
+        elif inside and head == "VmFlags:":
+            return line.split()[1:]
+    return []
+
+
+def test_grown_arrays_are_advised_huge() -> None:
+    """A store array grown by realloc (``_resized``) is advised huge (VmFlags ``hg``): numpy advises only what it
+    allocates itself, and the kernel's random probes over such arrays are what huge pages speed up."""
+    try:
+        mode = Path("/sys/kernel/mm/transparent_hugepage/enabled").read_text()
+    except OSError:
+        pytest.skip("no transparent huge pages on this machine")
+    if "[never]" in mode:
+        pytest.skip("transparent huge pages are off on this machine")
+    a = ps._resized(np.zeros(16, dtype=np.uint32), 32 << 20, ps.EMPTY)
+    assert int(a[-1]) == int(ps.EMPTY) and int(a[0]) == 0
+    assert "hg" in _vm_flags(a.ctypes.data + a.nbytes // 2)
+    small = ps._resized(np.zeros(16, dtype=np.uint32), 1024)
+    assert "hg" not in _vm_flags(small.ctypes.data)
