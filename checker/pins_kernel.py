@@ -53,6 +53,7 @@ from numba.extending import intrinsic
 
 from checker.pins_store import (
     COMPACT,
+    EMPTY,
     MEMORY,
     QBASE,
     ROWBITS,
@@ -61,8 +62,10 @@ from checker.pins_store import (
     _compact_put,
     _fp_find,
     _fp_put,
+    _home,
     _memory_put,
     _row_find,
+    _seg_home,
     st_hash,
     unpack,
 )
@@ -211,9 +214,9 @@ def ht_rehash(keys: Any, vals: Any, new_keys: Any, new_vals: Any) -> None:
 
 @intrinsic
 def _prefetch_intrinsic(typingctx: Any, arr: Any, idx: Any) -> Any:
-    """Ask the CPU to fetch row ``idx`` of the 2-d array ``arr`` into the cache (LLVM's ``prefetch``; no effect on the
-    result): a transition's probe of the visited table is a cache miss, and a state's probes, issued together,
-    overlap their waits."""
+    """Ask the CPU to fetch row ``idx`` (element ``idx`` of a 1-d array) of ``arr`` into the cache (LLVM's
+    ``prefetch``; no effect on the result): a transition's probe of the visited table is a cache miss, and a state's
+    probes, issued together, overlap their waits."""
     sig = types.void(arr, idx)
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
@@ -222,7 +225,7 @@ def _prefetch_intrinsic(typingctx: Any, arr: Any, idx: Any) -> Any:
         zero = context.get_constant(types.intp, 0)
         ptr = cgutils.get_item_pointer2(context, builder, data=ary.data, shape=cgutils.unpack_tuple(builder, ary.shape),
                                         strides=cgutils.unpack_tuple(builder, ary.strides), layout=aryty.layout,
-                                        inds=[args[1], zero])
+                                        inds=[args[1]] + [zero] * (aryty.ndim - 1))
         i8p = ir.IntType(8).as_pointer()
         fnty = ir.FunctionType(ir.VoidType(), [i8p, ir.IntType(32), ir.IntType(32), ir.IntType(32)])
         fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
@@ -234,6 +237,17 @@ def _prefetch_intrinsic(typingctx: Any, arr: Any, idx: Any) -> Any:
 
 
 _prefetch = cast(Callable[[Any, int], None], _prefetch_intrinsic)  # as the kernel calls it (the typing context is numba's)
+
+
+@jit_small
+def _prefetch_home(mode: int, tab: Any, itab: Any, fpsegs: Any, segcap: int, h: int) -> None:
+    """Prefetch the visited-set entry where the probe for hash ``h`` starts, in the store of kind ``mode``."""
+    if mode == MEMORY:
+        _prefetch(tab, h & (tab.shape[0] - 1))
+    elif mode == COMPACT:
+        _prefetch(itab, _home(h, itab.shape[0]))
+    else:
+        _prefetch(fpsegs, _seg_home(h, segcap))
 
 @jit
 def _miss(misses: Any, mset: Any, mslot: Any, tc: Any, table: int, key: Any, w: int) -> None:
@@ -274,7 +288,7 @@ def _miss(misses: Any, mset: Any, mslot: Any, tc: Any, table: int, key: Any, w: 
     tc[T_NMISS] = m + 1
 
 
-@jit
+@jit_small
 def _lowest(bits: int) -> int:
     """The index of the lowest set bit of ``bits``, or -1."""
     if bits == 0:
@@ -317,7 +331,6 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
     K = succ.shape[1]
     s = np.zeros(K, dtype=np.int64)
     mode = st[0][0]
-    memory = mode == MEMORY  # the memory store's table entries can be prefetched (checker/pins_store.py)
     G = g_reads.shape[0]
     nsg = sg_poff.shape[0] - 1
     nag = ag_poff.shape[0] - 1
@@ -331,6 +344,7 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
     c = np.zeros(K, dtype=np.int64)
     sctl, rows, tab, lay, words, itab, fpsegs = st[0], st[1], st[2], st[4], st[6], st[7], st[8]
     rowbits, qbase, segcap = sctl[ROWBITS], sctl[QBASE], sctl[SEGCAP]
+    icap = itab.shape[0]
     n_apart = apart_off.shape[0] - 1
     selfres = np.zeros(max(n_apart, 1), dtype=np.int64)
     selfok = np.zeros(max(n_apart, 1), dtype=np.bool_)
@@ -488,7 +502,6 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
                 else:
                     ok = False
         # Phase C: canonical forms and their hashes (s_cand 2: to look up), each one's visited-table entry prefetched.
-        tmask = tab.shape[0] - 1
         for j in range(ns):
             s_cand[j] = 0
             if not s_ok[j]:
@@ -534,9 +547,15 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
                 succ_canon[j, k] = c[k]
             h = st_hash(st, c)
             s_h[j] = h
-            if memory:
-                _prefetch(tab, h & tmask)
+            _prefetch_home(mode, tab, itab, fpsegs, segcap, h)
             s_cand[j] = 2
+        if mode == COMPACT:
+            # The rows the index's home entries name, fetched together: a compact probe is two dependent misses.
+            for j in range(ns):
+                if s_cand[j] == 2:
+                    r = itab[_home(s_h[j], icap)]
+                    if r != EMPTY:
+                        _prefetch(words, (np.int64(r) * rowbits) >> 5)
         # Phase D: the candidates (not in the visited set) and their state properties.
         for j in range(ns):
             if s_cand[j] != 2:
@@ -634,22 +653,20 @@ def commit(a: int, b: int, b0: int, ctl: Any, st: Any, counts: Any, wit: Any, ba
     sctl, rows, tab, parent, lay, words, itab, fpsegs = st[0], st[1], st[2], st[3], st[4], st[6], st[7], st[8]
     rowbits, qbase, segcap = sctl[ROWBITS], sctl[QBASE], sctl[SEGCAP]
     mode = sctl[0]
-    memory = mode == MEMORY
     nrows = ctl[NROWS]
     trans = ctl[TRANS]
     pending = ctl[PENDING]
     maxst = ctl[MAXST]
     ctl[ST] = DONE
-    tmask = tab.shape[0] - 1
-    if a < b and memory:
+    if a < b:
         for q in range(st_coff[a - b0], st_coff[a - b0] + st_cn[a - b0]):
-            _prefetch(tab, c_h[q] & tmask)
+            _prefetch_home(mode, tab, itab, fpsegs, segcap, c_h[q])
     for x in range(a, b):
         si = x - b0
         off, co, cn, afj = st_off[si], st_coff[si], st_cn[si], st_afj[si]
-        if x + 1 < b and memory:  # the next state's probes, fetched while this one's are done
+        if x + 1 < b:  # the next state's probes, fetched while this one's are done
             for q in range(st_coff[si + 1], st_coff[si + 1] + st_cn[si + 1]):
-                _prefetch(tab, c_h[q] & tmask)
+                _prefetch_home(mode, tab, itab, fpsegs, segcap, c_h[q])
         ci = 0
         for j in range(st_ns[si]):
             counts[o_label[off + j]] += 1

@@ -121,7 +121,7 @@ _S27, _S29, _S30, _S31, _U32, _U58 = np.uint64(27), np.uint64(29), np.uint64(30)
 _ONE, _LOW32 = np.uint64(1), np.uint64(0xFFFFFFFF)
 
 
-@jit
+@jit_inline
 def fingerprint(v: Any, w: int) -> int:
     """A 64-bit fingerprint of ``v[:w]`` (a multiply-xorshift round a slot, then splitmix64's finaliser), never 0, as a
     signed integer."""
@@ -140,7 +140,7 @@ def fingerprint(v: Any, w: int) -> int:
 # ---------------------------------------------------------------------------------------------- bit-packed rows
 
 
-@jit
+@jit_inline
 def _get(words: Any, bit: int, nb: int) -> int:
     """The ``nb``-bit value (nb <= 32) at bit ``bit`` of the stream (the words array has a spare word at its end)."""
     i = bit >> 5
@@ -148,7 +148,7 @@ def _get(words: Any, bit: int, nb: int) -> int:
     return np.int64((win >> np.uint64(bit & 31)) & ((_ONE << np.uint64(nb)) - _ONE))
 
 
-@jit
+@jit_inline
 def _set(words: Any, bit: int, nb: int, v: int) -> None:
     i = bit >> 5
     sh = np.uint64(bit & 31)
@@ -159,20 +159,20 @@ def _set(words: Any, bit: int, nb: int, v: int) -> None:
     words[i + 1] = np.uint32(win >> _U32)
 
 
-@jit
+@jit_inline
 def unpack(words: Any, base: int, layout: Any, out: Any) -> None:
     """The row whose bits start at ``base``, into ``out`` (``layout[k]``: slot k's bit offset and width)."""
     for k in range(layout.shape[0]):
         out[k] = _get(words, base + layout[k, 0], layout[k, 1])
 
 
-@jit
+@jit_inline
 def pack(words: Any, base: int, layout: Any, v: Any) -> None:
     for k in range(layout.shape[0]):
         _set(words, base + layout[k, 0], layout[k, 1], v[k])
 
 
-@jit
+@jit_inline
 def _row_eq(words: Any, base: int, layout: Any, v: Any) -> bool:
     same = True
     for k in range(layout.shape[0]):
@@ -192,7 +192,7 @@ def repack(words: Any, n: int, old: Any, old_bits: int, new: Any, new_bits: int)
         pack(words, r * new_bits, new, tmp)
 
 
-@jit
+@jit_inline
 def _home(h: int, cap: int) -> int:
     """The home entry of hash ``h`` in a table of ``cap`` (< 2**32) entries: its high 32 bits scaled to ``cap``."""
     return np.int64(((np.uint64(h) >> _U32) * np.uint64(cap)) >> _U32)
@@ -216,7 +216,7 @@ def itab_rebuild(words: Any, n: int, bits: int, layout: Any, itab: Any) -> None:
 # ---------------------------------------------------------------------------------------------- the fp table
 
 
-@jit
+@jit_inline
 def _seg_home(h: Any, segcap: int) -> int:
     """The entry (in the whole table) where fingerprint ``h``'s probe starts: segment by its top bits, then its low
     32 bits scaled to the segment."""
@@ -252,7 +252,7 @@ def fp_regrow(fptab: Any, old: int, new: int) -> None:
 # kind's helper itself (through an inlined dispatcher it ran at about 60 % speed, bench/RESULTS.md).
 
 
-@jit
+@jit_inline
 def _row_find(tab: Any, v: Any, h: int) -> int:
     """memory: the table entry holding ``v`` (>= 0), or -1 - the empty entry where it would go."""
     w = tab.shape[1] - 1
@@ -271,7 +271,7 @@ def _row_find(tab: Any, v: Any, h: int) -> int:
         i = (i + 1) & mask
 
 
-@jit
+@jit_inline
 def _compact_find(itab: Any, words: Any, layout: Any, bits: int, v: Any, h: int) -> int:
     cap = itab.shape[0]
     i = _home(h, cap)
@@ -286,7 +286,7 @@ def _compact_find(itab: Any, words: Any, layout: Any, bits: int, v: Any, h: int)
             i = 0
 
 
-@jit
+@jit_inline
 def _fp_find(fptab: Any, segcap: int, h: int) -> int:
     i = _seg_home(h, segcap)
     lo = i - i % segcap
@@ -321,7 +321,7 @@ def _compact_widths_fit(layout: Any, need: Any, sctl: Any, ns: int, cands: Any, 
     return ok
 
 
-@jit
+@jit_inline
 def _memory_put(rows: Any, tab: Any, parent: Any, e: int, v: Any, idx: int, par: int) -> None:
     w = rows.shape[1]
     for k in range(w):
@@ -331,14 +331,14 @@ def _memory_put(rows: Any, tab: Any, parent: Any, e: int, v: Any, idx: int, par:
     parent[idx] = EMPTY if par < 0 else par
 
 
-@jit
+@jit_inline
 def _compact_put(words: Any, layout: Any, itab: Any, parent: Any, bits: int, e: int, v: Any, idx: int, par: int) -> None:
     pack(words, idx * bits, layout, v)
     itab[e] = idx
     parent[idx] = EMPTY if par < 0 else par
 
 
-@jit
+@jit_inline
 def _fp_put(fptab: Any, segn: Any, rows: Any, kids: Any, pos: Any, qbase: int,
             e: int, v: Any, h: int, idx: int, par: int, j: int) -> None:
     fptab[e] = np.uint64(h)
