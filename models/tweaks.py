@@ -62,6 +62,9 @@ class Tweak:
     # When set, the complete search at ``bounds`` takes this long (e.g. "about 30 minutes"): `check defend` then
     # skips the tweak unless it is named with --tweak, and says so; its shortest counterexample is committed.
     search_time: str = ""
+    # The visited-state store that search needs on a machine like this one (2 cores, 24 GiB): `check defend` runs
+    # the tweak with ``--store`` this unless told otherwise; empty: the default (memory, about 200 bytes a state).
+    store: str = ""
     # A tweak file's declared verdicts (expect, expect_holds): `check defend --tweak-file` compares them.
     expectations: tuple[Expectation, ...] = ()
     # A tweak file's reductions follow from the hooks it overrides (``models.raft.Reduction``); ``kept`` and
@@ -475,6 +478,7 @@ for _t in [
     Tweak("commit-old-terms", 'can_commit: "... and log[N].term = currentTerm" -- the term condition is dropped (Figure 8)',
           {"can_commit": _commit_old_terms}, expected="LeaderCompleteness", bounds=(3, 4, 1),
           search_time="about 50 minutes on both cores and 10 GiB with --store compact (323 M orbits to depth 25); run it with --checkpoint DIR",
+          store="fp",
           note="the paper's Figure 8: the shortest trace has 25 steps (counterexamples/commit-old-terms/"
                "LeaderCompleteness_s3_t4_l1.txt; a hand-written Figure 8 run is replayed in tests/test_log.py); holds at (2, 2, 1) and (2, 1, 2)"),
     # Reductions: the vote request's content and the votedFor rule are unchanged; only whom a vote goes to changes.
@@ -493,6 +497,7 @@ for _t in [
     Tweak("commit-beyond-match", 'new_commit_index: "min(leaderCommit, index of last new entry)" -- the min is dropped',
           {"new_commit_index": _commit_beyond_match}, expected="StateMachineSafety", bounds=(3, 3, 2),
           search_time="about 8 minutes on both cores (35.4 M orbits to depth 24; run it with --store compact)",
+          store="fp",
           note="needs a stale entry after the match point and three terms: holds at (2, 2, 1), (2, 1, 2), (2, 2, 2) and "
                "(3, 2, 2); the shortest trace at (3, 3, 2) has 24 steps (counterexamples/commit-beyond-match/)"),
 ]:

@@ -237,7 +237,7 @@ def tweak_command(t: tweaks.Tweak) -> str:
 
     model = tweaks.apply([t])(*t.bounds)
     props = [*rows.safety_properties(model), *(p for p in model.properties() if p.kind is Kind.SOMETIMES)]
-    return shlex.join(["check", *rows.check_argv(t.name, t.bounds, props)])
+    return shlex.join(["check", *rows.check_argv(t.name, t.bounds, props, t.store)])
 
 
 def list_tweaks_json() -> list[dict[str, Any]]:

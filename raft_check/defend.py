@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true",
                    help="also run the rows that are not run by default because their search takes long (see check "
                         "--list-tweaks: Figure 8's commit-old-terms, commit-beyond-match); each row reports its wall time")
+    p.add_argument("--store", choices=("memory", "compact", "fp"), default=None,
+                   help="the visited-state store of every row's search (see check --help); default: the one a tweak "
+                        "declares for its search (fp for the two long rows: 323 M states do not fit this machine's memory "
+                        "in the memory store), else memory.  A violation found with fp is exact (its trace is replayed); "
+                        "a holds is qualified by the fingerprints' collision chance")
     p.add_argument("--out", metavar="DIR", default="counterexamples", help="counterexamples go to DIR/<tweak>/ (default counterexamples/)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--json", action="store_true", help="print one JSON object (every row, and the outcome) instead of the table")
@@ -77,13 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def run_one(name: str, tweak: tweaks.Tweak | None, bounds: tuple[int, int, int], out: Path) -> Row:
-    """Run the tweak through the ``check`` command itself, so its recorded command line reproduces the run exactly."""
+def run_one(name: str, tweak: tweaks.Tweak | None, bounds: tuple[int, int, int], out: Path, store: str | None = None) -> Row:
+    """Run the tweak through the ``check`` command itself, so its recorded command line reproduces the run exactly;
+    ``store``: ``--store`` (None: the tweak's declared one)."""
     model = tweaks.apply([tweak] if tweak is not None else [])(*bounds)
     # The safety properties make the verdict; the reachability checks (LeaderElected, ...) only guard
     # "holds" against vacuity: they never stop the search or change its order.
     props = [*safety_properties(model), *(p for p in model.properties() if p.kind is Kind.SOMETIMES)]
-    argv = check_argv(tweak.name if tweak is not None else None, bounds, props)
+    if store is None:
+        store = tweak.store if tweak is not None else ""
+    argv = check_argv(tweak.name if tweak is not None else None, bounds, props, store)
     buf = io.StringIO()
     start = time.perf_counter()
     with contextlib.redirect_stdout(buf):
@@ -119,6 +127,8 @@ def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(list(argv))
     if args.simulate and args.tweak_file:
         raise BadInput("--simulate runs the built-in tweaks only; drop --tweak-file, or drop --simulate to run its rows")
+    if args.simulate and args.store:
+        raise BadInput("--store chooses the complete searches' visited-state store, and --simulate runs none: drop one of them")
     if args.simulate:
         from raft_check import defend_simulate
 
@@ -144,8 +154,8 @@ def main(argv: Sequence[str]) -> int:
 
     rows: list[Row] = []
     out_json = args.json
-    jobs: list[tuple[str, tuple[int, int, int], Callable[[], Row]]] = [(name, b, partial(run_one, name, t, b, out)) for name, t, b in plan]
-    jobs += [(t.name, b, partial(defend_files.run_row, path, t, e, b, out)) for path, t, e, b in user_plan]
+    jobs: list[tuple[str, tuple[int, int, int], Callable[[], Row]]] = [(name, b, partial(run_one, name, t, b, out, args.store)) for name, t, b in plan]
+    jobs += [(t.name, b, partial(defend_files.run_row, path, t, e, b, out, args.store)) for path, t, e, b in user_plan]
     for k, (name, b, job) in enumerate(jobs, start=1):
         if not args.quiet:
             print(f"defend [{k}/{len(jobs)}] {name} at {bounds_text(b)} ...", end="", file=sys.stderr, flush=True)

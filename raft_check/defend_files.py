@@ -70,12 +70,13 @@ class RowFailed(Exception):
     """A tweak file's row could not be run: a failure of the run (exit 4), never a verdict."""
 
 
-def run_row(path: str, t: tweaks.Tweak, e: Expectation, bounds: tuple[int, int, int], out: Path) -> Row:
-    """Run one declared expectation of a tweak file (at ``bounds``: the declared ones unless defend overrides them)."""
+def run_row(path: str, t: tweaks.Tweak, e: Expectation, bounds: tuple[int, int, int], out: Path, store: str | None = None) -> Row:
+    """Run one declared expectation of a tweak file (at ``bounds``: the declared ones unless defend overrides them;
+    ``store``: defend's --store, None for the default)."""
     buf = io.StringIO()
     start = time.perf_counter()
     with contextlib.redirect_stdout(buf):
-        check_main([*argv_for(path, e, bounds), "--json", "--quiet", "--out", str(out)])
+        check_main([*argv_for(path, e, bounds), *(["--store", store] if store else []), "--json", "--quiet", "--out", str(out)])
     seconds = time.perf_counter() - start
     data = json.loads(buf.getvalue())
     expected = expected_at(dataclasses.replace(t, expected=e.verdict, bounds=e.bounds), bounds)

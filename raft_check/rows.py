@@ -49,8 +49,9 @@ def safety_properties(model: Raft) -> list[Property[State, Action]]:
     return [p for p in model.properties() if p.group == "safety"]
 
 
-def check_argv(tweak: str | None, bounds: tuple[int, int, int], props: Sequence[Property[State, Action]]) -> list[str]:
-    """The ``check`` arguments that run the same search as defend (same model, bounds and properties)."""
+def check_argv(tweak: str | None, bounds: tuple[int, int, int], props: Sequence[Property[State, Action]],
+               store: str = "") -> list[str]:
+    """The ``check`` arguments that run the same search as defend (same model, bounds, properties and store)."""
     n, t, log = bounds
     argv = ["--servers", str(n), "--max-term", str(t)]
     if log:
@@ -61,6 +62,8 @@ def check_argv(tweak: str | None, bounds: tuple[int, int, int], props: Sequence[
         argv += ["--invariant", p.name]
     if tweak is not None:
         argv.append("--stop-at-first")  # a row's verdict is its first violation (check --tweak would go on: --continue)
+    if store and store != "memory":
+        argv += ["--store", store]
     return argv
 
 

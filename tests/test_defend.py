@@ -162,6 +162,20 @@ def test_defend_unmodified_and_mismatch(tmp_path: Path, capsys: pytest.CaptureFi
     assert "FAILED: 1 verdict(s) differ from the expected: vote-twice" in out
 
 
+def test_defend_store(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """--store reaches every row's search and its recorded command; without it a row takes its tweak's declared store
+    (the long rows declare fp: 323 M states do not fit this machine's memory in the memory store)."""
+    code, out, _ = run_defend(["--tweak", "vote-twice", "--store", "fp", "--out", str(tmp_path), "--quiet"], capsys)
+    assert code == 0 and re.search(r"^vote-twice .*ElectionSafety +ElectionSafety +8 ", out, re.M)
+    first = (tmp_path / "vote-twice" / "ElectionSafety_s2_t1.txt").read_text().splitlines()[0]
+    assert first.endswith("--stop-at-first --store fp")
+    monkeypatch.setitem(tweaks.BUILTIN, "vote-twice", dataclasses.replace(tweaks.BUILTIN["vote-twice"], store="compact"))
+    code, out, _ = run_defend(["--tweak", "vote-twice", "--out", str(tmp_path), "--quiet"], capsys)
+    assert code == 0
+    assert (tmp_path / "vote-twice" / "ElectionSafety_s2_t1.txt").read_text().splitlines()[0].endswith("--store compact")
+    assert tweaks.BUILTIN["commit-old-terms"].store == "fp" and "--store fp" in cli.tweak_command(tweaks.BUILTIN["commit-old-terms"])
+
+
 def test_defend_skips_long_searches_unless_named(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """A tweak whose search takes long (``search_time``) is listed as not run by default, and runs when named."""
@@ -186,6 +200,8 @@ def test_defend_skips_long_searches_unless_named(tmp_path: Path, capsys: pytest.
     (["--servers", "0"], "--servers"),
     (["--max-term", "x"], "--max-term"),
     (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--store", "disk"], "--store: invalid choice: 'disk'"),
+    (["--simulate", "--store", "fp"], "--store chooses the complete searches' visited-state store, and --simulate runs none"),
 ])
 def test_defend_bad_input(argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_defend(argv, capsys)
