@@ -1,4 +1,15 @@
-"""Benchmark the engines (readable, compiled, and the fast baseline while it exists): ``python bench/run.py [--quick] [--replication] [--large] [--timeout S]``.
+"""Benchmark the engines (readable, compiled, and the first-generation fast one as a baseline): ``python bench/run.py [--targets] [--baseline [REF]] [--quick] [--replication] [--large] [--timeout S]``.
+
+``--targets`` runs issue #14's targets as the commands a user types
+(``check ... --json``, each in a fresh process, timed as a whole: start-up,
+numba's loading or compiling, the search and the report), checks each count
+against ``models/manifest.json`` and each tweak's violation, and prints a
+table of the targets with "met" or "NOT MET".  The engine table beside it then
+covers the TLC configurations (for the TLC rows' ratios) and the baseline's;
+the readable engine runs only where it takes seconds.  ``--baseline [REF]``
+runs the first-generation fast engine, deleted from the tree, from a scratch
+copy of commit REF (default: the last commit that has it, ``BASELINE_REF``)
+at each configuration of the run, in the same invocation.
 
 The fast engine runs with each of its visited-state stores: ``fast`` (memory),
 ``fast+compact`` and ``fast+fp`` (``check --store``, checker/store.py); the
@@ -143,8 +154,10 @@ def pinned() -> dict[tuple[int, int, int, bool], tuple[int, int | None]]:
     return out
 
 
-def run_one(n: int, term: int, log: int, sym: bool, engine: str, timeout: float, tweak: str = "") -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def run_one(n: int, term: int, log: int, sym: bool, engine: str, timeout: float, tweak: str = "",
+            root: Path = ROOT) -> dict[str, Any]:
+    """One engine run in a fresh subprocess (CHILD), with the sources of ``root`` (the baseline's tree for its rows)."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
     if engine == "compiled-cold":
         import tempfile
 
@@ -152,7 +165,7 @@ def run_one(n: int, term: int, log: int, sym: bool, engine: str, timeout: float,
     cmd = [sys.executable, "-c", CHILD, str(n), str(term), str(log), "1" if sym else "0", engine, tweak]
     t0 = time.perf_counter()
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT, check=True)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=root, check=True)
     except subprocess.TimeoutExpired:
         return {"status": f"timeout after {timeout:.0f} s"}
     except subprocess.CalledProcessError as e:
@@ -160,6 +173,121 @@ def run_one(n: int, term: int, log: int, sym: bool, engine: str, timeout: float,
     res: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     res["process_wall"] = time.perf_counter() - t0
     return res
+
+
+def run_cli(args: list[str], timeout: float, cold: bool = False) -> dict[str, Any]:
+    """``check ARGS --json`` in a fresh process, as a user types it, timed as a whole: process wall and CPU seconds and
+    peak RSS from the kernel's accounting of that process (``os.wait4``), beside the search's own figures.  ``cold``:
+    an empty numba cache, so the command pays for compiling the kernel, as the first run after a fresh install does.
+    Counterexample files go to a scratch directory, never over the committed ones."""
+    import tempfile
+
+    scratch = tempfile.mkdtemp(prefix="bench-cli-")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if cold:
+        env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-numba-cache-")
+    cmd = [sys.executable, "-m", "raft_check", *args, "--json", "--quiet", "--out", scratch]
+    t0 = time.perf_counter()
+    with open(Path(scratch) / "stdout.json", "w+") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
+        deadline = t0 + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                proc.wait()
+                return {"status": f"timeout after {timeout:.0f} s"}
+            time.sleep(0.05)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t0
+        out.seek(0)
+        text = out.read()
+    try:
+        summary: dict[str, Any] = json.loads(text)
+    except json.JSONDecodeError:
+        return {"status": f"error: exit {proc.returncode}, no JSON summary"}
+    if proc.returncode not in (0, 1):
+        return {"status": f"error: exit {proc.returncode}: {summary.get('error') or summary.get('verdict')}"}
+    return {"states": summary["distinct_states"], "transitions": summary["transitions"], "depth": summary["depth"],
+            "wall": wall, "search_wall": summary["wall_seconds"], "cpu": usage.ru_utime + usage.ru_stime,
+            "peak_rss": usage.ru_maxrss * 1024, "verdict": summary["verdict"], "violation": summary["violated"],
+            "trace": summary["trace_length"], "exit": proc.returncode}
+
+
+BASELINE_ENGINE = "baseline"
+"""The plan's name for a row of the baseline engine (run from the ``--baseline`` tree as engine ``fast``)."""
+BASELINE_REF = "c63829e"
+"""The last commit with the first-generation fast engine (raft_check/fast.py, models/fast_raft.py), the baseline of
+issue #14: ``--baseline`` runs it from that commit's tree, beside today's engines, in the same invocation."""
+
+
+def baseline_tree(ref: str) -> Path:
+    """A scratch copy of commit ``ref``'s tree (``git archive``; the repository's own worktrees are not touched)."""
+    import tempfile
+
+    dest = Path(tempfile.mkdtemp(prefix=f"bench-baseline-{ref}-"))
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest
+
+
+# --targets: issue #14's table, each target as the command a user types (run through run_cli).
+# (label, configuration, check's arguments, cold, wall-clock limit in seconds, memory limit in bytes or 0, trace length or 0)
+TARGETS: list[tuple[str, tuple[int, int, int, bool], list[str], bool, float, int, int]] = [
+    ("`check --servers 3 --max-term 4`, warm", (3, 4, 0, True), ["--servers", "3", "--max-term", "4"], False, 3, 0, 0),
+    ("the same, first run after a fresh install, compile included", (3, 4, 0, True), ["--servers", "3", "--max-term", "4"],
+     True, 20, 0, 0),
+    ("3 servers, max-term 3, max-log 1", (3, 3, 1, True), ["--servers", "3", "--max-term", "3", "--max-log", "1"], False, 30, 0, 0),
+    ("5 servers, max-term 2", (5, 2, 0, True), ["--servers", "5", "--max-term", "2"], False, 4, 0, 0),
+    ("`--tweak commit-beyond-match` at 3/3/2, to its violation (`--store fp --stop-at-first`)", (3, 3, 2, True),
+     ["--servers", "3", "--max-term", "3", "--max-log", "2", "--tweak", "commit-beyond-match", "--store", "fp",
+      "--stop-at-first"], False, 240, 0, 0),
+    ("`--tweak commit-old-terms` (Figure 8) at 3/4/1, to its 25-step violation (`--store fp --stop-at-first`)",
+     (3, 4, 1, True), ["--servers", "3", "--max-term", "4", "--max-log", "1", "--tweak", "commit-old-terms", "--store", "fp",
+                       "--stop-at-first"], False, 900, 16 << 30, 25),
+]
+# The baseline's rows in a --targets run: the configurations it finishes in minutes (its Figure 8 took 3.5 hours and
+# commit-beyond-match 40 minutes: the issue's "today" column).
+BASELINE_TARGET_CONFIGS = [(3, 4, 0, True), (3, 3, 1, True), (5, 2, 0, True)]
+
+
+def target_rows(timeout: float) -> tuple[list[list[str]], list[str], bool]:
+    """Run every target of TARGETS; the rows of the targets table, notes, and whether every target is met."""
+    pins = pinned()
+    rows: list[list[str]] = []
+    notes: list[str] = []
+    all_met = True
+    for label, cfg, args, cold, limit, mem, steps in TARGETS:
+        r = run_cli(args, timeout, cold)
+        if "states" not in r:
+            rows.append([label, f"<= {limit:g} s", str(r["status"]), "", "", "", "", "NOT MET"])
+            all_met = False
+            print(" | ".join(rows[-1]), flush=True)
+            continue
+        want = pins.get(cfg) if "--tweak" not in args else None
+        problems = []
+        if want is not None and (r["states"], r["transitions"] if want[1] is not None else None) != want:
+            problems.append(f"MISMATCH with models/manifest.json ({r['states']:,} states, {r['transitions']:,} transitions)")
+        if steps and (r["verdict"] != "violation" or r["trace"] != steps):
+            problems.append(f"expected a {steps}-step violation, got {r['verdict']} ({r['trace']} steps)")
+        if "--tweak" not in args and r["verdict"] != "holds":
+            problems.append(f"expected holds, got {r['verdict']}")
+        met = not problems and r["wall"] <= limit and (not mem or r["peak_rss"] <= mem)
+        all_met &= met
+        limits = f"<= {limit:g} s" + (f", <= {mem / 2**30:g} GiB" if mem else "")
+        rows.append([label, limits, f"{r['wall']:,.1f} s" + (f", {r['peak_rss'] / 2**30:.1f} GiB" if mem else ""),
+                     f"{r['search_wall']:,.1f}", f"{r['cpu']:,.1f}", f"{r['states']:,}",
+                     f"{r['peak_rss'] / 2**20:,.0f} MiB", "met" if met else "NOT MET" + (": " + "; ".join(problems) if problems else "")])
+        print(" | ".join(rows[-1]), flush=True)
+        if r.get("violation"):
+            notes.append(f"{label}: {r['violation']} violated, {r['trace']} steps, depth {r['depth']}")
+    return rows, notes, all_met
+
+
+TARGET_HEADERS = ["target", "limit", "measured (whole command)", "search wall s", "CPU s", "distinct states", "peak RSS",
+                  "result"]
 
 
 def cpu_model() -> str:
@@ -269,15 +397,30 @@ def main() -> int:
                          "fp and compact stores")
     ap.add_argument("--workers", type=int, default=1, metavar="N",
                     help="also run every fast+compact run with N worker processes (engine fast+compact/Nw)")
+    ap.add_argument("--baseline", nargs="?", const=BASELINE_REF, metavar="REF",
+                    help=f"also run the first-generation fast engine from commit REF's tree (default {BASELINE_REF}, the "
+                         "last commit that has it) at each configuration of the run")
+    ap.add_argument("--targets", action="store_true",
+                    help="issue #14's targets: each as the `check` command a user types, timed as a whole, with which are "
+                         "met; the engine table then has the TLC configurations and, with --baseline, the baseline's "
+                         "rows (readable rows only where they take seconds)")
     args = ap.parse_args()
-    engines = args.engine or list(ENGINES)
+    engines = args.engine or (["readable", "compiled"] if args.targets else list(ENGINES))
+    baseline_root = baseline_tree(args.baseline) if args.baseline else None
     print(f"machine: {os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}, "
           f"load average at start {os.getloadavg()[0]:.2f}", flush=True)
     rows: list[list[str]] = []
     configs = CONFIGS
+    slow_readable = set(SLOW_READABLE)
+    if args.targets:
+        configs = [*TLC_CONFIGS, *(c for c in BASELINE_TARGET_CONFIGS if c not in TLC_CONFIGS)]
+        slow_readable |= {c for c in configs if c[:2] != (3, 3)}  # the readable engine takes 10 minutes and more there
     if args.only:
         configs = [(int(n), int(t), int(lg), s == "1") for n, t, lg, s in (o.split(",") for o in args.only)]
-    plan = [(cfg, engine) for cfg in configs for engine in engines]
+    plan = [(cfg, engine) for cfg in configs for engine in engines
+            if not (args.targets and engine == "readable" and cfg in slow_readable)]
+    if baseline_root is not None:
+        plan += [(cfg, BASELINE_ENGINE) for cfg in configs]
     if args.replication:
         plan += [(cfg, engine) for cfg in REPLICATION for engine in engines if engine != "readable"]
     if args.large:
@@ -294,8 +437,11 @@ def main() -> int:
     results: dict[tuple[tuple[int, int, int, bool], str], dict[str, Any]] = {}
     for step, (cfg, engine) in enumerate(plan):
         fig8 = step >= fig8_from
-        if args.quick and engine == "readable" and cfg in SLOW_READABLE:
+        if args.quick and engine == "readable" and cfg in slow_readable:
             r: dict[str, Any] = {"status": "skipped (--quick)"}
+        elif engine == BASELINE_ENGINE:
+            assert baseline_root is not None
+            r = run_one(*cfg, "fast", args.timeout, root=baseline_root)
         else:
             r = run_one(*cfg, engine, args.timeout if cfg not in LARGE else max(args.timeout, 4 * 3600),
                         "commit-old-terms" if fig8 else "")
@@ -305,7 +451,8 @@ def main() -> int:
             mismatches += 1
             r.pop("states")
         results[cfg, engine] = r
-        rows.append(fmt_row(cfg, engine + (" (Figure 8)" if fig8 else ""), r))
+        label = f"fast (baseline, {args.baseline})" if engine == BASELINE_ENGINE else engine
+        rows.append(fmt_row(cfg, label + (" (Figure 8)" if fig8 else ""), r))
         print(" | ".join(rows[-1]), flush=True)
         if r.get("kernel") is not None:
             notes.append(f"{fmt_row(cfg, engine, r)[0]}, {engine}: {float(r['kernel']):.2f} s in the compiled kernel "
@@ -314,6 +461,12 @@ def main() -> int:
                          f"the rest of the wall time is numba loading or compiling the kernel and the trace"
                          + (f"; fp queue {int(r['queue_bytes']) / 2**20:,.0f} MiB" if r.get("queue_bytes") else "")
                          + (f"; Figure 8: {r['violation']} violated, trace of {r['trace']} steps" if fig8 else ""))
+    trows: list[list[str]] = []
+    met = True
+    if args.targets:
+        print("\ntargets (issue #14), each the whole `check` command:", flush=True)
+        trows, tnotes, met = target_rows(args.timeout)
+        notes += tnotes
     if args.no_tlc:
         notes.append("TLC rows skipped: --no-tlc")
     else:
@@ -323,6 +476,11 @@ def main() -> int:
         mismatches += more_mismatches
     print()
     print(markdown(rows))
+    if args.targets:
+        print()
+        print("| " + " | ".join(TARGET_HEADERS) + " |\n|" + "---|" * len(TARGET_HEADERS))
+        print("\n".join("| " + " | ".join(r) + " |" for r in trows))
+        print("\nevery target met" if met else "\nNOT every target met")
     for note in notes:
         print(f"- {note}")
     print(f"\nload average at end {os.getloadavg()[0]:.2f} (wall times are inflated when other processes share the CPUs; CPU s is not)")
