@@ -1,4 +1,6 @@
-"""Benchmark the engines (readable, compiled, and the first-generation fast one as a baseline): ``python bench/run.py [--targets] [--baseline [REF]] [--quick] [--replication] [--large] [--timeout S]``.
+"""Benchmark the engines (readable, compiled, and the first-generation fast one as a baseline).
+
+``python bench/run.py [--targets] [--baseline [REF]] [--quick] [--replication] [--large] [--timeout S]``.
 
 ``--targets`` runs issue #14's targets as the commands a user types
 (``check ... --json``, each in a fresh process, timed as a whole: start-up,
