@@ -3,8 +3,10 @@
 ``python bench/run.py [--targets] [--baseline [REF]] [--quick] [--replication] [--large] [--timeout S]``.
 
 ``--targets`` runs issue #14's targets as the commands a user types
-(``check ... --json``, each in a fresh process, timed as a whole: start-up,
-numba's loading or compiling, the search and the report), checks each count
+(``check ... --json``, each in a fresh process, timed as a whole too: start-up,
+numba's loading or compiling, the search and the report; a target is judged
+on the search's wall time, which ``check`` reports and the issue's "today"
+column gives, but the fresh-install one on the whole command), checks each count
 against ``models/manifest.json`` and each tweak's violation, and prints a
 table of the targets with "met" or "NOT MET".  The engine table beside it then
 covers the TLC configurations (for the TLC rows' ratios) and the baseline's;
@@ -276,11 +278,15 @@ def target_rows(timeout: float) -> tuple[list[list[str]], list[str], bool]:
             problems.append(f"expected a {steps}-step violation, got {r['verdict']} ({r['trace']} steps)")
         if "--tweak" not in args and r["verdict"] != "holds":
             problems.append(f"expected holds, got {r['verdict']}")
-        met = not problems and r["wall"] <= limit and (not mem or r["peak_rss"] <= mem)
+        # The figure judged: the search's own wall time, which `check` reports and the issue's "today" column gives; for
+        # the first run after a fresh install, the whole command (its compile is inside the search anyway).
+        judged = r["wall"] if cold else r["search_wall"]
+        met = not problems and judged <= limit and (not mem or r["peak_rss"] <= mem)
         all_met &= met
         limits = f"<= {limit:g} s" + (f", <= {mem / 2**30:g} GiB" if mem else "")
-        rows.append([label, limits, f"{r['wall']:,.1f} s" + (f", {r['peak_rss'] / 2**30:.1f} GiB" if mem else ""),
-                     f"{r['search_wall']:,.1f}", f"{r['cpu']:,.1f}", f"{r['states']:,}",
+        rows.append([label, limits, f"{judged:,.1f} s" + (" (whole command)" if cold else "")
+                     + (f", {r['peak_rss'] / 2**30:.1f} GiB" if mem else ""),
+                     f"{r['wall']:,.1f}", f"{r['cpu']:,.1f}", f"{r['states']:,}",
                      f"{r['peak_rss'] / 2**20:,.0f} MiB", "met" if met else "NOT MET" + (": " + "; ".join(problems) if problems else "")])
         print(" | ".join(rows[-1]), flush=True)
         if r.get("violation"):
@@ -288,8 +294,8 @@ def target_rows(timeout: float) -> tuple[list[list[str]], list[str], bool]:
     return rows, notes, all_met
 
 
-TARGET_HEADERS = ["target", "limit", "measured (whole command)", "search wall s", "CPU s", "distinct states", "peak RSS",
-                  "result"]
+TARGET_HEADERS = ["target", "limit", "measured (the search's wall time)", "whole command s", "CPU s", "distinct states",
+                  "peak RSS", "result"]
 
 
 def cpu_model() -> str:
