@@ -500,6 +500,8 @@ def _check(argv: list[str]) -> int:
     refusal, warning = sizing.advice(est, args.store, capped=args.max_states is not None, force=args.force)
     if refusal is not None:
         raise BadInput(refusal)
+    if warning is not None and not keep_going:
+        warning += "; that is the complete search: the first violation ends it sooner"
     if args.tweak_file and symmetry:
         from checker import failure, symcheck
 

@@ -65,6 +65,10 @@ def test_force_runs_a_refused_search_and_a_large_one_is_warned_about(tmp_path: P
     assert cli.main(small) == console.EXIT_HOLDS
     err = capsys.readouterr().err
     assert "warning: this search may not fit in this machine's" in err
+    assert "the first violation ends it sooner" in err  # the untweaked default stops at the first violation
+    assert cli.main([*small, "--continue"]) == console.EXIT_HOLDS
+    err = capsys.readouterr().err
+    assert "warning: this search may not fit" in err and "ends it sooner" not in err
 
 
 def test_many_servers_with_a_state_cap_stop_at_the_cap() -> None:
