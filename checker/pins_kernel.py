@@ -301,6 +301,54 @@ def _lowest(bits: int) -> int:
 
 
 
+PREFETCH_MEMO_MIN = 1 << 16
+"""Memo tables of at least this many entries (``mkeys``) are prefetched before a state's effects probe them
+(:func:`_prefetch_probes`); smaller ones stay in the caches, where the extra hashing would only cost."""
+
+
+@jit_small
+def _prefetch_probes(s: Any, s_rs: Any, G: int, rs_off: Any, rs_len: Any, ef_off: Any, ef_len: Any, op_slot: Any,
+                     op_kind: Any, op_arg: Any, deps_off: Any, deps: Any, mkeys: Any, ckeys: Any, mk: Any, ck: Any,
+                     nproc: int, sym_on: int) -> None:
+    """Prefetch the memo entries that state ``s``'s effects will probe first: each changed slot's normalisations
+    (the keys Phase A of :func:`compute` builds from the values the SET operations write) and, with symmetry, each
+    successor's canonical-memo entry (its process slots).  Once the tables outgrow the caches each probe is a miss to
+    memory, and a state's probes, issued together, wait together.  Reads only; no effect on any result."""
+    mmask = mkeys.shape[0] - 1
+    cmask = ckeys.shape[0] - 1
+    for g in range(G):
+        rs = s_rs[g]
+        if rs < 0:
+            continue
+        for e in range(rs_off[rs], rs_off[rs] + rs_len[rs]):
+            lo, n_ops = ef_off[e], ef_len[e]
+            for k in range(nproc):
+                ck[k] = s[k]
+            for o in range(lo, lo + n_ops):
+                if op_kind[o] != SET_OP:
+                    continue
+                sl = op_slot[o]
+                if sl < nproc:
+                    ck[sl] = op_arg[o]
+                if op_arg[o] == s[sl]:
+                    continue
+                for d in range(deps_off[sl], deps_off[sl + 1]):
+                    q = deps[d]
+                    v = s[q]
+                    for o2 in range(lo, lo + n_ops):
+                        if op_kind[o2] == SET_OP and op_slot[o2] == q:
+                            v = op_arg[o2]
+                    if v == 0:
+                        continue
+                    mk[0] = (NORM << 32) | q
+                    mk[1] = op_arg[o]
+                    mk[2] = v
+                    mk[3] = 0
+                    _prefetch(mkeys, key_hash(mk, 4) & mmask)
+            if sym_on:
+                _prefetch(ckeys, key_hash(ck, nproc) & cmask)
+
+
 @jit
 def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
             mkeys: Any, mvals: Any, pkeys: Any, pvals: Any, ckeys: Any, cvals: Any,
@@ -349,6 +397,7 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
     selfres = np.zeros(max(n_apart, 1), dtype=np.int64)
     selfok = np.zeros(max(n_apart, 1), dtype=np.bool_)
     cap = succ.shape[0]
+    prefetch_memo = mkeys.shape[0] >= PREFETCH_MEMO_MIN
     for ti in range(ntodo):
         x = todo[ti]
         si = x - b0
@@ -378,6 +427,9 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
             if total > tc[T_NEED]:
                 tc[T_NEED] = total
             continue
+        if prefetch_memo:
+            _prefetch_probes(s, s_rs, G, rs_off, rs_len, ef_off, ef_len, op_slot, op_kind, op_arg, deps_off, deps,
+                             mkeys, ckeys, mk, ck, nproc, sym_on)
         # Phase A: every group's effects, applied to s.
         ns = 0
         for g in range(G):
