@@ -477,7 +477,8 @@ for _t in [
     # as a function of the sender's variables, the response handlers; eager appends send whatever commitIndex results).
     Tweak("commit-old-terms", 'can_commit: "... and log[N].term = currentTerm" -- the term condition is dropped (Figure 8)',
           {"can_commit": _commit_old_terms}, expected="LeaderCompleteness", bounds=(3, 4, 1),
-          search_time="about 50 minutes on both cores and 10 GiB with --store compact (323 M orbits to depth 25); run it with --checkpoint DIR",
+          search_time="about 22 minutes on both cores and 15 GiB with --store fp (323 M orbits to depth 25; 49 minutes and 10 GiB "
+                      "with --store compact); run it with --checkpoint DIR",
           store="fp",
           note="the paper's Figure 8: the shortest trace has 25 steps (counterexamples/commit-old-terms/"
                "LeaderCompleteness_s3_t4_l1.txt; a hand-written Figure 8 run is replayed in tests/test_log.py); holds at (2, 2, 1) and (2, 1, 2)"),
@@ -496,7 +497,7 @@ for _t in [
     # Reductions: the follower's commitIndex is in no argument.
     Tweak("commit-beyond-match", 'new_commit_index: "min(leaderCommit, index of last new entry)" -- the min is dropped',
           {"new_commit_index": _commit_beyond_match}, expected="StateMachineSafety", bounds=(3, 3, 2),
-          search_time="about 8 minutes on both cores (35.4 M orbits to depth 24; run it with --store compact)",
+          search_time="about 2 minutes on both cores with --store fp (35.4 M orbits to depth 24)",
           store="fp",
           note="needs a stale entry after the match point and three terms: holds at (2, 2, 1), (2, 1, 2), (2, 2, 2) and "
                "(3, 2, 2); the shortest trace at (3, 3, 2) has 24 steps (counterexamples/commit-beyond-match/)"),

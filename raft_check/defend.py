@@ -201,7 +201,8 @@ def main(argv: Sequence[str]) -> int:
         if t.searched:
             print(f"NOT RUN: {t.name} (expected {t.expected} at {bounds_text(t.bounds)}, found by a complete search; the "
                   f"shortest trace is under counterexamples/{t.name}/): the search takes {t.search_time}. "
-                  f"Run it alone with --tweak {t.name} --stop-at-first, or every row with --all.")
+                  f"Run it alone with --tweak {t.name} --stop-at-first{' --store ' + t.store if t.store else ''}, or every row "
+                  "with --all.")
         else:
             print(f"NOT RUN: {t.name} (expected {t.expected} at {bounds_text(t.bounds)}): that verdict comes from a replayed "
                   f"execution; a complete search at those bounds takes hours. Run it alone with --tweak {t.name} --stop-at-first.")
