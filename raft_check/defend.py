@@ -92,12 +92,16 @@ def run_one(name: str, tweak: tweaks.Tweak | None, bounds: tuple[int, int, int],
     if store is None:
         store = tweak.store if tweak is not None else ""
     argv = check_argv(tweak.name if tweak is not None else None, bounds, props, store)
-    buf = io.StringIO()
+    buf, err = io.StringIO(), io.StringIO()
     start = time.perf_counter()
-    with contextlib.redirect_stdout(buf):
-        check_main([*argv, "--json", "--quiet", "--out", str(out)])
+    try:
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err):  # its warnings follow the row's line
+            check_main([*argv, "--json", "--quiet", "--out", str(out)])
+        data = json.loads(buf.getvalue())
+    except BaseException:
+        sys.stderr.write(err.getvalue())  # what the check said before it failed is never lost
+        raise
     seconds = time.perf_counter() - start
-    data = json.loads(buf.getvalue())
     if data["violated"]:
         actual = str(data["violated"])
     elif data["unsatisfied"]:
@@ -109,7 +113,7 @@ def run_one(name: str, tweak: tweaks.Tweak | None, bounds: tuple[int, int, int],
     else:
         rule, expected = tweak.rule, expected_at(tweak, bounds)
     return Row(name, rule, bounds, expected, actual, data["trace_length"], int(data["distinct_states"]), seconds,
-               tuple(Path(f) for f in data["counterexample_files"]))
+               tuple(Path(f) for f in data["counterexample_files"]), tuple(err.getvalue().splitlines()))
 
 
 def table(rows: Sequence[Row]) -> str:
@@ -167,6 +171,8 @@ def main(argv: Sequence[str]) -> int:
             if not row.compared:
                 mark = f"  ({NOT_COMPARED}: no declared verdict at these bounds)"
             print(f" {row.actual}{length}, {row.states:,} states, {row.seconds:.1f} s{mark}", file=sys.stderr, flush=True)
+        for line in row.warnings:
+            print(f"    {line}", file=sys.stderr, flush=True)
 
     bad = [r.name for r in rows if not r.ok]
     compared = [r for r in rows if r.compared]

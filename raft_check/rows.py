@@ -33,6 +33,7 @@ class Row:
     states: int
     seconds: float
     files: tuple[Path, ...] = ()
+    warnings: tuple[str, ...] = ()  # what the row's check printed on stderr (a size warning, say), shown after its line
 
     @property
     def ok(self) -> bool:

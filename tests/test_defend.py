@@ -176,6 +176,22 @@ def test_defend_store(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkey
     assert tweaks.BUILTIN["commit-old-terms"].store == "fp" and "--store fp" in cli.tweak_command(tweaks.BUILTIN["commit-old-terms"])
 
 
+def test_defend_row_warnings_follow_the_row(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a row's check warns about (here: a search that may not fit in memory) comes on its own line after the
+    row's progress line, not in the middle of it, and also with --quiet."""
+    from raft_check import sizing
+
+    monkeypatch.setattr(sizing, "physical_memory", lambda: 1000)
+    code, out, err = run_defend(["--tweak", "vote-twice", "--out", str(tmp_path)], capsys)
+    lines = err.splitlines()
+    assert code == 0 and len(lines) == 2, err
+    assert lines[0].startswith("defend [1/1] vote-twice at --servers 2 --max-term 1 ... ElectionSafety, 8 steps")
+    assert lines[1].startswith("    warning: this search may not fit in this machine's")
+    code, out, err = run_defend(["--tweak", "vote-twice", "--out", str(tmp_path), "--quiet"], capsys)
+    assert code == 0 and err.startswith("    warning: this search may not fit") and err.count("\n") == 1
+
+
 def test_defend_skips_long_searches_unless_named(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """A tweak whose search takes long (``search_time``) is listed as not run by default, and runs when named."""
