@@ -183,12 +183,12 @@ def test_defend_row_warnings_follow_the_row(tmp_path: Path, capsys: pytest.Captu
     from raft_check import sizing
 
     monkeypatch.setattr(sizing, "physical_memory", lambda: 1000)
-    code, out, err = run_defend(["--tweak", "vote-twice", "--out", str(tmp_path)], capsys)
+    code, _, err = run_defend(["--tweak", "vote-twice", "--out", str(tmp_path)], capsys)
     lines = err.splitlines()
     assert code == 0 and len(lines) == 2, err
     assert lines[0].startswith("defend [1/1] vote-twice at --servers 2 --max-term 1 ... ElectionSafety, 8 steps")
     assert lines[1].startswith("    warning: this search may not fit in this machine's")
-    code, out, err = run_defend(["--tweak", "vote-twice", "--out", str(tmp_path), "--quiet"], capsys)
+    code, _, err = run_defend(["--tweak", "vote-twice", "--out", str(tmp_path), "--quiet"], capsys)
     assert code == 0 and err.startswith("    warning: this search may not fit") and err.count("\n") == 1
 
 
