@@ -274,7 +274,7 @@ def target_rows(timeout: float) -> tuple[list[list[str]], list[str], bool]:
         problems = []
         if want is not None and (r["states"], r["transitions"] if want[1] is not None else None) != want:
             problems.append(f"MISMATCH with models/manifest.json ({r['states']:,} states, {r['transitions']:,} transitions)")
-        if steps and (r["verdict"] != "violation" or r["trace"] != steps):
+        if steps and (r["verdict"] != "violated" or r["trace"] != steps):  # check --json's verdict word
             problems.append(f"expected a {steps}-step violation, got {r['verdict']} ({r['trace']} steps)")
         if "--tweak" not in args and r["verdict"] != "holds":
             problems.append(f"expected holds, got {r['verdict']}")
