@@ -42,7 +42,7 @@ from checker.failure import EXIT_FAILED
 from checker.model import Kind, Property
 from models import tweaks
 from models.raft import HISTORY_PROPERTIES, HOOKS, Action, Raft, State
-from raft_check import selfcheck
+from raft_check import rows, selfcheck
 from raft_check.report import model_label, violation_text, write_counterexample
 
 DESCRIPTION = """\
@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "readable (checker/bfs.py: the reference, pure Python, slow). "
                         "Both give the same counts and verdicts; compiled stores its own member of each symmetry orbit, "
                         "so its traces may differ (as short, and they replay)")
-    p.add_argument("--store", choices=("memory", "compact", "fp"), default="memory",
+    p.add_argument("--store", choices=rows.STORES, default="memory",
                    help="where visited states are kept (compiled engine, checker/pins_store.py; bytes a state at 3 "
                         "servers): memory (default; exact rows, ~200), compact (exact, bit-packed rows, ~25, a little "
                         "slower) or fp (64-bit fingerprints only, ~15, as TLC: a hash collision could hide a state, so "
@@ -233,8 +233,6 @@ def list_properties_json(model: Raft) -> list[dict[str, str]]:
 
 def tweak_command(t: tweaks.Tweak) -> str:
     """The ``check`` command that reproduces a built-in tweak's declared verdict exactly (the search ``check defend`` runs)."""
-    from raft_check import rows
-
     model = tweaks.apply([t])(*t.bounds)
     props = [*rows.safety_properties(model), *(p for p in model.properties() if p.kind is Kind.SOMETIMES)]
     return shlex.join(["check", *rows.check_argv(t.name, t.bounds, props, t.store)])

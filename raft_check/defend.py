@@ -14,11 +14,8 @@ expected one, 0 otherwise, 2 on bad input.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import sys
-import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -32,12 +29,14 @@ from models import tweaks
 from raft_check.cli import _check as check_main
 from raft_check.rows import (
     NOT_COMPARED,
+    STORES,
     UNMODIFIED,
     UNMODIFIED_BOUNDS,
     Row,
     bounds_text,
     check_argv,
     expected_at,
+    run_captured,
     safety_properties,
     short_bounds,
 )
@@ -64,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true",
                    help="also run the rows that are not run by default because their search takes long (see check "
                         "--list-tweaks: Figure 8's commit-old-terms, commit-beyond-match); each row reports its wall time")
-    p.add_argument("--store", choices=("memory", "compact", "fp"), default=None,
+    p.add_argument("--store", choices=STORES, default=None,
                    help="the visited-state store of every row's search (see check --help); default: the one a tweak "
                         "declares for its search (fp for the two long rows: 323 M states do not fit this machine's memory "
                         "in the memory store), else memory.  A violation found with fp is exact (its trace is replayed); "
@@ -92,16 +91,7 @@ def run_one(name: str, tweak: tweaks.Tweak | None, bounds: tuple[int, int, int],
     if store is None:
         store = tweak.store if tweak is not None else ""
     argv = check_argv(tweak.name if tweak is not None else None, bounds, props, store)
-    buf, err = io.StringIO(), io.StringIO()
-    start = time.perf_counter()
-    try:
-        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err):  # its warnings follow the row's line
-            check_main([*argv, "--json", "--quiet", "--out", str(out)])
-        data = json.loads(buf.getvalue())
-    except BaseException:
-        sys.stderr.write(err.getvalue())  # what the check said before it failed is never lost
-        raise
-    seconds = time.perf_counter() - start
+    data, warnings, seconds = run_captured(check_main, [*argv, "--json", "--quiet", "--out", str(out)])
     if data["violated"]:
         actual = str(data["violated"])
     elif data["unsatisfied"]:
@@ -113,7 +103,7 @@ def run_one(name: str, tweak: tweaks.Tweak | None, bounds: tuple[int, int, int],
     else:
         rule, expected = tweak.rule, expected_at(tweak, bounds)
     return Row(name, rule, bounds, expected, actual, data["trace_length"], int(data["distinct_states"]), seconds,
-               tuple(Path(f) for f in data["counterexample_files"]), tuple(err.getvalue().splitlines()))
+               tuple(Path(f) for f in data["counterexample_files"]), warnings)
 
 
 def table(rows: Sequence[Row]) -> str:

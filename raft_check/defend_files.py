@@ -15,11 +15,7 @@ A mismatch makes ``check defend`` exit 1, as for the built-in tweaks.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import io
-import json
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,7 +25,7 @@ from checker.model import Kind
 from models import tweaks
 from models.tweaks import Expectation
 from raft_check.cli import main as check_main
-from raft_check.rows import Row, expected_at, safety_properties
+from raft_check.rows import Row, expected_at, run_captured, safety_properties
 
 
 def load(paths: Sequence[str]) -> list[tuple[str, tweaks.Tweak]]:
@@ -73,12 +69,8 @@ class RowFailed(Exception):
 def run_row(path: str, t: tweaks.Tweak, e: Expectation, bounds: tuple[int, int, int], out: Path, store: str | None = None) -> Row:
     """Run one declared expectation of a tweak file (at ``bounds``: the declared ones unless defend overrides them;
     ``store``: defend's --store, None for the default)."""
-    buf = io.StringIO()
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(buf):
-        check_main([*argv_for(path, e, bounds), *(["--store", store] if store else []), "--json", "--quiet", "--out", str(out)])
-    seconds = time.perf_counter() - start
-    data = json.loads(buf.getvalue())
+    data, warnings, seconds = run_captured(
+        check_main, [*argv_for(path, e, bounds), *(["--store", store] if store else []), "--json", "--quiet", "--out", str(out)])
     expected = expected_at(dataclasses.replace(t, expected=e.verdict, bounds=e.bounds), bounds)
     if data.get("verdict") == "failed":  # the run itself failed: defend fails too (exit 4), it found no mismatch
         raise RowFailed(f"the row {e.verdict} at {bounds} of {path} failed: {data['error']}")
@@ -99,7 +91,8 @@ def run_row(path: str, t: tweaks.Tweak, e: Expectation, bounds: tuple[int, int, 
     else:
         actual = HOLDS
     files = tuple(Path(f) for name in ([e.violated] if e.violated in violated else violated[:1]) for f in results[name]["files"])
-    return Row(t.name, f"user tweak file {path}", bounds, expected, actual, length, int(data["distinct_states"]), seconds, files)
+    return Row(t.name, f"user tweak file {path}", bounds, expected, actual, length, int(data["distinct_states"]), seconds, files,
+               warnings)
 
 
 def plan(loaded: Sequence[tuple[str, tweaks.Tweak]], servers: int | None, max_term: int | None

@@ -7,15 +7,24 @@ rows (``raft_check/defend_files.py``), ``check defend --simulate`` (``raft_check
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import io
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from checker.bfs import HOLDS
 from checker.model import Property
 from models import tweaks
 from models.raft import Action, Raft, State
 
+STORES = ("memory", "compact", "fp")
+"""The compiled engine's visited-state stores (``checker.pins_store.KINDS``, named here so that the command lines
+need not import numba to parse)."""
 UNMODIFIED = "raft"
 UNMODIFIED_BOUNDS = (3, 3, 0)
 UNKNOWN = "?"
@@ -63,7 +72,7 @@ def check_argv(tweak: str | None, bounds: tuple[int, int, int], props: Sequence[
         argv += ["--invariant", p.name]
     if tweak is not None:
         argv.append("--stop-at-first")  # a row's verdict is its first violation (check --tweak would go on: --continue)
-    if store and store != "memory":
+    if store:
         argv += ["--store", store]
     return argv
 
@@ -95,3 +104,19 @@ def bounds_text(b: tuple[int, int, int]) -> str:
 def short_bounds(b: tuple[int, int, int]) -> str:
     """E.g. ``servers=3 max-term=2``."""
     return f"servers={b[0]} max-term={b[1]}" + (f" max-log={b[2]}" if b[2] else "")
+
+
+def run_captured(check: Callable[[list[str]], int], argv: list[str]) -> tuple[dict[str, Any], tuple[str, ...], float]:
+    """Run ``check ARGV`` (its ``--json`` summary on stdout): the summary, what it printed on stderr (warnings, which
+    a defend row shows after its own line) and its wall seconds.  If it fails, what it printed on stderr is passed on
+    before the failure propagates, so it is never lost."""
+    buf, err = io.StringIO(), io.StringIO()
+    start = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err):
+            check(argv)
+        data: dict[str, Any] = json.loads(buf.getvalue())
+    except BaseException:
+        sys.stderr.write(err.getvalue())
+        raise
+    return data, tuple(err.getvalue().splitlines()), time.perf_counter() - start

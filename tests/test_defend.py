@@ -174,6 +174,10 @@ def test_defend_store(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkey
     assert code == 0
     assert (tmp_path / "vote-twice" / "ElectionSafety_s2_t1.txt").read_text().splitlines()[0].endswith("--store compact")
     assert tweaks.BUILTIN["commit-old-terms"].store == "fp" and "--store fp" in cli.tweak_command(tweaks.BUILTIN["commit-old-terms"])
+    from checker import pins_store
+    from raft_check import rows
+
+    assert rows.STORES == pins_store.KINDS  # the command lines' list of stores is the engine's
 
 
 def test_defend_row_warnings_follow_the_row(tmp_path: Path, capsys: pytest.CaptureFixture[str],
