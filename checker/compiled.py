@@ -103,23 +103,30 @@ class _Buf:
 
 
 class _Table:
-    """An open-addressing hash table of int64 key rows (width ``w``) to int64 values, kept at most half full."""
+    """An open-addressing hash table of int64 key rows (width ``w``) to int64 values, kept at most half full.
+
+    Each entry is one row of ``w + 1`` words, the value last (``vals`` is a view of that column), so a lookup that
+    misses the caches fetches the key and its value together: one memory wait, where a separate value array cost a
+    second (3/3/1: the memo alone is 20 MiB, beyond a core's caches)."""
 
     def __init__(self, w: int, cap: int = 1 << 12) -> None:
         self.w = w
-        self.keys = np.full((cap, w), -1, dtype=np.int64)
-        self.vals = np.zeros(cap, dtype=np.int64)
+        self.keys = np.full((cap, w + 1), -1, dtype=np.int64)
+        self.vals = self.keys[:, w]
         self.count = 0
+
+    def adopt(self, rows: Any, count: int) -> None:
+        """Take ``rows`` (``(capacity, w + 1)``, values last) as the table's entries."""
+        self.keys, self.vals, self.count = rows, rows[:, self.w], count
 
     def put_many(self, keys: list[tuple[int, ...]], vals: list[int]) -> None:
         if not keys:
             return
-        while 2 * (self.count + len(keys)) > len(self.vals):
-            cap = 2 * len(self.vals)
-            nk, nv = np.full((cap, self.w), -1, dtype=np.int64), np.zeros(cap, dtype=np.int64)
-            K.ht_rehash(self.keys, self.vals, nk, nv)
-            self.keys, self.vals = nk, nv
-        self.count = K.ht_put_many(self.keys, self.vals, np.array(keys, dtype=np.int64).reshape(len(keys), self.w),
+        while 2 * (self.count + len(keys)) > len(self.keys):
+            grown = np.full((2 * len(self.keys), self.w + 1), -1, dtype=np.int64)
+            K.ht_rehash(self.keys, grown, self.w)
+            self.adopt(grown, self.count)
+        self.count = K.ht_put_many(self.keys, np.array(keys, dtype=np.int64).reshape(len(keys), self.w),
                                    np.array(vals, dtype=np.int64), self.count)
 
 
@@ -858,7 +865,7 @@ class CompiledExplorer:
             arrays[f"buf_{name}"] = buf.arr[: buf.n]
         for name in _TABLE_NAMES:
             t = getattr(self, name)
-            arrays[f"{name}_keys"], arrays[f"{name}_vals"] = t.keys, t.vals
+            arrays[f"{name}_entries"] = t.keys
         arrays["ctl"], arrays["counts"], arrays["wit"] = self.ctl, self.counts, self.wit
         meta = {
             "layout": _Checkpoint.LAYOUT, "store_kind": st.kind, "width": self.width,
@@ -898,10 +905,10 @@ class CompiledExplorer:
             buf.flush()
         for name in _TABLE_NAMES:
             t = getattr(self, name)
-            keys, vals = arrays[f"{name}_keys"], arrays[f"{name}_vals"]
-            if keys.ndim != 2 or keys.shape[1] != t.w or len(keys) != len(vals):
+            rows = arrays[f"{name}_entries"]
+            if rows.ndim != 2 or rows.shape[1] != t.w + 1 or rows.dtype != np.int64:
                 raise ValueError(f"table {name} has the wrong shape")
-            t.keys, t.vals, t.count = np.array(keys), np.array(vals), int(meta["tables"][name])
+            t.adopt(np.array(rows), int(meta["tables"][name]))
         for name, into in (("ctl", self.ctl), ("counts", self.counts), ("wit", self.wit)):
             if arrays[name].shape != into.shape:
                 raise ValueError(f"{name} has the wrong shape")
@@ -962,7 +969,7 @@ class _Checkpoint:
     store, symmetry, --continue, and a digest of the model's shape and of the code of the encoding and the engine.
     """
 
-    LAYOUT = 1
+    LAYOUT = 2  # 2: a table's values are the last column of its key rows
     """Bumped when what is saved changes: a checkpoint of another layout is refused."""
 
     def __init__(self, ex: CompiledExplorer, directory: Path, key: str, interval: float) -> None:

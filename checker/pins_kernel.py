@@ -46,10 +46,6 @@ from typing import Any, TypeVar, cast
 
 import numba
 import numpy as np
-from llvmlite import ir  # type: ignore[import-untyped]
-from numba import types
-from numba.core import cgutils
-from numba.extending import intrinsic
 
 from checker.pins_store import (
     COMPACT,
@@ -64,6 +60,7 @@ from checker.pins_store import (
     _fp_put,
     _home,
     _memory_put,
+    _prefetch,
     _row_find,
     _seg_home,
     st_hash,
@@ -187,56 +184,31 @@ def ht_find(keys: Any, key: Any, w: int) -> int:
 
 
 @jit
-def ht_put_many(keys: Any, vals: Any, new_keys: Any, new_vals: Any, count: int) -> int:
-    """Insert rows of ``new_keys`` (absent ones only); the new entry count."""
-    w = keys.shape[1]
+def ht_put_many(rows: Any, new_keys: Any, new_vals: Any, count: int) -> int:
+    """Insert rows of ``new_keys`` with their values (absent keys only) into the table ``rows`` (key words, then the
+    value); the new entry count."""
+    w = new_keys.shape[1]
     for r in range(new_keys.shape[0]):
-        i = ht_find(keys, new_keys[r], w)
+        i = ht_find(rows, new_keys[r], w)
         if i < 0:
             i = -1 - i
             for k in range(w):
-                keys[i, k] = new_keys[r, k]
-            vals[i] = new_vals[r]
+                rows[i, k] = new_keys[r, k]
+            rows[i, w] = new_vals[r]
             count += 1
     return count
 
 
 @jit
-def ht_rehash(keys: Any, vals: Any, new_keys: Any, new_vals: Any) -> None:
-    w = keys.shape[1]
-    for i in range(keys.shape[0]):
-        if keys[i, 0] != -1:
-            j = -1 - ht_find(new_keys, keys[i], w)
-            for k in range(w):
-                new_keys[j, k] = keys[i, k]
-            new_vals[j] = vals[i]
+def ht_rehash(rows: Any, new_rows: Any, w: int) -> None:
+    """Every entry of the table ``rows`` (keys of width ``w``, then the value) into the empty, larger ``new_rows``."""
+    for i in range(rows.shape[0]):
+        if rows[i, 0] != -1:
+            j = -1 - ht_find(new_rows, rows[i], w)
+            for k in range(w + 1):
+                new_rows[j, k] = rows[i, k]
 
 
-@intrinsic
-def _prefetch_intrinsic(typingctx: Any, arr: Any, idx: Any) -> Any:
-    """Ask the CPU to fetch row ``idx`` (element ``idx`` of a 1-d array) of ``arr`` into the cache (LLVM's
-    ``prefetch``; no effect on the result): a transition's probe of the visited table is a cache miss, and a state's
-    probes, issued together, overlap their waits."""
-    sig = types.void(arr, idx)
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        aryty = signature.args[0]
-        ary = context.make_array(aryty)(context, builder, args[0])
-        zero = context.get_constant(types.intp, 0)
-        ptr = cgutils.get_item_pointer2(context, builder, data=ary.data, shape=cgutils.unpack_tuple(builder, ary.shape),
-                                        strides=cgutils.unpack_tuple(builder, ary.strides), layout=aryty.layout,
-                                        inds=[args[1]] + [zero] * (aryty.ndim - 1))
-        i8p = ir.IntType(8).as_pointer()
-        fnty = ir.FunctionType(ir.VoidType(), [i8p, ir.IntType(32), ir.IntType(32), ir.IntType(32)])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
-        i32 = ir.IntType(32)
-        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
-_prefetch = cast(Callable[[Any, int], None], _prefetch_intrinsic)  # as the kernel calls it (the typing context is numba's)
 
 
 @jit_small
@@ -383,7 +355,7 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
     G = g_reads.shape[0]
     nsg = sg_poff.shape[0] - 1
     nag = ag_poff.shape[0] - 1
-    wp = pkeys.shape[1]
+    wp = pkeys.shape[1] - 1  # the last column is the value
     mk = np.zeros(4, dtype=np.int64)
     pk = np.zeros(wp, dtype=np.int64)
     ck = np.zeros(max(nproc, 1), dtype=np.int64)

@@ -91,6 +91,10 @@ from typing import Any, TypeVar, cast
 
 import numba
 import numpy as np
+from llvmlite import ir  # type: ignore[import-untyped]
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -754,18 +758,62 @@ def advise_huge(a: Any) -> None:
         _libc.madvise(lo, hi - lo, _MADV_HUGEPAGE)  # an error (EINVAL where THP is off) changes nothing: ignored
 
 
+@intrinsic
+def _prefetch_intrinsic(typingctx: Any, arr: Any, idx: Any) -> Any:
+    """Ask the CPU to fetch row ``idx`` (element ``idx`` of a 1-d array) of ``arr`` into the cache (LLVM's
+    ``prefetch``; no effect on the result): a transition's probe of the visited table is a cache miss, and a state's
+    probes, issued together, overlap their waits."""
+    sig = types.void(arr, idx)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        zero = context.get_constant(types.intp, 0)
+        untyped: Any = cgutils  # numba's code generation helpers carry no annotations
+        ptr = untyped.get_item_pointer2(context, builder, data=ary.data, shape=untyped.unpack_tuple(builder, ary.shape),
+                                        strides=untyped.unpack_tuple(builder, ary.strides), layout=aryty.layout,
+                                        inds=[args[1]] + [zero] * (aryty.ndim - 1))
+        i8p = ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, ir.IntType(32), ir.IntType(32), ir.IntType(32)])
+        fn = untyped.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
+        i32 = ir.IntType(32)
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+_prefetch = cast(Callable[[Any, int], None], _prefetch_intrinsic)  # as the kernel calls it (the typing context is numba's)
+
+
 @jit
 def _hash(v: Any) -> int:
     return st_hash((0,), v)
 
 
+_REHASH_BLOCK = 16
+"""Rows whose table entries :func:`_rehash_memory` prefetches together."""
+
+
 @jit
 def _rehash_memory(rows: Any, n: int, tab: Any) -> None:
-    """Fill an empty memory-store table with the first ``n`` rows."""
+    """Fill an empty memory-store table with the first ``n`` rows.
+
+    The rows go in in blocks whose home entries are prefetched together first: one row's insertion is a cache miss
+    in a table of up to gigabytes, and a block's misses, issued at once, wait together (3/3/1's last regrowth, 7.3 M
+    rows: 1.9 s one after another).  The table is the same as inserting them one by one."""
     w = rows.shape[1]
-    for r in range(n):
-        h = st_hash((0,), rows[r])
-        e = -1 - _row_find(tab, rows[r], h)
-        for k in range(w):
-            tab[e, k] = rows[r, k]
-        tab[e, w] = r
+    mask = tab.shape[0] - 1
+    hs = np.zeros(_REHASH_BLOCK, dtype=np.int64)
+    for r0 in range(0, n, _REHASH_BLOCK):
+        r1 = min(n, r0 + _REHASH_BLOCK)
+        for r in range(r0, r1):
+            h = st_hash((0,), rows[r])
+            hs[r - r0] = h
+            _prefetch(tab, h & mask)
+        for r in range(r0, r1):
+            e = -1 - _row_find(tab, rows[r], hs[r - r0])
+            for k in range(w):
+                tab[e, k] = rows[r, k]
+            tab[e, w] = r
+

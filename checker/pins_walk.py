@@ -294,7 +294,7 @@ def run_walk(st: Any, cfg: Any, rng: Any, cur: Any, cls_w: Any, loss: Any, delay
     """Continue the walk whose state is ``st``/``rng``/``cur``/the message table until it ends (``W_DONE``), a property
     fails (``W_VIOL``), an entry is missing (``W_MISS``) or an array is too small (``W_GROW_*``): see the module docstring."""
     W = cur.shape[0]
-    wp = pkeys.shape[1]
+    wp = pkeys.shape[1] - 1  # the last column is the value
     nsg = sg_poff.shape[0] - 1
     nag = ag_poff.shape[0] - 1
     n_apart = apart_off.shape[0] - 1

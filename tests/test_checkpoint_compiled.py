@@ -93,7 +93,7 @@ def cut_checkpoint(tmp: Path) -> None:
     run(Raft(2, 2, 1), tmp, store="compact", max_states=300)
 
 
-@pytest.mark.parametrize("name", ["store_words.npy", "meta.pickle", "memo_keys.npy", checkpoint.MANIFEST])
+@pytest.mark.parametrize("name", ["store_words.npy", "meta.pickle", "memo_entries.npy", checkpoint.MANIFEST])
 def test_a_damaged_checkpoint_is_refused(name: str, tmp_path: Path) -> None:
     cut_checkpoint(tmp_path)
     damage(tmp_path, name)

@@ -97,8 +97,8 @@ DAMAGE = {"flip": flip, "truncate": truncate, "garbage": garbage, "missing": Pat
 CK_FILES = sorted([  # the compiled engine's checkpoint on the compact store: its store, tables, counters and meta
     "buf_canon_perms.npy", "buf_canon_plen.npy", "buf_canon_poff.npy", "buf_canon_vals.npy", "buf_ef_label.npy", "buf_ef_len.npy",
     "buf_ef_off.npy", "buf_ef_pans.npy", "buf_op_arg.npy", "buf_op_kind.npy", "buf_op_slot.npy", "buf_rs_len.npy", "buf_rs_off.npy",
-    "cmemo_keys.npy", "cmemo_vals.npy", "counts.npy", "ctl.npy", "manifest.json", "memo_keys.npy", "memo_vals.npy", "meta.pickle",
-    "pmemo_keys.npy", "pmemo_vals.npy", "store_fptab.npy", "store_itab.npy", "store_kids.npy", "store_layout.npy", "store_need.npy",
+    "cmemo_entries.npy", "counts.npy", "ctl.npy", "manifest.json", "memo_entries.npy", "meta.pickle",
+    "pmemo_entries.npy", "store_fptab.npy", "store_itab.npy", "store_kids.npy", "store_layout.npy", "store_need.npy",
     "store_parent.npy", "store_pos.npy", "store_rows.npy", "store_sctl.npy", "store_segn.npy", "store_tab.npy", "store_words.npy",
     "wit.npy"])
 
