@@ -123,6 +123,10 @@ def jit_small(f: F) -> F:
     return cast(F, numba.njit(cache=True, nogil=True, inline="always")(f))
 
 
+TABLE_LAYOUT = 2
+"""How the lazily filled tables that :func:`compute` reads are laid out: 2, each entry one row of key words and then
+its value (``checker.compiled._Table``).  ``bench/kernel_ab.py`` compares only kernels of one layout."""
+
 GROUP, NORM, MERGE_K = 1, 2, 3
 SET_OP, MERGE_OP = 0, 1
 
