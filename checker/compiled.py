@@ -906,9 +906,10 @@ class CompiledExplorer:
         for name in _TABLE_NAMES:
             t = getattr(self, name)
             rows = arrays[f"{name}_entries"]
-            if rows.ndim != 2 or rows.shape[1] != t.w + 1 or rows.dtype != np.int64:
+            cap, count = len(rows), int(meta["tables"][name])
+            if rows.ndim != 2 or rows.shape[1] != t.w + 1 or rows.dtype != np.int64 or cap < 1 or cap & (cap - 1) or not 0 <= 2 * count <= cap:
                 raise ValueError(f"table {name} has the wrong shape")
-            t.adopt(np.array(rows), int(meta["tables"][name]))
+            t.adopt(np.array(rows), count)
         for name, into in (("ctl", self.ctl), ("counts", self.counts), ("wit", self.wit)):
             if arrays[name].shape != into.shape:
                 raise ValueError(f"{name} has the wrong shape")

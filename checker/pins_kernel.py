@@ -192,6 +192,8 @@ def ht_put_many(rows: Any, new_keys: Any, new_vals: Any, count: int) -> int:
     """Insert rows of ``new_keys`` with their values (absent keys only) into the table ``rows`` (key words, then the
     value); the new entry count."""
     w = new_keys.shape[1]
+    if rows.shape[1] != w + 1:
+        raise ValueError("ht_put_many: a table's rows are its key words and then the value")
     for r in range(new_keys.shape[0]):
         i = ht_find(rows, new_keys[r], w)
         if i < 0:
@@ -211,8 +213,6 @@ def ht_rehash(rows: Any, new_rows: Any, w: int) -> None:
             j = -1 - ht_find(new_rows, rows[i], w)
             for k in range(w + 1):
                 new_rows[j, k] = rows[i, k]
-
-
 
 
 @jit_small
@@ -275,10 +275,8 @@ def _lowest(bits: int) -> int:
     return k
 
 
-
-
 PREFETCH_MEMO_MIN = 1 << 21
-"""Memo tables of at least this many entries (``mkeys``: 2 Mi entries, 64 MiB of keys) are prefetched before a
+"""Memo tables of at least this many entries (``mkeys``: 2 Mi entries, 80 MiB of key rows) are prefetched before a
 state's effects probe them (:func:`_prefetch_probes`).  Below, the extra hashing costs more than it saves: at 3/3/1
 (512 Ki entries) prefetching made the search 7 % slower, at Figure 8's bounds to 20 M states (2 Mi) 5 % faster."""
 

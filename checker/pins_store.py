@@ -816,4 +816,3 @@ def _rehash_memory(rows: Any, n: int, tab: Any) -> None:
             for k in range(w):
                 tab[e, k] = rows[r, k]
             tab[e, w] = r
-
