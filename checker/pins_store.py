@@ -74,9 +74,10 @@ states).
 Threads: a store is written by one thread at a time (the commit phase);
 compact rows share words, so two threads must not append at once.
 
-Pages: the stores' arrays are advised huge (:func:`advise_huge`) as they
-grow: their probes are random reads over gigabytes, and with 4 KiB pages
-each also missed the TLB (3/3/1, memory store: 34 -> 27 s).  The kernel
+Pages: the stores' large arrays are mapped by the store itself and advised
+huge before they are touched (:class:`_Mapping`, :func:`_resized`): their
+probes are random reads over gigabytes, and with 4 KiB pages each also
+misses the TLB.  The kernel
 prefetches each successor's first probe (and, for compact, the row its
 index entry names) before it looks any of them up, so a state's probes wait
 together rather than one after another.
@@ -530,7 +531,7 @@ class Store:
             raise ValueError("a slot's value does not fit in 32 bits")
         widths = [min(32, nd + 1) if nd > b else b for b, nd in zip(self.widths, self.need.tolist(), strict=True)]
         self._set_layout(widths)
-        self.words = _resized(self.words, max(len(self.words), self.n * self.bits // 32 + 2))
+        self.words = _resized(self.words, max(len(self.words), self.n * self.bits // 32 + 2), huge=True)
         repack(self.words, self.n, old, old_bits, self.layout, self.bits)
         self.need[:] = 0
         self.repacks += 1
@@ -573,7 +574,7 @@ class Store:
                 cap = max(m, len(self.parent) + len(self.parent) // 8)
                 self.parent = _resized(self.parent, cap, EMPTY)
             if m * self.bits + 64 > 32 * len(self.words):
-                self.words = _resized(self.words, max(len(self.parent) * self.bits // 32 + 2, m * self.bits // 32 + 3))
+                self.words = _resized(self.words, max(len(self.parent) * self.bits // 32 + 2, m * self.bits // 32 + 3), huge=True)
             if 4 * m > 3 * len(self.itab):
                 self.itab = np.zeros(1, dtype=np.uint32)  # freed before the new one is made
                 self.itab = np.full(2 * m, EMPTY, dtype=np.uint32)
@@ -595,7 +596,7 @@ class Store:
                 new = max(segcap + 1, -(-top * 5 // 3))
                 if new >= 1 << 32:
                     raise MemoryError("the fp store's segments hold fewer than 2**32 entries")
-                self.fptab = _resized(self.fptab, NSEG * new)
+                self.fptab = _resized(self.fptab, NSEG * new, huge=True)
                 fp_regrow(self.fptab, segcap, new)
                 self.sctl[SEGCAP] = new
 
@@ -710,52 +711,114 @@ class Store:
         return self.rows.nbytes if self.mode == FP else 0
 
 
-def _resized(a: Any, n: int, fill: Any = 0) -> Any:
-    """``a`` grown to ``n`` rows in place where possible (realloc), the new rows set to ``fill``; its pages advised
-    huge (:func:`advise_huge`) before the new rows are touched."""
+def _resized(a: Any, n: int, fill: Any = 0, huge: bool = False) -> Any:
+    """``a`` grown to ``n`` rows, the new rows set to ``fill``.
+
+    Once an array reaches 4 MiB it lives in memory of its own (:class:`_Mapping`) and grows there without a copy
+    (``mremap``: the kernel moves page tables, never the data); its new rows are the kernel's zero pages until the
+    search writes them, so a zero fill costs nothing.  ``ndarray.resize`` (realloc, then numpy zero-fills the new
+    rows) wrote every new page at once, a twentieth of Figure 8's profile in the fp queue's growth.  ``huge``: an
+    array the kernel probes at random (the fp table, the compact rows), whose memory is advised huge before any of
+    it is touched; after ``ndarray.resize`` the advice came too late, and such an array got no huge page at all
+    (measured).  Arrays read and written in order (the queue, parents, path records) keep 4 KiB pages.  Smaller
+    arrays, and systems without ``mremap``, grow by ``ndarray.resize``.  The old array must not be used after the
+    call."""
     old = a.shape[0]
     if n <= old:
         return a
-    try:
-        a.resize((n, *a.shape[1:]), refcheck=False)
-    except ValueError:  # not the owner of its data: copy
-        b = np.zeros((n, *a.shape[1:]), dtype=a.dtype)
+    shape = (n, *a.shape[1:])
+    nbytes = int(np.prod(shape, dtype=np.int64)) * a.dtype.itemsize
+    owner = _mapping_of(a)
+    if owner is not None:
+        owner.grow(nbytes)
+        b = owner.array(a.dtype, shape)
+    elif nbytes >= _HUGE_MIN and _mm() is not None:
+        m = _Mapping(nbytes, huge)
+        b = m.array(a.dtype, shape)
         b[:old] = a
-        a = b
-    advise_huge(a)
+    else:
+        try:
+            a.resize(shape, refcheck=False)
+            b = a
+        except ValueError:  # not the owner of its data: copy
+            b = np.zeros(shape, dtype=a.dtype)
+            b[:old] = a
     if fill:
-        a[old:] = fill
-    return a
+        b[old:] = fill
+    return b
 
 
 _HUGE_MIN = 4 << 20
 _MADV_HUGEPAGE = 14
+_PROT_RW, _MAP_PRIVATE_ANON, _MREMAP_MAYMOVE = 0x3, 0x22, 1
+_MAP_FAILED = 2**64 - 1
 _libc: Any = None
 
 
-def advise_huge(a: Any) -> None:
-    """Ask Linux to back ``a``'s memory with transparent huge pages (``madvise(MADV_HUGEPAGE)``; nothing elsewhere,
-    or below 4 MiB, or where the kernel refuses).  The stores' probes are random reads over gigabytes: with 4 KiB
-    pages nearly each one also misses the TLB.  numpy advises its own large allocations (numpy's
-    ``_set_madvise_hugepage``) but not memory that ``ndarray.resize`` grew by ``realloc``, which is how the stores
-    grow; and with the kernel's THP mode ``madvise`` (a common default) only advised memory gets huge pages.  Only
-    the placement of pages changes, never a value."""
+def _mm() -> Any:
+    """libc with ``mmap``, ``mremap``, ``munmap`` and ``madvise`` typed, or None (not Linux, or not found)."""
     global _libc
-    if a.nbytes < _HUGE_MIN or not sys.platform.startswith("linux"):
-        return
     if _libc is None:
-        try:
-            _libc = ctypes.CDLL(None, use_errno=True)
-            _libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-        except (OSError, AttributeError):
-            _libc = False
-    if not _libc:
-        return
-    page = 1 << 21
-    lo = -(-a.ctypes.data // page) * page
-    hi = (a.ctypes.data + a.nbytes) // page * page
-    if hi > lo:
-        _libc.madvise(lo, hi - lo, _MADV_HUGEPAGE)  # an error (EINVAL where THP is off) changes nothing: ignored
+        _libc = False
+        if sys.platform.startswith("linux"):
+            try:
+                lib = ctypes.CDLL(None, use_errno=True)
+                vp, sz = ctypes.c_void_p, ctypes.c_size_t
+                lib.mmap.argtypes, lib.mmap.restype = (vp, sz, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long), vp
+                lib.mremap.argtypes, lib.mremap.restype = (vp, sz, sz, ctypes.c_int), vp
+                lib.munmap.argtypes, lib.madvise.argtypes = (vp, sz), (vp, sz, ctypes.c_int)
+                _libc = lib
+            except (OSError, AttributeError):
+                pass
+    return _libc or None
+
+
+def _mapping_of(a: Any) -> _Mapping | None:
+    """The :class:`_Mapping` that ``a`` spans from its start, if any."""
+    base = a.base
+    while base is not None and not isinstance(getattr(base, "owner", None), _Mapping):
+        base = getattr(base, "base", None)
+    owner = getattr(base, "owner", None)
+    return owner if isinstance(owner, _Mapping) and a.ctypes.data == owner.addr else None
+
+
+class _Mapping:
+    """Anonymous memory mapped for one store array: grown by ``mremap`` (the kernel moves page tables, never the
+    data), unmapped when the last array over it is gone, and, if ``huge``, advised huge (``madvise(MADV_HUGEPAGE)``)
+    before any of it is touched.  The stores' probes are random reads over gigabytes, and with 4 KiB pages nearly each one also misses
+    the TLB; with the kernel's THP mode ``madvise`` (a common default) only advised memory gets huge pages.  Only
+    the placement of pages changes, never a value."""
+
+    def __init__(self, nbytes: int, huge: bool = True) -> None:
+        lib = _mm()
+        self.huge = huge
+        self.size = max(nbytes, 1)
+        addr = lib.mmap(None, self.size, _PROT_RW, _MAP_PRIVATE_ANON, -1, 0)
+        if addr is None or addr == _MAP_FAILED:
+            raise MemoryError(f"cannot map {nbytes} bytes for the store (errno {ctypes.get_errno()})")
+        self.addr: int = addr
+        if huge:
+            lib.madvise(addr, self.size, _MADV_HUGEPAGE)  # an error (EINVAL where THP is off) changes nothing: ignored
+
+    def grow(self, nbytes: int) -> None:
+        lib = _mm()
+        addr = lib.mremap(self.addr, self.size, nbytes, _MREMAP_MAYMOVE)
+        if addr is None or addr == _MAP_FAILED:
+            raise MemoryError(f"cannot grow the store's array to {nbytes} bytes (errno {ctypes.get_errno()})")
+        self.addr, self.size = addr, nbytes
+        if self.huge:
+            lib.madvise(addr, nbytes, _MADV_HUGEPAGE)
+
+    def array(self, dtype: Any, shape: tuple[int, ...]) -> Any:
+        """A numpy array of ``shape`` over this memory (which it keeps mapped while it lives)."""
+        buf = (ctypes.c_byte * self.size).from_address(self.addr)
+        buf.owner = self  # type: ignore[attr-defined]  # the array's base holds the buffer, the buffer the mapping
+        return np.frombuffer(cast(Any, buf), dtype=dtype, count=int(np.prod(shape, dtype=np.int64))).reshape(shape)
+
+    def __del__(self) -> None:
+        lib = _mm()
+        if lib is not None:
+            lib.munmap(self.addr, self.size)
 
 
 @intrinsic

@@ -188,8 +188,9 @@ def test_fingerprints_spread() -> None:
     assert len({(f & (2**64 - 1)) >> 58 for f in fps}) == ps.NSEG and len({f & 0xFF for f in fps}) == 256
 
 
-def _vm_flags(addr: int) -> list[str]:
-    """The VmFlags of this process's mapping that holds ``addr`` (/proc/self/smaps)."""
+def _smaps_field(addr: int, field: str) -> list[str]:
+    """The values of ``field`` (e.g. ``VmFlags``, ``AnonHugePages``) of this process's mapping that holds ``addr``
+    (/proc/self/smaps)."""
     inside = False
     with open("/proc/self/smaps") as f:
         lines = f.read().splitlines()
@@ -198,22 +199,34 @@ def _vm_flags(addr: int) -> list[str]:
         if "-" in head and not head.endswith(":"):
             lo, hi = (int(x, 16) for x in head.split("-"))
             inside = lo <= addr < hi
-        elif inside and head == "VmFlags:":
+        elif inside and head == f"{field}:":
             return line.split()[1:]
     return []
 
 
-def test_grown_arrays_are_advised_huge() -> None:
-    """A store array grown by realloc (``_resized``) is advised huge (VmFlags ``hg``): numpy advises only what it
-    allocates itself, and the kernel's random probes over such arrays are what huge pages speed up."""
+def test_grown_arrays_get_huge_pages() -> None:
+    """A large store array grown by ``_resized`` is in memory advised huge before it was touched, so that the pages
+    the search writes are huge ones (``AnonHugePages``, not only the advice ``hg``: numpy's resize zero-filled the
+    new rows before they could be advised, and the search got no huge page at all); it keeps its contents as it
+    grows, and the new rows hold the fill.  Arrays read in order are mapped but not advised; small ones stay ordinary
+    numpy arrays."""
     try:
         mode = Path("/sys/kernel/mm/transparent_hugepage/enabled").read_text()
     except OSError:
         pytest.skip("no transparent huge pages on this machine")
     if "[never]" in mode:
         pytest.skip("transparent huge pages are off on this machine")
-    a = ps._resized(np.zeros(16, dtype=np.uint32), 32 << 20, ps.EMPTY)
-    assert int(a[-1]) == int(ps.EMPTY) and int(a[0]) == 0
-    assert "hg" in _vm_flags(a.ctypes.data + a.nbytes // 2)
-    small = ps._resized(np.zeros(16, dtype=np.uint32), 1024)
-    assert "hg" not in _vm_flags(small.ctypes.data)
+    a = ps._resized(np.arange(16, dtype=np.uint32), 16 << 20, ps.EMPTY, huge=True)
+    assert a[:16].tolist() == list(range(16)) and int(a[-1]) == int(ps.EMPTY)
+    assert "hg" in _smaps_field(a.ctypes.data, "VmFlags")
+    assert int(_smaps_field(a.ctypes.data, "AnonHugePages")[0]) > 0
+    b = ps._resized(a, 48 << 20, huge=True)  # grows the same mapping: the new rows are zero pages, the old ones keep their values
+    assert ps._mapping_of(b) is not None and b[:16].tolist() == list(range(16)) and int(b[(16 << 20) - 1]) == int(ps.EMPTY)
+    assert int(b[-1]) == 0
+    b[:] = 3
+    assert int(_smaps_field(b.ctypes.data, "AnonHugePages")[0]) >= 64 << 10  # kB: at least a third of the 192 MiB
+    small = ps._resized(np.zeros(16, dtype=np.uint32), 1024, huge=True)
+    assert ps._mapping_of(small) is None and "hg" not in _smaps_field(small.ctypes.data, "VmFlags")
+    in_order = ps._resized(np.ones(16, dtype=np.uint32), 16 << 20)  # a queue: mapped, not advised huge
+    assert ps._mapping_of(in_order) is not None and "hg" not in _smaps_field(in_order.ctypes.data, "VmFlags")
+    assert int(in_order[15]) == 1 and int(in_order[-1]) == 0
