@@ -785,23 +785,24 @@ def _mapping_of(a: Any) -> _Mapping | None:
 class _Mapping:
     """Anonymous memory mapped for one store array: grown by ``mremap`` (the kernel moves page tables, never the
     data), unmapped when the last array over it is gone, and, if ``huge``, advised huge (``madvise(MADV_HUGEPAGE)``)
-    before any of it is touched.  The stores' probes are random reads over gigabytes, and with 4 KiB pages nearly each one also misses
-    the TLB; with the kernel's THP mode ``madvise`` (a common default) only advised memory gets huge pages.  Only
+    before any of it is touched.  The stores' probes are random reads over gigabytes, and with 4 KiB pages nearly
+    each one also misses the TLB; with the kernel's THP mode ``madvise`` (a common default) only advised memory gets huge pages.  Only
     the placement of pages changes, never a value."""
 
     def __init__(self, nbytes: int, huge: bool = True) -> None:
-        lib = _mm()
+        self.addr = 0  # nothing to unmap until the mapping exists
+        lib = self._lib = _mm()
         self.huge = huge
         self.size = max(nbytes, 1)
         addr = lib.mmap(None, self.size, _PROT_RW, _MAP_PRIVATE_ANON, -1, 0)
         if addr is None or addr == _MAP_FAILED:
             raise MemoryError(f"cannot map {nbytes} bytes for the store (errno {ctypes.get_errno()})")
-        self.addr: int = addr
+        self.addr = addr
         if huge:
             lib.madvise(addr, self.size, _MADV_HUGEPAGE)  # an error (EINVAL where THP is off) changes nothing: ignored
 
     def grow(self, nbytes: int) -> None:
-        lib = _mm()
+        lib = self._lib
         addr = lib.mremap(self.addr, self.size, nbytes, _MREMAP_MAYMOVE)
         if addr is None or addr == _MAP_FAILED:
             raise MemoryError(f"cannot grow the store's array to {nbytes} bytes (errno {ctypes.get_errno()})")
@@ -816,9 +817,8 @@ class _Mapping:
         return np.frombuffer(cast(Any, buf), dtype=dtype, count=int(np.prod(shape, dtype=np.int64))).reshape(shape)
 
     def __del__(self) -> None:
-        lib = _mm()
-        if lib is not None:
-            lib.munmap(self.addr, self.size)
+        if self.addr:  # through the instance's own reference to libc: at exit the module's globals may be gone
+            self._lib.munmap(self.addr, self.size)
 
 
 @intrinsic

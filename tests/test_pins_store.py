@@ -9,6 +9,7 @@ differential tests of the stores are in tests/test_compiled.py.
 
 from __future__ import annotations
 
+import gc
 import random
 from pathlib import Path
 
@@ -204,6 +205,7 @@ def _smaps_field(addr: int, field: str) -> list[str]:
     return []
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")  # an error unmapping, at the end
 def test_grown_arrays_get_huge_pages() -> None:
     """A large store array grown by ``_resized`` is in memory advised huge before it was touched, so that the pages
     the search writes are huge ones (``AnonHugePages``, not only the advice ``hg``: numpy's resize zero-filled the
@@ -230,3 +232,8 @@ def test_grown_arrays_get_huge_pages() -> None:
     in_order = ps._resized(np.ones(16, dtype=np.uint32), 16 << 20)  # a queue: mapped, not advised huge
     assert ps._mapping_of(in_order) is not None and "hg" not in _smaps_field(in_order.ctypes.data, "VmFlags")
     assert int(in_order[15]) == 1 and int(in_order[-1]) == 0
+    held = ps._mapping_of(b)
+    assert held is not None
+    del a, b, in_order
+    gc.collect()
+    assert held.addr and held.size == 48 << 22  # held by the test alone now; its own release is checked by the marker
