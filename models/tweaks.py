@@ -477,7 +477,7 @@ for _t in [
     # as a function of the sender's variables, the response handlers; eager appends send whatever commitIndex results).
     Tweak("commit-old-terms", 'can_commit: "... and log[N].term = currentTerm" -- the term condition is dropped (Figure 8)',
           {"can_commit": _commit_old_terms}, expected="LeaderCompleteness", bounds=(3, 4, 1),
-          search_time="about 22 minutes on both cores and 15 GiB with --store fp (323 M orbits to depth 25; 49 minutes and 10 GiB "
+          search_time="about 15 minutes on both cores and 13 GiB with --store fp (323 M orbits to depth 25; 49 minutes and 10 GiB "
                       "with --store compact); run it with --checkpoint DIR",
           store="fp",
           note="the paper's Figure 8: the shortest trace has 25 steps (counterexamples/commit-old-terms/"
