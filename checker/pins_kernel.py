@@ -49,7 +49,6 @@ import numpy as np
 
 from checker.pins_store import (
     COMPACT,
-    EMPTY,
     MEMORY,
     QBASE,
     ROWBITS,
@@ -58,11 +57,11 @@ from checker.pins_store import (
     _compact_put,
     _fp_find,
     _fp_put,
-    _home,
     _memory_put,
     _prefetch,
+    _prefetch_compact_row,
+    _prefetch_home,
     _row_find,
-    _seg_home,
     st_hash,
     unpack,
 )
@@ -187,6 +186,15 @@ def ht_find(keys: Any, key: Any, w: int) -> int:
         i = (i + 1) & mask
 
 
+@jit_small
+def _norm_key(mk: Any, q: int, ctx_value: int, v: int) -> None:
+    """Make ``mk`` the memo key of slot ``q``'s value ``v`` normalised against its context slot's value ``ctx_value``."""
+    mk[0] = (NORM << 32) | q
+    mk[1] = ctx_value
+    mk[2] = v
+    mk[3] = 0
+
+
 @jit
 def ht_put_many(rows: Any, new_keys: Any, new_vals: Any, count: int) -> int:
     """Insert rows of ``new_keys`` with their values (absent keys only) into the table ``rows`` (key words, then the
@@ -214,16 +222,6 @@ def ht_rehash(rows: Any, new_rows: Any, w: int) -> None:
             for k in range(w + 1):
                 new_rows[j, k] = rows[i, k]
 
-
-@jit_small
-def _prefetch_home(mode: int, tab: Any, itab: Any, fpsegs: Any, segcap: int, h: int) -> None:
-    """Prefetch the visited-set entry where the probe for hash ``h`` starts, in the store of kind ``mode``."""
-    if mode == MEMORY:
-        _prefetch(tab, h & (tab.shape[0] - 1))
-    elif mode == COMPACT:
-        _prefetch(itab, _home(h, itab.shape[0]))
-    else:
-        _prefetch(fpsegs, _seg_home(h, segcap))
 
 @jit
 def _miss(misses: Any, mset: Any, mslot: Any, tc: Any, table: int, key: Any, w: int) -> None:
@@ -315,10 +313,7 @@ def _prefetch_probes(s: Any, s_rs: Any, G: int, rs_off: Any, rs_len: Any, ef_off
                             v = op_arg[o2]
                     if v == 0:
                         continue
-                    mk[0] = (NORM << 32) | q
-                    mk[1] = op_arg[o]
-                    mk[2] = v
-                    mk[3] = 0
+                    _norm_key(mk, q, op_arg[o], v)
                     _prefetch(mkeys, key_hash(mk, 4) & mmask)
             if sym_on:
                 _prefetch(ckeys, key_hash(ck, nproc) & cmask)
@@ -367,7 +362,6 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
     c = np.zeros(K, dtype=np.int64)
     sctl, rows, tab, lay, words, itab, fpsegs = st[0], st[1], st[2], st[4], st[6], st[7], st[8]
     rowbits, qbase, segcap = sctl[ROWBITS], sctl[QBASE], sctl[SEGCAP]
-    icap = itab.shape[0]
     n_apart = apart_off.shape[0] - 1
     selfres = np.zeros(max(n_apart, 1), dtype=np.int64)
     selfok = np.zeros(max(n_apart, 1), dtype=np.bool_)
@@ -426,10 +420,7 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
                             q = deps[d]
                             if t[q] == 0:  # the empty value normalises to itself (checker.pins)
                                 continue
-                            mk[0] = (NORM << 32) | q
-                            mk[1] = t[sl]
-                            mk[2] = t[q]
-                            mk[3] = 0
+                            _norm_key(mk, q, t[sl], t[q])
                             j = ht_find(mkeys, mk, 4)
                             if j < 0:
                                 _miss(misses, mset, mslot, tc, 0, mk, 4)
@@ -580,9 +571,7 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
             # The rows the index's home entries name, fetched together: a compact probe is two dependent misses.
             for j in range(ns):
                 if s_cand[j] == 2:
-                    r = itab[_home(s_h[j], icap)]
-                    if r != EMPTY:
-                        _prefetch(words, (np.int64(r) * rowbits) >> 5)
+                    _prefetch_compact_row(itab, words, rowbits, s_h[j])
         # Phase D: the candidates (not in the visited set) and their state properties.
         for j in range(ns):
             if s_cand[j] != 2:

@@ -265,11 +265,17 @@ def fp_regrow(fptab: Any, old: int, new: int) -> None:
 
 
 @jit_inline
+def _row_home(tab: Any, h: int) -> int:
+    """memory: the table entry where the probe for hash ``h`` starts."""
+    return h & (tab.shape[0] - 1)
+
+
+@jit_inline
 def _row_find(tab: Any, v: Any, h: int) -> int:
     """memory: the table entry holding ``v`` (>= 0), or -1 - the empty entry where it would go."""
     w = tab.shape[1] - 1
     mask = tab.shape[0] - 1
-    i = h & mask
+    i = _row_home(tab, h)
     while True:
         if tab[i, w] == EMPTY:
             return -1 - i
@@ -849,6 +855,27 @@ def _prefetch_intrinsic(typingctx: Any, arr: Any, idx: Any) -> Any:
 _prefetch = cast(Callable[[Any, int], None], _prefetch_intrinsic)  # as the kernel calls it (the typing context is numba's)
 
 
+@jit_inline
+def _prefetch_home(mode: int, tab: Any, itab: Any, fpsegs: Any, segcap: int, h: int) -> None:
+    """Prefetch the entry where the probe for hash ``h`` starts, in the store of kind ``mode`` (where its ``find``
+    starts: :func:`_row_find`, :func:`_compact_find`, :func:`_fp_find`)."""
+    if mode == MEMORY:
+        _prefetch(tab, _row_home(tab, h))
+    elif mode == COMPACT:
+        _prefetch(itab, _home(h, itab.shape[0]))
+    else:
+        _prefetch(fpsegs, _seg_home(h, segcap))
+
+
+@jit_inline
+def _prefetch_compact_row(itab: Any, words: Any, bits: int, h: int) -> None:
+    """compact: prefetch the first word of the row that hash ``h``'s home index entry names (if any): a compact probe
+    is two dependent misses, the index entry and then the row it compares."""
+    r = itab[_home(h, itab.shape[0])]
+    if r != EMPTY:
+        _prefetch(words, int((np.int64(r) * bits) >> 5))
+
+
 @jit
 def _hash(v: Any) -> int:
     return st_hash((0,), v)
@@ -866,14 +893,13 @@ def _rehash_memory(rows: Any, n: int, tab: Any) -> None:
     in a table of up to gigabytes, and a block's misses, issued at once, wait together (3/3/1's last regrowth, 7.3 M
     rows: 1.9 s one after another).  The table is the same as inserting them one by one."""
     w = rows.shape[1]
-    mask = tab.shape[0] - 1
     hs = np.zeros(_REHASH_BLOCK, dtype=np.int64)
     for r0 in range(0, n, _REHASH_BLOCK):
         r1 = min(n, r0 + _REHASH_BLOCK)
         for r in range(r0, r1):
             h = st_hash((0,), rows[r])
             hs[r - r0] = h
-            _prefetch(tab, h & mask)
+            _prefetch(tab, _row_home(tab, h))
         for r in range(r0, r1):
             e = -1 - _row_find(tab, rows[r], hs[r - r0])
             for k in range(w):

@@ -221,10 +221,7 @@ def successors(s: Any, ctl: Any, mkeys: Any, mvals: Any, g_reads: Any, g_nreads:
                         q = deps[d]
                         if t[q] == 0:  # the empty value normalises to itself (checker.pins)
                             continue
-                        mk[0] = (K.NORM << 32) | q
-                        mk[1] = t[c]
-                        mk[2] = t[q]
-                        mk[3] = 0
+                        K._norm_key(mk, q, t[c], t[q])
                         j = K.ht_find(mkeys, mk, 4)
                         if j < 0:
                             _miss(misses, ctl, 0, mk, 4)
