@@ -49,6 +49,7 @@ import gc
 import hashlib
 import itertools
 import os
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -204,6 +205,7 @@ class CompiledExplorer:
         self.checkpointer: _Checkpoint | None = None
         self.spare: _Lane | None = None  # check --continue: the buffers for expanding one state again
         self.pool: ThreadPoolExecutor | None = None
+        self.apart: subprocess.Popen[bytes] | None = None  # compiling the kernel's compute (see start)
         self.progress = progress
         self.progress_interval = progress_interval
         w = model.width
@@ -492,13 +494,15 @@ class CompiledExplorer:
 
     def _compute(self, lane: _Lane, todo: Any, b0: int, pending: int, store: Store) -> None:
         """Run :func:`checker.pins_kernel.compute` on ``todo`` with ``lane``'s buffers (in a worker thread or not)."""
-        args = (todo, len(todo), b0, pending, store.tup(),
+        K.compute(*self._compute_args(lane, todo, b0, pending, store))
+
+    def _compute_args(self, lane: _Lane, todo: Any, b0: int, pending: int, store: Store) -> tuple[Any, ...]:
+        return (todo, len(todo), b0, pending, store.tup(),
                 self.memo.keys, self.memo.vals, self.pmemo.keys, self.pmemo.vals, self.cmemo.keys, self.cmemo.vals,
                 *self.static, self.rs_off.arr, self.rs_len.arr, self.ef_label.arr, self.ef_off.arr, self.ef_len.arr,
                 self.op_slot.arr, self.op_kind.arr, self.op_arg.arr, self.ef_pans.arr, *self.static_tail,
                 self.canon_vals.arr, self.canon_poff.arr, self.canon_plen.arr, self.canon_perms.arr,
                 *self.st, lane.tc, *lane.scratch, *lane.out, lane.misses, lane.mset, lane.mslot)
-        K.compute(*args)
 
     def _expand_batch(self, b0: int, b1: int, pool: ThreadPoolExecutor | None, pending: int, store: Store | None = None,
                       lanes: list[_Lane] | None = None) -> None:
@@ -518,6 +522,9 @@ class CompiledExplorer:
         todos = [np.arange(bounds[t], bounds[t + 1], dtype=np.int64) for t in range(len(lanes))]
         for lane in lanes:
             lane.tc[:] = 0
+        if self.apart is not None:  # compute's compile (see start)
+            self.apart.wait()
+            self.apart = None
         while True:
             self.kernel_calls += 1
             t0 = time.perf_counter()
@@ -588,6 +595,10 @@ class CompiledExplorer:
                           progress=self.progress, progress_interval=self.progress_interval, checkpointer=self.checkpointer)
         finally:
             self.static_tail = self.tail0
+            if self.apart is not None:  # interrupted before the first batch: no compile is left running
+                self.apart.kill()
+                self.apart.wait()
+                self.apart = None
             if self.pool is not None:
                 self.pool.shutdown(wait=True)
             self.pool = None
@@ -622,8 +633,15 @@ class CompiledExplorer:
         return sum(1 << self.sp_index[n] for n in verdicts.pending)
 
     def start(self, verdicts: Verdicts) -> None:
+        # The first run after an install compiles the kernel: ``compute``, two thirds of that time, in a second process
+        # (K.compile_apart) while this one compiles the store's functions and ``commit``; the first batch waits for it.
+        lane = self.lanes[0]
+        self.apart = K.compile_apart(K.compute, self._compute_args(lane, np.zeros(1, dtype=np.int64), 0, 0, self.store))
         with K.first_load():
             Store(self.store.kind, self.width, cap=2).insert((0,) * self.width)
+            if self.apart is not None:
+                K.compile_for(K.commit, (0, 0, 0, self.ctl, self.store.tup(), self.counts, self.wit, self.bad_vec, *self.st,
+                                         *lane.out))
         for v0 in self.model.initial():  # in Python (few)
             c = self.canon(v0)
             if self.max_states is not None and self.nrows >= self.max_states and not self.store.contains(c):

@@ -3,7 +3,8 @@
 
 Everything here is plain loops over numpy arrays, compiled by numba with
 ``cache=True`` (the machine code is kept beside this file in __pycache__, so
-only the first run ever pays for the compilation).  The kernel knows no
+only the first run ever pays for the compilation; it compiles :func:`compute`, two thirds of that
+time, in a second process meanwhile: :func:`compile_apart`).  The kernel knows no
 model: it reads the tables that ``checker/compiled.py`` builds from a
 :class:`checker.pins.PinsModel`.
 
@@ -39,8 +40,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
+import pickle
+import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -109,6 +113,65 @@ def first_load() -> Iterator[None]:
     finally:
         if sys.modules.get("scipy.linalg", 0) is None:
             del sys.modules["scipy.linalg"]
+
+
+def cached(disp: Any, args: Sequence[Any]) -> bool | None:
+    """Whether the compiled function ``disp`` is compiled for the types of ``args``, in this process or in numba's disk
+    cache (read from the cache's index, nothing loaded); None where that cannot be told or the cache cannot be written.
+
+    This reads numba's cache internals (``Dispatcher._cache``, numba 0.68); any change there gives None, and the caller
+    then compiles as usual."""
+    try:
+        sig = tuple(numba.typeof(a) for a in args)
+        if sig in disp.overloads:
+            return True
+        cache = disp._cache
+        if not cache._enabled or not os.access(cache._cache_path, os.W_OK):
+            return None
+        key = cache._index_key(sig, disp.targetctx.codegen())
+        return key in cache._cache_file._load_index()
+    except Exception:  # an internal of numba moved: tell nothing
+        return None
+
+
+def compile_apart(disp: Any, args: Sequence[Any]) -> subprocess.Popen[bytes] | None:
+    """Start compiling ``disp`` for the types of ``args`` in another process, which saves it in numba's disk cache, where
+    it is not compiled yet; the process, or None where there is nothing to gain (compiled or cached already, one core, or
+    a cache that cannot be told or written).
+
+    numba compiles in one thread, under a lock, so a process is the way to use a second core for the first-ever compile:
+    the caller compiles the other functions meanwhile, waits for the process before its first call of ``disp``, and
+    then loads ``disp`` from the cache.  Should the process fail, that call compiles it as usual: only time is lost."""
+    if (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1) < 2:
+        return None
+    if cached(disp, args) is not False:
+        return None
+    payload = pickle.dumps({"path": sys.path, "module": disp.py_func.__module__, "name": disp.py_func.__name__,
+                            "sig": tuple(numba.typeof(a) for a in args)})
+    code = ("import pickle, sys; p = pickle.loads(sys.stdin.buffer.read()); sys.path[:] = p['path']; "
+            "from checker.pins_kernel import _compile_here; _compile_here(p['module'], p['name'], p['sig'])")
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        assert proc.stdin is not None
+        proc.stdin.write(payload)
+        proc.stdin.close()
+    except OSError:
+        return None
+    return proc
+
+
+def compile_for(disp: Any, args: Sequence[Any]) -> None:
+    """Compile ``disp`` for the types of ``args`` (or load it from the disk cache) without calling it."""
+    disp.compile(tuple(numba.typeof(a) for a in args))
+
+
+def _compile_here(module: str, name: str, sig: tuple[Any, ...]) -> None:
+    """The other process of :func:`compile_apart`: compile ``module.name`` for ``sig`` (saved in the disk cache)."""
+    import importlib
+
+    with first_load():
+        getattr(importlib.import_module(module), name).compile(sig)
 
 
 def jit(f: F) -> F:

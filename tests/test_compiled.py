@@ -378,3 +378,62 @@ def test_normalise_message_by_message_is_the_channels_prune(case: str) -> None:
                 assert got == pins.normalise_whole(slot, ctx, chan), (pins.slot_names[slot], pins.srvs[ctx], pins.chans[chan])
                 changed += got != chan
     assert changed  # the comparison saw channels that prune changes
+
+
+APART_MODULE = '''
+import numba
+
+
+@numba.njit(cache=True)
+def triple(a):
+    return 3 * a.sum()
+'''
+
+
+def test_compile_apart_fills_the_disk_cache_for_this_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first-ever compile of ``compute`` runs in another process (checker.pins_kernel.compile_apart): that process's
+    compile lands in numba's disk cache (here beside the module, in tmp_path), and this process then loads it instead
+    of compiling."""
+    import importlib
+    import sys
+
+    import numpy as np
+
+    from checker import pins_kernel as kernel
+
+    (tmp_path / "apart_mod.py").write_text(APART_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mod = importlib.import_module("apart_mod")
+    try:
+        args = (np.arange(4, dtype=np.int64),)
+        assert kernel.cached(mod.triple, args) is False
+        proc = kernel.compile_apart(mod.triple, args)
+        assert proc is not None
+        assert proc.wait(timeout=120) == 0
+        assert kernel.cached(mod.triple, args) is True
+        assert kernel.compile_apart(mod.triple, args) is None  # nothing left to compile
+        assert mod.triple(*args) == 18
+        assert sum(mod.triple.stats.cache_hits.values()) == 1 and not mod.triple.stats.cache_misses
+    finally:
+        sys.modules.pop("apart_mod", None)
+
+
+def test_the_compile_apart_is_for_computes_real_signature(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The explorer hands compile_apart the argument types that ``compute`` is then called with (another signature
+    would compile in vain, and the first batch would compile ``compute`` again)."""
+    import numba
+
+    from checker import compiled
+    from checker import pins_kernel as kernel
+
+    asked: list[tuple[Any, ...]] = []
+
+    def record(disp: Any, args: Any) -> None:
+        asked.append((disp, tuple(numba.typeof(a) for a in args)))
+
+    monkeypatch.setattr(compiled.K, "compile_apart", record)
+    for store in ("memory", "fp"):
+        asked.clear()
+        CompiledExplorer(RaftPins(Raft(3, 2, 0)), store=store).run()
+        assert [d for d, _ in asked] == [kernel.compute]
+        assert asked[0][1] in kernel.compute.overloads, f"{store}: compute was called with other types"
