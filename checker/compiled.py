@@ -11,8 +11,8 @@ the readable model), then the kernel computes those states again.  In steady
 state no Python runs per state.
 
 Threads (``workers``, default: every core this process may use): each batch
-of a level is split into consecutive ranges, one per thread, whose
-successors are computed at once (``compute`` reads the tables and the
+of a level is split into consecutive ranges (lanes, ``LANES_PER_THREAD``
+per thread), which the threads take in turn; their successors are computed at once (``compute`` reads the tables and the
 visited set only, and releases the GIL); the missed entries are filled
 between rounds in the order one thread would have met them; the commit is
 serial, in BFS order.  So the stored states, their order, the parents, the
@@ -51,6 +51,7 @@ import itertools
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -70,6 +71,11 @@ from checker.search import Capped, Position, Verdicts, search
 
 BATCH = 1 << 14
 """States expanded per batch: the threads share a batch's states; progress reports (and Ctrl-C) come between batches."""
+
+
+LANES_PER_THREAD = 4
+"""With threads, a batch is split into this many consecutive ranges (lanes) per thread, which the threads take in turn
+as they become free: the states of a batch differ in cost, and fixed halves left one thread waiting for the other."""
 
 
 class _Buf:
@@ -263,6 +269,7 @@ class CompiledExplorer:
         self.op_slot, self.op_kind, self.op_arg = _Buf(), _Buf(), _Buf()
         self.canon_vals, self.canon_poff, self.canon_plen, self.canon_perms = _Buf(), _Buf(), _Buf(), _Buf()
         self.rename_memo: dict[tuple[int, int], int] = {}
+        self.perm_plans: dict[tuple[tuple[int, ...], ...], list[tuple[int, tuple[int, ...]]]] = {}  # see _canon_candidates
         self.sym_key_memo: dict[tuple[int, int], Any] = {}  # the model's answers, asked once
         self.order_memo: dict[int, Any] = {}
         self.fixed_parts: dict[int, list[frozenset[int] | None]] = {}  # _result_set's per-group analysis of the parts
@@ -279,7 +286,8 @@ class CompiledExplorer:
         # Per state of a batch: successors, their offset, candidates' offset and number, first failing action (position,
         # property, row in a_rows); see checker.pins_kernel.compute.
         self.st: tuple[Any, ...] = tuple(np.zeros(0, dtype=np.int64) for _ in range(7))
-        self.lanes = [_Lane(w, len(g), 1 + max(4, wp, self.nproc)) for _ in range(self.workers)]
+        self.lanes = [_Lane(w, len(g), 1 + max(4, wp, self.nproc))
+                      for _ in range(self.workers * LANES_PER_THREAD if self.workers > 1 else 1)]
         self.fills = 0
         self.kernel_calls = 0
         self.kernel_seconds = 0.0  # time in the compiled kernel
@@ -425,33 +433,54 @@ class CompiledExplorer:
                 blocks[-1].append(i)
             else:
                 blocks.append([i])
+        struct = tuple(tuple(b) for b in blocks)
+        plan = self.perm_plans.get(struct)
+        if plan is None:  # the renamings that keep the blocks in order: (index, the old process at each new position)
+            plan = []
+            for choice in itertools.product(*(itertools.permutations(b) for b in blocks)):
+                at = tuple(itertools.chain.from_iterable(choice))
+                p = [0] * n
+                for new_pos, old in enumerate(at):
+                    p[old] = new_pos
+                plan.append((self.perm_index[tuple(p)], at))
+            self.perm_plans[struct] = plan
+        renames, model = self.rename_memo, self.model
         best: tuple[int, ...] | None = None
         best_order: tuple[Any, ...] = ()
         perms: list[int] = []
-        renames = self.rename_memo
-        for choice in itertools.product(*(itertools.permutations(b) for b in blocks)):
-            p = [0] * n
-            for new_pos, old in enumerate(itertools.chain.from_iterable(choice)):
-                p[old] = new_pos
-            pi = self.perm_index[tuple(p)]
-            new = [0] * n
-            for i, v in enumerate(procs):
+        for pi, at in plan:
+            # Compared with the best so far position by position, as the tuples compare: a renaming is dropped at its
+            # first greater position (most are, at the first or second), so few are renamed in full.
+            worse = better = False
+            for k in range(n if best is not None else 0):
+                v = procs[at[k]]
                 r = renames.get((pi, v))
                 if r is None:
-                    r = renames[pi, v] = self.model.rename(pi, v)
-                new[p[i]] = r
-            cand = tuple(new)
-            ranks = []
-            for v in cand:
-                rank = orders.get(v)
+                    r = renames[pi, v] = model.rename(pi, v)
+                rank = orders.get(r)
                 if rank is None:
-                    rank = orders[v] = self.model.process_order(v)
-                ranks.append(rank)
-            cand_order = tuple(ranks)
-            if best is None or cand_order < best_order:
-                best, best_order, perms = cand, cand_order, [pi]
-            elif cand_order == best_order:
+                    rank = orders[r] = model.process_order(r)
+                if rank != best_order[k]:
+                    worse, better = rank > best_order[k], rank < best_order[k]
+                    break
+            if worse:
+                continue
+            if best is not None and not better:
                 perms.append(pi)
+                continue
+            new = []
+            ranks = []
+            for old in at:
+                v = procs[old]
+                r = renames.get((pi, v))
+                if r is None:
+                    r = renames[pi, v] = model.rename(pi, v)
+                rank = orders.get(r)
+                if rank is None:
+                    rank = orders[r] = model.process_order(r)
+                new.append(r)
+                ranks.append(rank)
+            best, best_order, perms = tuple(new), tuple(ranks), [pi]
         assert best is not None
         return best, perms
 
@@ -504,9 +533,30 @@ class CompiledExplorer:
                 self.canon_vals.arr, self.canon_poff.arr, self.canon_plen.arr, self.canon_perms.arr,
                 *self.st, lane.tc, *lane.scratch, *lane.out, lane.misses, lane.mset, lane.mslot)
 
+    def _compute_round(self, lanes: list[_Lane], todos: list[Any], b0: int, pending: int, store: Store,
+                       pool: ThreadPoolExecutor | None) -> None:
+        """:meth:`_compute` of each lane's ``todos``, the lanes taken in order by whichever thread is free."""
+        busy = iter([t for t in range(len(lanes)) if len(todos[t])])
+        take = threading.Lock()
+
+        def work() -> None:
+            while True:
+                with take:
+                    t = next(busy, None)
+                if t is None:
+                    return
+                self._compute(lanes[t], todos[t], b0, pending, store)
+
+        jobs = [pool.submit(work) for _ in range(self.workers - 1)] if pool is not None else []
+        try:
+            work()
+        finally:
+            for job in jobs:
+                job.result()
+
     def _expand_batch(self, b0: int, b1: int, pool: ThreadPoolExecutor | None, pending: int, store: Store | None = None,
                       lanes: list[_Lane] | None = None) -> None:
-        """Compute every successor of states ``b0..b1-1`` (in ``len(self.lanes)`` threads), filling missed table entries
+        """Compute every successor of states ``b0..b1-1`` (its lanes taken by ``workers`` threads), filling missed table entries
         between rounds, until every state is done; then :meth:`_commit_batch` stores them in order.
 
         Determinism: the lanes split the batch into consecutive ranges; a round gives every lane its states still to do;
@@ -529,12 +579,7 @@ class CompiledExplorer:
             self.kernel_calls += 1
             t0 = time.perf_counter()
             saved = [lane.tc.copy() for lane in lanes]
-            jobs = [pool.submit(self._compute, lane, todo, b0, pending, store)
-                    for lane, todo in zip(lanes[1:], todos[1:], strict=True) if len(todo)] if pool is not None else []
-            if len(todos[0]):
-                self._compute(lanes[0], todos[0], b0, pending, store)
-            for job in jobs:
-                job.result()
+            self._compute_round(lanes, todos, b0, pending, store, pool)
             self.kernel_seconds += time.perf_counter() - t0
             if any(lane.tc[K.T_MOVER] for lane in lanes):  # a miss list was full: bigger lists, the same round again
                 for lane, tc in zip(lanes, saved, strict=True):
