@@ -78,6 +78,34 @@ LANES_PER_THREAD = 4
 as they become free: the states of a batch differ in cost, and fixed halves left one thread waiting for the other."""
 
 
+class _Round:
+    """One round of ``compute`` over lanes: each thread that calls :meth:`work` takes the next lane not taken yet, in
+    lane order, until none is left or :meth:`stop` is called."""
+
+    def __init__(self, run_lane: Callable[[int], None], lanes: list[int]) -> None:
+        self.run_lane = run_lane
+        self.todo = iter(lanes)
+        self.left = len(lanes)
+        self.take = threading.Lock()
+        self.stopped = False
+        self.stopped_early = False  # stopped with lanes left
+
+    def work(self) -> None:
+        while True:
+            with self.take:
+                t = None if self.stopped else next(self.todo, None)
+                if t is not None:
+                    self.left -= 1
+            if t is None:
+                return
+            self.run_lane(t)
+
+    def stop(self) -> None:
+        with self.take:
+            self.stopped = True
+            self.stopped_early = self.left > 0
+
+
 class _Buf:
     """A growable int64 array: ``arr`` has spare capacity, its first ``n`` entries are in use.  Appends wait in a list
     until :meth:`flush` (one numpy write per fill, not one per table entry)."""
@@ -286,8 +314,13 @@ class CompiledExplorer:
         # Per state of a batch: successors, their offset, candidates' offset and number, first failing action (position,
         # property, row in a_rows); see checker.pins_kernel.compute.
         self.st: tuple[Any, ...] = tuple(np.zeros(0, dtype=np.int64) for _ in range(7))
-        self.lanes = [_Lane(w, len(g), 1 + max(4, wp, self.nproc))
-                      for _ in range(self.workers * LANES_PER_THREAD if self.workers > 1 else 1)]
+        self.lane_shape = (w, len(g), 1 + max(4, wp, self.nproc))
+        self.lanes = [_Lane(*self.lane_shape) for _ in range(self.workers * LANES_PER_THREAD if self.workers > 1 else 1)]
+        # The buffers of the next batch's first round, computed during a commit (see _commit_batch), and that batch.
+        self.second: tuple[tuple[Any, ...], list[_Lane]] | None = None
+        self.ahead: tuple[int, int, list[Any]] | None = None
+        self.level_top = 0  # where the level being expanded ends (the driver's batches stop there)
+        self.aheads = 0  # batches whose first round was computed during the commit before
         self.fills = 0
         self.kernel_calls = 0
         self.kernel_seconds = 0.0  # time in the compiled kernel
@@ -521,71 +554,79 @@ class CompiledExplorer:
                       for lane in self.lanes):
             self.store.ensure(need)
 
-    def _compute(self, lane: _Lane, todo: Any, b0: int, pending: int, store: Store) -> None:
-        """Run :func:`checker.pins_kernel.compute` on ``todo`` with ``lane``'s buffers (in a worker thread or not)."""
-        K.compute(*self._compute_args(lane, todo, b0, pending, store))
+    def _compute(self, lane: _Lane, todo: Any, b0: int, pending: int, store: Store, st: tuple[Any, ...] | None = None) -> None:
+        """Run :func:`checker.pins_kernel.compute` on ``todo`` with ``lane``'s buffers (in a worker thread or not), and the
+        per-state arrays ``st`` (default: ``self.st``)."""
+        K.compute(*self._compute_args(lane, todo, b0, pending, store, st))
 
-    def _compute_args(self, lane: _Lane, todo: Any, b0: int, pending: int, store: Store) -> tuple[Any, ...]:
+    def _compute_args(self, lane: _Lane, todo: Any, b0: int, pending: int, store: Store,
+                      st: tuple[Any, ...] | None = None) -> tuple[Any, ...]:
         return (todo, len(todo), b0, pending, store.tup(),
                 self.memo.keys, self.memo.vals, self.pmemo.keys, self.pmemo.vals, self.cmemo.keys, self.cmemo.vals,
                 *self.static, self.rs_off.arr, self.rs_len.arr, self.ef_label.arr, self.ef_off.arr, self.ef_len.arr,
                 self.op_slot.arr, self.op_kind.arr, self.op_arg.arr, self.ef_pans.arr, *self.static_tail,
                 self.canon_vals.arr, self.canon_poff.arr, self.canon_plen.arr, self.canon_perms.arr,
-                *self.st, lane.tc, *lane.scratch, *lane.out, lane.misses, lane.mset, lane.mslot)
+                *(self.st if st is None else st), lane.tc, *lane.scratch, *lane.out, lane.misses, lane.mset, lane.mslot)
+
+    def _round(self, lanes: list[_Lane], todos: list[Any], b0: int, pending: int, store: Store,
+               st: tuple[Any, ...] | None = None) -> _Round:
+        return _Round(lambda t: self._compute(lanes[t], todos[t], b0, pending, store, st),
+                      [t for t in range(len(lanes)) if len(todos[t])])
 
     def _compute_round(self, lanes: list[_Lane], todos: list[Any], b0: int, pending: int, store: Store,
                        pool: ThreadPoolExecutor | None) -> None:
         """:meth:`_compute` of each lane's ``todos``, the lanes taken in order by whichever thread is free."""
-        busy = iter([t for t in range(len(lanes)) if len(todos[t])])
-        take = threading.Lock()
-
-        def work() -> None:
-            while True:
-                with take:
-                    t = next(busy, None)
-                if t is None:
-                    return
-                self._compute(lanes[t], todos[t], b0, pending, store)
-
-        jobs = [pool.submit(work) for _ in range(self.workers - 1)] if pool is not None else []
+        rnd = self._round(lanes, todos, b0, pending, store)
+        jobs = [pool.submit(rnd.work) for _ in range(self.workers - 1)] if pool is not None else []
         try:
-            work()
+            rnd.work()
         finally:
             for job in jobs:
                 job.result()
 
+    def _prepare(self, b0: int, b1: int, lanes: list[_Lane], st: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[Any]]:
+        """Per-state arrays for the batch ``b0..b1-1`` (``st``, grown if short), its lanes' states, their counters cleared."""
+        n = b1 - b0
+        if len(st[0]) < n:
+            st = tuple(np.zeros(n, dtype=np.int64) for _ in range(len(st)))
+        bounds = [b0 + n * t // len(lanes) for t in range(len(lanes) + 1)]
+        for lane in lanes:
+            lane.tc[:] = 0
+        return st, [np.arange(bounds[t], bounds[t + 1], dtype=np.int64) for t in range(len(lanes))]
+
     def _expand_batch(self, b0: int, b1: int, pool: ThreadPoolExecutor | None, pending: int, store: Store | None = None,
-                      lanes: list[_Lane] | None = None) -> None:
+                      lanes: list[_Lane] | None = None, computed: list[Any] | None = None) -> None:
         """Compute every successor of states ``b0..b1-1`` (its lanes taken by ``workers`` threads), filling missed table entries
         between rounds, until every state is done; then :meth:`_commit_batch` stores them in order.
 
         Determinism: the lanes split the batch into consecutive ranges; a round gives every lane its states still to do;
         the misses of a round are filled in lane order, each lane's in the order its states met them (first occurrence
         kept), which is the order one lane doing the whole batch would meet them.  So every table entry, and every
-        interned value of the model, is made in the same order however many threads run."""
+        interned value of the model, is made in the same order however many threads run.
+
+        ``computed``: the lanes' states, whose first round is done already (:meth:`_commit_batch` computed it ahead)."""
         store = store or self.store
         lanes = lanes or self.lanes
-        n = b1 - b0
-        if len(self.st[0]) < n:
-            self.st = tuple(np.zeros(n, dtype=np.int64) for _ in range(len(self.st)))
-        bounds = [b0 + n * t // len(lanes) for t in range(len(lanes) + 1)]
-        todos = [np.arange(bounds[t], bounds[t + 1], dtype=np.int64) for t in range(len(lanes))]
-        for lane in lanes:
-            lane.tc[:] = 0
+        if computed is None:
+            self.st, todos = self._prepare(b0, b1, lanes, self.st)
+        else:
+            todos = computed
         if self.apart is not None:  # compute's compile (see start)
             self.apart.wait()
             self.apart = None
         while True:
-            self.kernel_calls += 1
-            t0 = time.perf_counter()
-            saved = [lane.tc.copy() for lane in lanes]
-            self._compute_round(lanes, todos, b0, pending, store, pool)
-            self.kernel_seconds += time.perf_counter() - t0
-            if any(lane.tc[K.T_MOVER] for lane in lanes):  # a miss list was full: bigger lists, the same round again
-                for lane, tc in zip(lanes, saved, strict=True):
-                    lane.tc[:] = tc
-                    lane.grow_misses()
-                continue
+            if computed is None:
+                self.kernel_calls += 1
+                t0 = time.perf_counter()
+                saved = [lane.tc.copy() for lane in lanes]
+                self._compute_round(lanes, todos, b0, pending, store, pool)
+                self.kernel_seconds += time.perf_counter() - t0
+                if any(lane.tc[K.T_MOVER] for lane in lanes):  # a miss list was full: bigger lists, the same round again
+                    for lane, tc in zip(lanes, saved, strict=True):
+                        lane.tc[:] = tc
+                        lane.grow_misses()
+                    continue
+            computed = None
             got = [lane.misses[: int(lane.tc[K.T_NMISS])] for lane in lanes]
             if any(len(m) for m in got):
                 self._fill(np.concatenate(got))
@@ -603,19 +644,64 @@ class CompiledExplorer:
                 return
 
     def _commit_batch(self, b0: int, b1: int, ctl: Any, counts: Any, wit: Any, bad_vec: Any) -> None:
-        """Store the batch's new states in BFS order (:func:`checker.pins_kernel.commit`, one lane's range at a time)."""
+        """Store the batch's new states in BFS order (:func:`checker.pins_kernel.commit`, one lane's range at a time).
+
+        Meanwhile the other threads compute the first round of the level's next batch ahead, into the second set of
+        buffers (``self.ahead``), where that is sound: see :meth:`_ahead_range`."""
         self._grow(sum(int(lane.tc[K.T_CUSED]) for lane in self.lanes))
+        nxt = self._ahead_range(b1)
+        rnd: _Round | None = None
+        jobs = []
+        if nxt is not None and self.pool is not None:
+            if self.second is None:
+                self.second = (tuple(np.zeros(0, dtype=np.int64) for _ in range(len(self.st))),
+                               [_Lane(*self.lane_shape) for _ in self.lanes])
+            st2, lanes2 = self.second
+            st2, todos2 = self._prepare(nxt[0], nxt[1], lanes2, st2)
+            self.second = (st2, lanes2)
+            rnd = self._round(lanes2, todos2, nxt[0], int(ctl[K.PENDING]), self.store, st2)
+            self.kernel_calls += 1
+            jobs = [self.pool.submit(rnd.work) for _ in range(self.workers - 1)]
         n = b1 - b0
         t0 = time.perf_counter()
-        for t, lane in enumerate(self.lanes):
-            lo, hi = b0 + n * t // len(self.lanes), b0 + n * (t + 1) // len(self.lanes)
-            if lo < hi:
-                K.commit(lo, hi, b0, ctl, self.store.tup(), counts, wit, bad_vec, *self.st, *lane.out)
-                if ctl[K.ST] != K.DONE:
-                    break
-        self.commit_seconds += time.perf_counter() - t0
+        try:
+            for t, lane in enumerate(self.lanes):
+                lo, hi = b0 + n * t // len(self.lanes), b0 + n * (t + 1) // len(self.lanes)
+                if lo < hi:
+                    K.commit(lo, hi, b0, ctl, self.store.tup(), counts, wit, bad_vec, *self.st, *lane.out)
+                    if ctl[K.ST] != K.DONE:
+                        break
+            self.commit_seconds += time.perf_counter() - t0
+            if rnd is not None and ctl[K.ST] == K.DONE:
+                rnd.work()  # this thread helps with the rest of the next batch's first round
+        finally:
+            if rnd is not None:
+                rnd.stop()
+                for job in jobs:
+                    job.result()
         self.kernel_seconds += time.perf_counter() - t0
         self.nrows = self.store.n = int(ctl[K.NROWS])
+        if rnd is not None and ctl[K.ST] == K.DONE and nxt is not None and not rnd.stopped_early:
+            self.ahead = (nxt[0], nxt[1], todos2)
+
+    def _ahead_range(self, b1: int) -> tuple[int, int] | None:
+        """The batch after the one ending at ``b1`` that the driver will ask for next, if its first round may be computed
+        during this batch's commit; else None.
+
+        Sound, because ``compute`` only reads what the commit writes in the store, and only to tell which successors
+        are candidates (not stored yet): the commit looks every candidate up again before it stores it, so a successor
+        that the concurrent commit stores is either seen stored (and it is, before the next commit) or taken as a
+        candidate and found by the next commit.  A lookup never sees a state that is not stored: in the memory store
+        an entry is published by its last word, after the key words, which start as EMPTY (all ones), unlike any slot
+        value; in the fp store an entry is one word.  (The compact store packs rows in bit fields: not done there.)  The batch's
+        states are stored before this commit (``b2 <= nrows``), and the tables that misses fill do not change until
+        the round is over, so the round's results and misses are the ones it would have afterwards; a witnessed
+        property's bit stays set in that round's ``pending``, which only makes it evaluate more (and miss property-memo
+        entries that do not intern anything), and the commit masks it.  Not with ``check --continue``, whose masks change from batch to batch."""
+        if self.keep_going or self.pool is None or self.store.kind not in ("memory", "fp"):
+            return None
+        b2 = min(self.level_top, b1 + self.batch)
+        return (b1, b2) if b1 < b2 <= self.nrows else None
 
     # ------------------------------------------------------------------ the driver's Expander interface
 
@@ -699,6 +785,7 @@ class CompiledExplorer:
                 self._visit_py(idx, c, verdicts)
         self.ctl[K.PENDING] = self._pending_bits(verdicts)
         self.ctl[K.NROWS] = self.nrows
+        self.level_top = self.nrows
 
     def _masks(self, verdicts: Verdicts) -> None:
         """``check --continue``: the kernel checks only the properties still undecided (so each property's first
@@ -715,7 +802,20 @@ class CompiledExplorer:
         ctl = self.ctl
         if self.keep_going:
             self._masks(verdicts)
-        self._expand_batch(lo, hi, self.pool, int(ctl[K.PENDING]))
+        ahead, self.ahead = self.ahead, None
+        if ahead is not None and ahead[:2] == (lo, hi) and self.second is not None:
+            st2, lanes2 = self.second
+            self.second = (self.st, self.lanes)
+            self.st, self.lanes = st2, lanes2
+            if any(lane.tc[K.T_MOVER] for lane in lanes2):  # a miss list was full: the batch again, from the start
+                for lane in lanes2:
+                    lane.grow_misses()
+                ahead = None
+            else:
+                self.aheads += 1
+        else:
+            ahead = None
+        self._expand_batch(lo, hi, self.pool, int(ctl[K.PENDING]), computed=None if ahead is None else ahead[2])
         if self.keep_going:
             self._commit_keep_going(lo, hi, verdicts)
             return
@@ -735,6 +835,7 @@ class CompiledExplorer:
     def level_end(self, lo: int) -> None:
         self.store.n = self.nrows
         self.store.level(lo)
+        self.level_top = self.nrows
 
     def fill_stats(self, stats: Stats) -> None:
         model = self.model
