@@ -298,6 +298,20 @@ TARGET_HEADERS = ["target", "limit", "measured (the search's wall time)", "whole
                   "peak RSS", "result"]
 
 
+def machine_speed() -> str:
+    """The machine's speed now, as one figure to set beside the run's: this shared VM's speed drifts (the same warm 3/4
+    search took 2.6 s in one session and 4.2-11 s in the next), so a run's figures are comparable with another run's
+    only where this one is too.  A pure-Python loop, best of three."""
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        s = 0
+        for i in range(5_000_000):
+            s += i
+        best = min(best, time.perf_counter() - t0)
+    return f"a Python loop of 5 M additions took {best:.2f} s (best of 3)"
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -416,7 +430,7 @@ def main() -> int:
     engines = args.engine or (["readable", "compiled"] if args.targets else list(ENGINES))
     baseline_root = baseline_tree(args.baseline) if args.baseline else None
     print(f"machine: {os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}, "
-          f"load average at start {os.getloadavg()[0]:.2f}", flush=True)
+          f"load average at start {os.getloadavg()[0]:.2f}, {machine_speed()}", flush=True)
     rows: list[list[str]] = []
     configs = CONFIGS
     slow_readable = set(SLOW_READABLE)
@@ -492,6 +506,7 @@ def main() -> int:
     for note in notes:
         print(f"- {note}")
     print(f"\nload average at end {os.getloadavg()[0]:.2f} (wall times are inflated when other processes share the CPUs; CPU s is not)")
+    print(f"machine at the end: {machine_speed()}", flush=True)
     if mismatches:
         print(f"{mismatches} run(s) disagree with the counts pinned in models/manifest.json or with each other (TLC rows)")
     return 1 if mismatches else 0
