@@ -55,7 +55,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,9 @@ BATCH = 1 << 14
 """States expanded per batch: the threads share a batch's states; progress reports (and Ctrl-C) come between batches."""
 
 
+COMPILE_WAIT = 600.0
+"""Seconds the first batch waits for ``compute``'s compile in the second process (it takes about 10-25 s here) before
+it gives that process up and compiles ``compute`` itself."""
 LANES_PER_THREAD = 4
 """With threads, a batch is split into this many consecutive ranges (lanes) per thread, which the threads take in turn
 as they become free: the states of a batch differ in cost, and fixed halves left one thread waiting for the other."""
@@ -85,17 +88,13 @@ class _Round:
     def __init__(self, run_lane: Callable[[int], None], lanes: list[int]) -> None:
         self.run_lane = run_lane
         self.todo = iter(lanes)
-        self.left = len(lanes)
         self.take = threading.Lock()
         self.stopped = False
-        self.stopped_early = False  # stopped with lanes left
 
     def work(self) -> None:
         while True:
             with self.take:
                 t = None if self.stopped else next(self.todo, None)
-                if t is not None:
-                    self.left -= 1
             if t is None:
                 return
             self.run_lane(t)
@@ -103,7 +102,27 @@ class _Round:
     def stop(self) -> None:
         with self.take:
             self.stopped = True
-            self.stopped_early = self.left > 0
+
+
+def _join(jobs: list[Future[None]]) -> None:
+    """Wait for every job; a Ctrl-C meanwhile is raised once all are done, and so is a job's error (no thread may go on
+    computing into the buffers after the search has ended and its report is being built)."""
+    interrupted = False
+    error: BaseException | None = None
+    for job in jobs:
+        while True:
+            try:
+                job.result()
+            except KeyboardInterrupt:
+                interrupted = True
+                continue
+            except BaseException as e:  # re-raised below, once every job is done
+                error = error or e
+            break
+    if error is not None:
+        raise error
+    if interrupted:
+        raise KeyboardInterrupt
 
 
 class _Buf:
@@ -239,7 +258,7 @@ class CompiledExplorer:
         self.checkpointer: _Checkpoint | None = None
         self.spare: _Lane | None = None  # check --continue: the buffers for expanding one state again
         self.pool: ThreadPoolExecutor | None = None
-        self.apart: subprocess.Popen[bytes] | None = None  # compiling the kernel's compute (see start)
+        self.compile_proc: subprocess.Popen[bytes] | None = None  # compiling the kernel's compute (see start)
         self.progress = progress
         self.progress_interval = progress_interval
         w = model.width
@@ -318,9 +337,11 @@ class CompiledExplorer:
         self.lanes = [_Lane(*self.lane_shape) for _ in range(self.workers * LANES_PER_THREAD if self.workers > 1 else 1)]
         # The buffers of the next batch's first round, computed during a commit (see _commit_batch), and that batch.
         self.second: tuple[tuple[Any, ...], list[_Lane]] | None = None
-        self.ahead: tuple[int, int, list[Any]] | None = None
+        self.ahead: tuple[int, int, int, list[Any]] | None = None
         self.level_top = 0  # where the level being expanded ends (the driver's batches stop there)
         self.aheads = 0  # batches whose first round was computed during the commit before
+        self.scratch_cap = 64  # successors of one state that every lane's scratch holds (see _prepare)
+        self.interrupted = False  # Ctrl-C while helping with the next batch's round, raised once the batch is told
         self.fills = 0
         self.kernel_calls = 0
         self.kernel_seconds = 0.0  # time in the compiled kernel
@@ -493,8 +514,9 @@ class CompiledExplorer:
                 rank = orders.get(r)
                 if rank is None:
                     rank = orders[r] = model.process_order(r)
-                if rank != best_order[k]:
-                    worse, better = rank > best_order[k], rank < best_order[k]
+                if rank != best_order[k]:  # as tuples compare: the first unequal position decides, by <
+                    better = rank < best_order[k]
+                    worse = not better
                     break
             if worse:
                 continue
@@ -577,12 +599,15 @@ class CompiledExplorer:
                        pool: ThreadPoolExecutor | None) -> None:
         """:meth:`_compute` of each lane's ``todos``, the lanes taken in order by whichever thread is free."""
         rnd = self._round(lanes, todos, b0, pending, store)
-        jobs = [pool.submit(rnd.work) for _ in range(self.workers - 1)] if pool is not None else []
+        jobs: list[Future[None]] = []
         try:
+            if pool is not None:
+                for _ in range(self.workers - 1):
+                    jobs.append(pool.submit(rnd.work))
             rnd.work()
         finally:
-            for job in jobs:
-                job.result()
+            rnd.stop()
+            _join(jobs)
 
     def _prepare(self, b0: int, b1: int, lanes: list[_Lane], st: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[Any]]:
         """Per-state arrays for the batch ``b0..b1-1`` (``st``, grown if short), its lanes' states, their counters cleared."""
@@ -592,6 +617,9 @@ class CompiledExplorer:
         bounds = [b0 + n * t // len(lanes) for t in range(len(lanes) + 1)]
         for lane in lanes:
             lane.tc[:] = 0
+            # Every lane of either set holds as many successors as the most any lane has grown to: a state that does not
+            # fit is put off to the next round, which moves its misses, and so the fill order, from one thread's.
+            lane.grow_scratch(self.scratch_cap)
         return st, [np.arange(bounds[t], bounds[t + 1], dtype=np.int64) for t in range(len(lanes))]
 
     def _expand_batch(self, b0: int, b1: int, pool: ThreadPoolExecutor | None, pending: int, store: Store | None = None,
@@ -611,9 +639,13 @@ class CompiledExplorer:
             self.st, todos = self._prepare(b0, b1, lanes, self.st)
         else:
             todos = computed
-        if self.apart is not None:  # compute's compile (see start)
-            self.apart.wait()
-            self.apart = None
+        if self.compile_proc is not None:  # compute's compile (see start); a stuck one is given up: compiled here
+            try:
+                self.compile_proc.wait(timeout=COMPILE_WAIT)
+            except subprocess.TimeoutExpired:
+                self.compile_proc.kill()
+                self.compile_proc.wait()
+            self.compile_proc = None
         while True:
             if computed is None:
                 self.kernel_calls += 1
@@ -634,6 +666,7 @@ class CompiledExplorer:
             for lane in lanes:
                 lane.tc[K.T_NMISS] = lane.tc[K.T_NEED] = 0
                 if need:
+                    self.scratch_cap = max(self.scratch_cap, need)
                     lane.grow_scratch(need)
                 if lane.tc[K.T_ROOM]:
                     lane.grow_out()
@@ -659,12 +692,15 @@ class CompiledExplorer:
             st2, lanes2 = self.second
             st2, todos2 = self._prepare(nxt[0], nxt[1], lanes2, st2)
             self.second = (st2, lanes2)
-            rnd = self._round(lanes2, todos2, nxt[0], int(ctl[K.PENDING]), self.store, st2)
+            pending = int(ctl[K.PENDING])
+            rnd = self._round(lanes2, todos2, nxt[0], pending, self.store, st2)
             self.kernel_calls += 1
-            jobs = [self.pool.submit(rnd.work) for _ in range(self.workers - 1)]
         n = b1 - b0
         t0 = time.perf_counter()
         try:
+            if rnd is not None and self.pool is not None:
+                for _ in range(self.workers - 1):
+                    jobs.append(self.pool.submit(rnd.work))
             for t, lane in enumerate(self.lanes):
                 lo, hi = b0 + n * t // len(self.lanes), b0 + n * (t + 1) // len(self.lanes)
                 if lo < hi:
@@ -673,16 +709,18 @@ class CompiledExplorer:
                         break
             self.commit_seconds += time.perf_counter() - t0
             if rnd is not None and ctl[K.ST] == K.DONE:
-                rnd.work()  # this thread helps with the rest of the next batch's first round
+                try:
+                    rnd.work()  # this thread helps with the rest of the next batch's first round
+                except KeyboardInterrupt:  # raised by expand once this batch's verdicts are told
+                    self.interrupted = True
         finally:
+            self.nrows = self.store.n = int(ctl[K.NROWS])  # what the commit stored, even if interrupted
             if rnd is not None:
                 rnd.stop()
-                for job in jobs:
-                    job.result()
+            _join(jobs)
         self.kernel_seconds += time.perf_counter() - t0
-        self.nrows = self.store.n = int(ctl[K.NROWS])
-        if rnd is not None and ctl[K.ST] == K.DONE and nxt is not None and not rnd.stopped_early:
-            self.ahead = (nxt[0], nxt[1], todos2)
+        if rnd is not None and ctl[K.ST] == K.DONE and nxt is not None and not self.interrupted:
+            self.ahead = (nxt[0], nxt[1], pending, todos2)
 
     def _ahead_range(self, b1: int) -> tuple[int, int] | None:
         """The batch after the one ending at ``b1`` that the driver will ask for next, if its first round may be computed
@@ -691,13 +729,16 @@ class CompiledExplorer:
         Sound, because ``compute`` only reads what the commit writes in the store, and only to tell which successors
         are candidates (not stored yet): the commit looks every candidate up again before it stores it, so a successor
         that the concurrent commit stores is either seen stored (and it is, before the next commit) or taken as a
-        candidate and found by the next commit.  A lookup never sees a state that is not stored: in the memory store
-        an entry is published by its last word, after the key words, which start as EMPTY (all ones), unlike any slot
-        value; in the fp store an entry is one word.  (The compact store packs rows in bit fields: not done there.)  The batch's
+        candidate and found by the next commit.  A lookup never sees a state that is not stored, whatever order the
+        other thread sees the commit's writes in: in the memory store each word of an entry (its key words and its
+        index) is written once, from EMPTY (all ones, unlike any slot value or row number), and 32-bit words do not
+        tear, so a key can match only once every one of its words is the state's; in the fp store an entry is one
+        aligned word, written once from 0.  (The compact store packs rows in bit fields: not done there.)  The batch's
         states are stored before this commit (``b2 <= nrows``), and the tables that misses fill do not change until
-        the round is over, so the round's results and misses are the ones it would have afterwards; a witnessed
-        property's bit stays set in that round's ``pending``, which only makes it evaluate more (and miss property-memo
-        entries that do not intern anything), and the commit masks it.  Not with ``check --continue``, whose masks change from batch to batch."""
+        the round is over, so the round's results and misses are the ones it would have afterwards.  The round uses the
+        ``pending`` mask from before the commit; should the commit witness a property, the round is not taken (see
+        :meth:`expand`), as its misses could differ.  (``check --continue`` never comes here: it commits in
+        :meth:`_commit_keep_going`.)"""
         if self.keep_going or self.pool is None or self.store.kind not in ("memory", "fp"):
             return None
         b2 = min(self.level_top, b1 + self.batch)
@@ -726,10 +767,10 @@ class CompiledExplorer:
                           progress=self.progress, progress_interval=self.progress_interval, checkpointer=self.checkpointer)
         finally:
             self.static_tail = self.tail0
-            if self.apart is not None:  # interrupted before the first batch: no compile is left running
-                self.apart.kill()
-                self.apart.wait()
-                self.apart = None
+            if self.compile_proc is not None:  # interrupted before the first batch: no compile is left running
+                self.compile_proc.kill()
+                self.compile_proc.wait()
+                self.compile_proc = None
             if self.pool is not None:
                 self.pool.shutdown(wait=True)
             self.pool = None
@@ -767,10 +808,12 @@ class CompiledExplorer:
         # The first run after an install compiles the kernel: ``compute``, two thirds of that time, in a second process
         # (K.compile_apart) while this one compiles the store's functions and ``commit``; the first batch waits for it.
         lane = self.lanes[0]
-        self.apart = K.compile_apart(K.compute, self._compute_args(lane, np.zeros(1, dtype=np.int64), 0, 0, self.store))
+        if self.workers > 1:  # --workers 1: one core
+            self.compile_proc = K.compile_apart(K.compute, self._compute_args(lane, np.zeros(1, dtype=np.int64), 0, 0,
+                                                                              self.store))
         with K.first_load():
             Store(self.store.kind, self.width, cap=2).insert((0,) * self.width)
-            if self.apart is not None:
+            if self.compile_proc is not None:
                 K.compile_for(K.commit, (0, 0, 0, self.ctl, self.store.tup(), self.counts, self.wit, self.bad_vec, *self.st,
                                          *lane.out))
         for v0 in self.model.initial():  # in Python (few)
@@ -803,7 +846,9 @@ class CompiledExplorer:
         if self.keep_going:
             self._masks(verdicts)
         ahead, self.ahead = self.ahead, None
-        if ahead is not None and ahead[:2] == (lo, hi) and self.second is not None:
+        # The first round computed ahead (see _commit_batch), if it is this batch's and had this batch's pending mask
+        # (a witness found by the commit before changes it: the round is done again, as one thread does it).
+        if ahead is not None and ahead[:3] == (lo, hi, int(ctl[K.PENDING])) and self.second is not None:
             st2, lanes2 = self.second
             self.second = (self.st, self.lanes)
             self.st, self.lanes = st2, lanes2
@@ -815,7 +860,7 @@ class CompiledExplorer:
                 self.aheads += 1
         else:
             ahead = None
-        self._expand_batch(lo, hi, self.pool, int(ctl[K.PENDING]), computed=None if ahead is None else ahead[2])
+        self._expand_batch(lo, hi, self.pool, int(ctl[K.PENDING]), computed=None if ahead is None else ahead[3])
         if self.keep_going:
             self._commit_keep_going(lo, hi, verdicts)
             return
@@ -831,6 +876,9 @@ class CompiledExplorer:
             verdicts.violated(ap.prop, int(ctl[K.INFO_IDX]), tuple(int(c) for c in self.bad_vec))
         elif st == K.CAPPED:
             raise Capped
+        if self.interrupted:  # Ctrl-C during the commit's help with the next round: now that the batch is told
+            self.interrupted = False
+            raise KeyboardInterrupt
 
     def level_end(self, lo: int) -> None:
         self.store.n = self.nrows
@@ -1062,6 +1110,7 @@ class CompiledExplorer:
         if not 0 <= lo <= hi == st.n or int(arrays["ctl"][K.NROWS]) != st.n:
             raise ValueError("the level to expand does not match the store")
         self.store, self.nrows = st, st.n
+        self.level_top = hi
         for name in _BUF_NAMES:
             buf = getattr(self, name)
             buf.waiting = []

@@ -144,19 +144,25 @@ def compile_apart(disp: Any, args: Sequence[Any]) -> subprocess.Popen[bytes] | N
     then loads ``disp`` from the cache.  Should the process fail, that call compiles it as usual: only time is lost."""
     if (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1) < 2:
         return None
-    if cached(disp, args) is not False:
+    if not sys.executable or cached(disp, args) is not False:
         return None
-    payload = pickle.dumps({"path": sys.path, "module": disp.py_func.__module__, "name": disp.py_func.__name__,
+    payload = pickle.dumps({"module": disp.py_func.__module__, "name": disp.py_func.__name__,
                             "sig": tuple(numba.typeof(a) for a in args)})
-    code = ("import pickle, sys; p = pickle.loads(sys.stdin.buffer.read()); sys.path[:] = p['path']; "
+    # This process's import path first: unpickling the signature imports numba.
+    code = (f"import sys; sys.path[:] = {sys.path!r}; import pickle; p = pickle.loads(sys.stdin.buffer.read()); "
             "from checker.pins_kernel import _compile_here; _compile_here(p['module'], p['name'], p['sig'])")
     try:
         proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
+    except OSError:
+        return None
+    try:
         assert proc.stdin is not None
         proc.stdin.write(payload)
         proc.stdin.close()
     except OSError:
+        proc.kill()
+        proc.wait()
         return None
     return proc
 

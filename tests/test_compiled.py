@@ -226,12 +226,19 @@ def test_ctrl_c_ends_in_an_incomplete_report(tmp_path: Path) -> None:
 def _threaded(model: Raft, workers: int, props: list[Any] | None = None, **kw: Any) -> tuple[CompiledExplorer, Any]:
     """A run with ``workers`` threads, tiny batches and tiny buffers, so that every round trip of the driver is taken:
     many rounds per batch, full miss lists (the round is redone), full outputs, more successors than the scratch holds."""
+    import numpy as np
+
+    from checker.compiled import _Lane
+
     ex = compiled(model, props, workers=workers, batch=5, **kw)
-    for lane in ex.lanes:
+    # and the second set, into which the threads compute the next batch's first round during a commit
+    ex.second = (tuple(np.zeros(0, dtype=np.int64) for _ in ex.st), [_Lane(*ex.lane_shape) for _ in ex.lanes])
+    for lane in [*ex.lanes, *ex.second[1]]:
         lane.grow_misses(2)
         lane.out = lane._out(3, 1, 1)
         lane.scratch = ()
         lane.grow_scratch(1)
+    ex.scratch_cap = 1
     return ex, ex.run()
 
 
@@ -406,6 +413,7 @@ def test_compile_apart_fills_the_disk_cache_for_this_process(tmp_path: Path, mon
 
     (tmp_path / "apart_mod.py").write_text(APART_MODULE)
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1})  # two cores, wherever the test runs
     mod = importlib.import_module("apart_mod")
     try:
         args = (np.arange(4, dtype=np.int64),)
@@ -440,3 +448,114 @@ def test_the_compile_apart_is_for_computes_real_signature(monkeypatch: pytest.Mo
         CompiledExplorer(RaftPins(Raft(3, 2, 0)), store=store).run()
         assert [d for d, _ in asked] == [kernel.compute]
         assert asked[0][1] in kernel.compute.overloads, f"{store}: compute was called with other types"
+
+
+def test_a_late_first_witness_with_threads() -> None:
+    """A SOMETIMES property first met late (symmetry off: its state is found once): two threads, computing rounds
+    ahead during commits, witness it at the same state as one thread (the mask of pending properties matters there)."""
+    import itertools
+
+    from checker.model import sometimes
+
+    model = Raft(3, 2, 0)
+    base = compiled(model, [], workers=1, symmetry=False)
+    base.run()
+    rows = list(base.vectors())
+    target = base.model.decode(rows[len(rows) - 10]).servers
+    targets = {tuple(p) for p in itertools.permutations(target)}
+
+    @sometimes("Late", "the servers as in a state near the end of the search")
+    def late(s: State) -> bool:
+        return tuple(s.servers) in targets
+
+    runs = [compiled(model, [late], workers=w, batch=64, symmetry=False) for w in (1, 2)]
+    one, two = (ex.run() for ex in runs)
+    assert runs[1].aheads > 0
+    assert one.witnesses["Late"] is not None and not one.unsatisfied
+    assert two.witnesses == one.witnesses and two.unsatisfied == one.unsatisfied
+    assert int(runs[1].wit[0]) == int(runs[0].wit[0])
+
+
+def test_ctrl_c_while_helping_with_the_next_round_keeps_the_commit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C lands while this thread, its commit done, helps compute the next batch's first round: the report is
+    incomplete and counts every state that commit stored (the interrupt is raised once the batch is told)."""
+    import threading
+
+    from checker import compiled as engine
+
+    state = {"committed": False, "helps": 0}
+    commit, compute_round, work = engine.K.commit, engine.CompiledExplorer._compute_round, engine._Round.work
+
+    def committed(*args: Any) -> None:
+        commit(*args)
+        state["committed"] = True
+
+    def rounds(self: CompiledExplorer, *args: Any) -> None:
+        state["committed"] = False
+        compute_round(self, *args)
+
+    def helping(self: Any) -> None:
+        if threading.current_thread() is threading.main_thread() and state["committed"]:
+            state["helps"] += 1
+            if state["helps"] == 20:
+                raise KeyboardInterrupt
+        work(self)
+
+    monkeypatch.setattr(engine.K, "commit", committed)
+    monkeypatch.setattr(engine.CompiledExplorer, "_compute_round", rounds)
+    monkeypatch.setattr(engine._Round, "work", helping)
+    ex = compiled(Raft(3, 2, 0), None, workers=2, batch=5)
+    r = ex.run()
+    assert state["helps"] >= 20
+    assert r.status == "incomplete" and r.incomplete_reason == "interrupted"
+    assert r.stats.distinct_states == int(ex.ctl[engine.K.NROWS]) == ex.store.n > 0
+
+
+@pytest.mark.parametrize("order", ["total", "ties", "partial"])
+def test_canonical_candidates_are_the_full_enumerations(order: str) -> None:
+    """_canon_candidates drops a renaming at its first greater position; it gives the best values and the renamings
+    reaching them exactly as comparing every renaming's whole tuple does, for a process order that is total, has
+    ties between values, or is partial (sets by inclusion)."""
+    import itertools
+    import random
+    from types import SimpleNamespace
+
+    n = 3
+    perms = list(itertools.permutations(range(n)))
+    rank = {"total": lambda v: v, "ties": lambda v: v // 3,
+            "partial": lambda v: frozenset(k for k in range(3) if v >> k & 1)}[order]
+    model = SimpleNamespace(sym_key=lambda i, v: v % 2, rename=lambda pi, v: (v * 7 + 3 * pi) % 8, process_order=rank)
+    fake = SimpleNamespace(nproc=n, sym_key_memo={}, order_memo={}, rename_memo={}, perm_plans={},
+                           perm_index={p: i for i, p in enumerate(perms)}, model=model)
+
+    def every(procs: tuple[int, ...]) -> tuple[tuple[int, ...], list[int]]:
+        keys = [model.sym_key(i, v) for i, v in enumerate(procs)]
+        blocks: list[list[int]] = []
+        for i in sorted(range(n), key=keys.__getitem__):
+            if blocks and keys[blocks[-1][0]] == keys[i]:
+                blocks[-1].append(i)
+            else:
+                blocks.append([i])
+        best: tuple[int, ...] | None = None
+        best_order: tuple[Any, ...] = ()
+        got: list[int] = []
+        for choice in itertools.product(*(itertools.permutations(b) for b in blocks)):
+            p = [0] * n
+            for new_pos, old in enumerate(itertools.chain.from_iterable(choice)):
+                p[old] = new_pos
+            pi = perms.index(tuple(p))
+            new = [0] * n
+            for i, v in enumerate(procs):
+                new[p[i]] = model.rename(pi, v)
+            cand_order = tuple(rank(v) for v in new)
+            if best is None or cand_order < best_order:
+                best, best_order, got = tuple(new), cand_order, [pi]
+            elif cand_order == best_order:
+                got.append(pi)
+        assert best is not None
+        return best, got
+
+    rng = random.Random(7)
+    for _ in range(500):
+        procs = tuple(rng.randrange(8) for _ in range(n))
+        assert CompiledExplorer._canon_candidates(fake, procs) == every(procs), procs  # type: ignore[arg-type]
