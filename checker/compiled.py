@@ -1084,6 +1084,7 @@ class CompiledExplorer:
             "store": {a: getattr(st, a) for a in _STORE_SCALARS if hasattr(st, a)},
             "tables": {name: getattr(self, name).count for name in _TABLE_NAMES},
             "rename_memo": self.rename_memo, "interned": self.model.interned(),  # type: ignore[attr-defined]
+            "scratch_cap": self.scratch_cap,  # the lanes' capacity: the resumed rounds put off the same states
             "found": [(name, idx, bad) for name, (_, idx, bad) in verdicts.found.items()],
             "witness": list(verdicts.witness.items()),
             "position": (pos.lo, pos.hi, pos.depth, pos.stats_depth),
@@ -1130,6 +1131,10 @@ class CompiledExplorer:
         self.ctl[K.MAXST] = -1 if self.max_states is None else self.max_states  # this run's cap, not the saved run's
         self.ctl[K.ST] = K.DONE
         self.rename_memo = dict(meta["rename_memo"])
+        cap = meta.get("scratch_cap", 64)  # absent before 2026-12-02: the lanes' first capacity
+        if not isinstance(cap, int) or not 1 <= cap <= 1 << 24:
+            raise ValueError("the lanes' saved capacity is not a count")
+        self.scratch_cap = cap
         self.model.restore_interned(meta["interned"])  # type: ignore[attr-defined]
         by_name = {p.name: p for p in verdicts.props}
         for name, idx in meta["witness"]:
