@@ -503,29 +503,13 @@ class CompiledExplorer:
         best_order: tuple[Any, ...] = ()
         perms: list[int] = []
         for pi, at in plan:
-            # Compared with the best so far position by position, as the tuples compare: a renaming is dropped at its
-            # first greater position (most are, at the first or second), so few are renamed in full.
-            worse = better = False
-            for k in range(n if best is not None else 0):
-                v = procs[at[k]]
-                r = renames.get((pi, v))
-                if r is None:
-                    r = renames[pi, v] = model.rename(pi, v)
-                rank = orders.get(r)
-                if rank is None:
-                    rank = orders[r] = model.process_order(r)
-                if rank != best_order[k]:  # as tuples compare: the first unequal position decides, by <
-                    better = rank < best_order[k]
-                    worse = not better
-                    break
-            if worse:
-                continue
-            if best is not None and not better:
-                perms.append(pi)
-                continue
-            new = []
-            ranks = []
-            for old in at:
+            # Renamed position by position and compared with the best so far as the tuples compare (the first unequal
+            # position decides, by <): a renaming is dropped at its first position that is not less (most are, at the
+            # first or second), so few are renamed in full.
+            new: list[int] = []
+            ranks: list[Any] = []
+            tied = best is not None  # equal to the best so far up to here
+            for k, old in enumerate(at):
                 v = procs[old]
                 r = renames.get((pi, v))
                 if r is None:
@@ -533,9 +517,17 @@ class CompiledExplorer:
                 rank = orders.get(r)
                 if rank is None:
                     rank = orders[r] = model.process_order(r)
+                if tied and rank != best_order[k]:
+                    if not rank < best_order[k]:
+                        break
+                    tied = False
                 new.append(r)
                 ranks.append(rank)
-            best, best_order, perms = tuple(new), tuple(ranks), [pi]
+            else:
+                if tied:
+                    perms.append(pi)
+                else:
+                    best, best_order, perms = tuple(new), tuple(ranks), [pi]
         assert best is not None
         return best, perms
 
@@ -662,12 +654,10 @@ class CompiledExplorer:
             got = [lane.misses[: int(lane.tc[K.T_NMISS])] for lane in lanes]
             if any(len(m) for m in got):
                 self._fill(np.concatenate(got))
-            need = max(int(lane.tc[K.T_NEED]) for lane in lanes)
+            self.scratch_cap = max(self.scratch_cap, *(int(lane.tc[K.T_NEED]) for lane in lanes))
             for lane in lanes:
                 lane.tc[K.T_NMISS] = lane.tc[K.T_NEED] = 0
-                if need:
-                    self.scratch_cap = max(self.scratch_cap, need)
-                    lane.grow_scratch(need)
+                lane.grow_scratch(self.scratch_cap)
                 if lane.tc[K.T_ROOM]:
                     lane.grow_out()
                     lane.tc[K.T_ROOM] = 0
@@ -683,9 +673,10 @@ class CompiledExplorer:
         buffers (``self.ahead``), where that is sound: see :meth:`_ahead_range`."""
         self._grow(sum(int(lane.tc[K.T_CUSED]) for lane in self.lanes))
         nxt = self._ahead_range(b1)
+        pool = self.pool
         rnd: _Round | None = None
-        jobs = []
-        if nxt is not None and self.pool is not None:
+        jobs: list[Future[None]] = []
+        if nxt is not None and pool is not None:
             if self.second is None:
                 self.second = (tuple(np.zeros(0, dtype=np.int64) for _ in range(len(self.st))),
                                [_Lane(*self.lane_shape) for _ in self.lanes])
@@ -698,9 +689,9 @@ class CompiledExplorer:
         n = b1 - b0
         t0 = time.perf_counter()
         try:
-            if rnd is not None and self.pool is not None:
+            if rnd is not None and pool is not None:
                 for _ in range(self.workers - 1):
-                    jobs.append(self.pool.submit(rnd.work))
+                    jobs.append(pool.submit(rnd.work))
             for t, lane in enumerate(self.lanes):
                 lo, hi = b0 + n * t // len(self.lanes), b0 + n * (t + 1) // len(self.lanes)
                 if lo < hi:
@@ -719,7 +710,7 @@ class CompiledExplorer:
                 rnd.stop()
             _join(jobs)
         self.kernel_seconds += time.perf_counter() - t0
-        if rnd is not None and ctl[K.ST] == K.DONE and nxt is not None and not self.interrupted:
+        if rnd is not None and nxt is not None and ctl[K.ST] == K.DONE and not self.interrupted:
             self.ahead = (nxt[0], nxt[1], pending, todos2)
 
     def _ahead_range(self, b1: int) -> tuple[int, int] | None:
@@ -739,7 +730,7 @@ class CompiledExplorer:
         ``pending`` mask from before the commit; should the commit witness a property, the round is not taken (see
         :meth:`expand`), as its misses could differ.  (``check --continue`` never comes here: it commits in
         :meth:`_commit_keep_going`.)"""
-        if self.keep_going or self.pool is None or self.store.kind not in ("memory", "fp"):
+        if self.pool is None or self.store.kind not in ("memory", "fp"):
             return None
         b2 = min(self.level_top, b1 + self.batch)
         return (b1, b2) if b1 < b2 <= self.nrows else None

@@ -136,14 +136,12 @@ def cached(disp: Any, args: Sequence[Any]) -> bool | None:
 
 def compile_apart(disp: Any, args: Sequence[Any]) -> subprocess.Popen[bytes] | None:
     """Start compiling ``disp`` for the types of ``args`` in another process, which saves it in numba's disk cache, where
-    it is not compiled yet; the process, or None where there is nothing to gain (compiled or cached already, one core, or
-    a cache that cannot be told or written).
+    it is not compiled yet; the process, or None where there is nothing to gain (compiled or cached already, or a cache
+    that cannot be told or written).  The caller decides whether a second core may be used.
 
     numba compiles in one thread, under a lock, so a process is the way to use a second core for the first-ever compile:
     the caller compiles the other functions meanwhile, waits for the process before its first call of ``disp``, and
     then loads ``disp`` from the cache.  Should the process fail, that call compiles it as usual: only time is lost."""
-    if (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1) < 2:
-        return None
     if not sys.executable or cached(disp, args) is not False:
         return None
     payload = pickle.dumps({"module": disp.py_func.__module__, "name": disp.py_func.__name__,

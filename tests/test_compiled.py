@@ -413,7 +413,6 @@ def test_compile_apart_fills_the_disk_cache_for_this_process(tmp_path: Path, mon
 
     (tmp_path / "apart_mod.py").write_text(APART_MODULE)
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1})  # two cores, wherever the test runs
     mod = importlib.import_module("apart_mod")
     try:
         args = (np.arange(4, dtype=np.int64),)
@@ -445,9 +444,12 @@ def test_the_compile_apart_is_for_computes_real_signature(monkeypatch: pytest.Mo
     monkeypatch.setattr(compiled.K, "compile_apart", record)
     for store in ("memory", "fp"):
         asked.clear()
-        CompiledExplorer(RaftPins(Raft(3, 2, 0)), store=store).run()
+        CompiledExplorer(RaftPins(Raft(3, 2, 0)), store=store, workers=2).run()  # one thread: no second process
         assert [d for d, _ in asked] == [kernel.compute]
         assert asked[0][1] in kernel.compute.overloads, f"{store}: compute was called with other types"
+    asked.clear()
+    CompiledExplorer(RaftPins(Raft(3, 2, 0)), workers=1).run()
+    assert asked == []  # --workers 1: one core, so no second process
 
 
 def test_a_late_first_witness_with_threads() -> None:
