@@ -21,6 +21,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from checker import signals
 from checker.bfs import HOLDS, INCOMPLETE, Explorer, Result
 from checker.checkpoint import CheckpointError
 from checker.console import (
@@ -336,17 +337,22 @@ def summary_json(model: Raft, result: Result[State, Action], symmetry: bool, fil
     }
 
 
+def _command(argv: list[str]) -> int:
+    if argv and argv[0] == "help":
+        return _help(argv[1:])
+    if argv and argv[0] in SUBCOMMANDS:
+        return int(_subcommand(argv[0]).main(argv[1:]))
+    return _check(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from checker import failure
 
     argv = list(sys.argv[1:] if argv is None else argv)
     as_json = failure.wants_json(argv)
     try:
-        if argv and argv[0] == "help":
-            return _help(argv[1:])
-        if argv and argv[0] in SUBCOMMANDS:
-            return int(_subcommand(argv[0]).main(argv[1:]))
-        return _check(argv)
+        with signals.interrupts(signal.SIGINT):  # ^C during a compile stops the run after it (checker.signals)
+            return _command(argv)
     except BadInput as e:
         if as_json:
             print(json.dumps(failure.error_json("bad input", str(e), EXIT_BAD_INPUT)))
@@ -465,10 +471,6 @@ def tweak_self_check(args: argparse.Namespace, model: Raft, symmetry: bool) -> t
     return report, selfcheck.check_line(False, report)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def _check(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.list_tweaks:
@@ -555,7 +557,7 @@ def _check(argv: list[str]) -> int:
             print(f"Checkpoint: {checkpoint} -- " + (f"resuming the saved search: {saved}" if saved else "none saved yet; saving at level ends"))
     if warning is not None:
         print(warning, file=sys.stderr)
-    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` ends a run as ^C does: reported as incomplete
+    previous = signal.signal(signal.SIGTERM, signals.interrupt)  # `kill` ends a run as ^C does: reported as incomplete
     tweaks.CALLED.clear()
     try:
         result = run_check(model, props, symmetry=symmetry, max_states=args.max_states, quiet=args.quiet or args.json,

@@ -64,6 +64,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from checker import signals
 from checker.bfs import VIOLATED, Result, Stats, Violation, peak_rss_bytes
 from checker.console import EXIT_INCOMPLETE, EXIT_VIOLATION, BadInput, _cores, _count, _Parser, check_out_dir, positive, without_options
 from checker.kernel import Flat, Kernel, Move
@@ -924,7 +925,7 @@ def main(argv: Sequence[str]) -> int:
               f"stopping at the first violation or after {' or '.join(limits)}")
         print(f"Kernel: {kernel_line}", flush=True)
     bar = ProgressLine(not (args.quiet or args.json))
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = signal.signal(signal.SIGTERM, signals.interrupt)
     try:
         run = run_walks(kernel, depth=args.depth, mode=args.mode, seed=seed, workers=args.workers, walks=args.walks,
                         first=args.first_walk,
@@ -1049,6 +1050,4 @@ def _cpu_seconds() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 

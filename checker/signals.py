@@ -1,0 +1,82 @@
+"""^C and ``kill`` (SIGINT, SIGTERM) end a run as incomplete (exit 3) -- also when they arrive during a compile.
+
+Both raise :class:`KeyboardInterrupt` in the main thread, which every search
+catches and reports as incomplete.  But the compiled engine compiles with
+numba, in the main thread, and numba's compiler calls back from C (llvmlite's
+object cache, ``_raw_object_cache_notify``).  An exception raised in such a
+callback is printed and dropped ("Exception ignored on calling ctypes callback
+function"); the compile goes on with a missing object and then fails with a
+RuntimeError, so an interrupt became a failure of the run (exit 4).  A
+kernel function may be compiled at any point of a run (the first time a store
+grows, say), so :func:`interrupt` puts such a signal off until the compile
+ends: a helper thread waits for numba's compiler lock and then sends the same
+signal again.  Nothing is lost: the run stops a compile later.
+
+The module imports no numba: where numba is not loaded, no compile is running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+_deferred = threading.Lock()  # held while a helper waits to send a put-off signal again
+
+
+def _compiler_lock() -> Any:
+    """numba's global compiler lock, or None where numba is not loaded (or has no such lock)."""
+    mod = sys.modules.get("numba.core.compiler_lock")
+    return None if mod is None else getattr(mod, "global_compiler_lock", None)
+
+
+def compiling() -> bool:
+    """Whether this thread is inside a numba compile (it holds numba's compiler lock)."""
+    lock = _compiler_lock()
+    try:
+        return lock is not None and bool(lock.is_locked())
+    except Exception:  # an internal of numba moved: as before, the interrupt is raised at once
+        return False
+
+
+def _send_after_compile(signum: int) -> None:
+    lock = _compiler_lock()
+    try:
+        with lock:  # acquired once the main thread's compile has released it
+            pass
+    finally:
+        _deferred.release()
+        os.kill(os.getpid(), signum)  # delivered as the first one was: to this handler, or to the default action
+
+
+def interrupt(signum: int, frame: object) -> None:
+    """A handler for SIGINT and SIGTERM: raise KeyboardInterrupt, as ^C does, unless this thread is compiling; then
+    the same signal is sent again once the compile has ended (see the module docstring)."""
+    if not compiling():
+        raise KeyboardInterrupt
+    if _deferred.acquire(blocking=False):  # a second signal during the same compile is the same request
+        threading.Thread(target=_send_after_compile, args=(signum,), name="interrupt-after-compile", daemon=True).start()
+
+
+@contextlib.contextmanager
+def interrupts(*signums: int) -> Iterator[None]:
+    """Within: each of ``signums`` whose handler is Python's default (SIGINT's ``default_int_handler``, or SIG_DFL for
+    SIGTERM) is handled by :func:`interrupt`; the handlers before are restored after.  Outside the main thread, where
+    handlers cannot be set, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before: dict[int, Any] = {}
+    for s in signums:
+        h = signal.getsignal(s)
+        if h is signal.default_int_handler or h == signal.SIG_DFL:
+            before[s] = signal.signal(s, interrupt)
+    try:
+        yield
+    finally:
+        for s, h in before.items():
+            signal.signal(s, h)
