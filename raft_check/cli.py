@@ -309,7 +309,7 @@ def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry
             from checker.compiled import CompiledExplorer
             from models.raft_pins import RaftPins
 
-            return CompiledExplorer(RaftPins(model, props), symmetry=symmetry, max_states=max_states, progress=bar,
+            return CompiledExplorer(RaftPins(model, props, symmetry=symmetry), symmetry=symmetry, max_states=max_states, progress=bar,
                                     workers=workers, store=store, keep_going=keep_going, checkpoint=checkpoint,
                                     checkpoint_key=checkpoint_key, checkpoint_interval=60.0 * checkpoint_every).run()
         return Explorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar, keep_going=keep_going).run()

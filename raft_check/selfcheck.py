@@ -113,7 +113,7 @@ def _search(model: Raft, symmetry: bool) -> _Search:
         return _Search(len(states), {(x.servers, x.committed) for x in states}, verdicts)
     from checker.compiled import CompiledExplorer
 
-    pins = RaftPins(model, props)
+    pins = RaftPins(model, props, symmetry=symmetry)
     cx = CompiledExplorer(_Unchecked(pins), symmetry=symmetry, max_states=MAX_STATES, workers=1)
     if cx.run().status == INCOMPLETE:
         raise _TooBig

@@ -1031,7 +1031,7 @@ def pick_kernel(model: Raft, props: Sequence[Any], wanted: str) -> tuple[Kernel[
         from checker.pins_walk import PinsWalkKernel
 
         try:
-            return (PinsWalkKernel(RaftPins(model, props), base, MOVE_CLASSES),
+            return (PinsWalkKernel(RaftPins(model, props, symmetry=False), base, MOVE_CLASSES),
                     "compiled (checker/pins_walk.py over models/raft_pins.py; shrinking on the readable model)")
         except ValueError as e:  # e.g. a property that reads the network, which this encoding cannot check
             if "the compiled engine cannot" not in str(e):

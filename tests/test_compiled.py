@@ -561,3 +561,16 @@ def test_canonical_candidates_are_the_full_enumerations(order: str) -> None:
     for _ in range(500):
         procs = tuple(rng.randrange(8) for _ in range(n))
         assert CompiledExplorer._canon_candidates(fake, procs) == every(procs), procs  # type: ignore[arg-type]
+
+
+def test_an_encoding_without_symmetry_builds_no_renamings_and_searches_the_same() -> None:
+    """RaftPins(symmetry=False), as ``check --no-symmetry`` and the 8-server and larger runs build it: no renaming (n! of
+    them), and the search is the one without symmetry of the encoding that has them."""
+    model = Raft(3, 2, 0)
+    bare = RaftPins(model, symmetry=False)
+    assert bare.symmetry is None and bare.perms == ()
+    assert RaftPins(model).symmetry is not None and len(RaftPins(model).perms) == 6
+    a, b = CompiledExplorer(bare, workers=1), CompiledExplorer(RaftPins(model), symmetry=False, workers=1)
+    ra, rb = a.run(), b.run()
+    assert not a.symmetry and ra.stats.distinct_states == rb.stats.distinct_states > 0
+    assert list(a.vectors()) == list(b.vectors())
