@@ -55,11 +55,13 @@ def _send_after_compile(signum: int) -> None:
 
 def interrupt(signum: int, frame: object) -> None:
     """A handler for SIGINT and SIGTERM: raise KeyboardInterrupt, as ^C does, unless this thread is compiling; then
-    the same signal is sent again once the compile has ended (see the module docstring)."""
-    if not compiling():
+    the same signal is sent again once the compile has ended (see the module docstring), and it says so on stderr.
+    A second signal during the same compile raises at once (the user insists: the compile may then fail, exit 4)."""
+    if not compiling() or not _deferred.acquire(blocking=False):
         raise KeyboardInterrupt
-    if _deferred.acquire(blocking=False):  # a second signal during the same compile is the same request
-        threading.Thread(target=_send_after_compile, args=(signum,), name="interrupt-after-compile", daemon=True).start()
+    print("interrupted while compiling the kernel (the first run after an install compiles it): stopping once the "
+          "compile ends; press ^C again to stop at once", file=sys.stderr, flush=True)
+    threading.Thread(target=_send_after_compile, args=(signum,), name="interrupt-after-compile", daemon=True).start()
 
 
 @contextlib.contextmanager

@@ -69,3 +69,18 @@ def test_interrupts_sets_only_default_handlers_and_restores_them() -> None:
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+def test_a_second_interrupt_during_a_compile_stops_at_once(capfd: pytest.CaptureFixture[str]) -> None:
+    """The first ^C during a compile is put off, and says so; a second one raises at once; the first then comes back
+    once the compile (here: numba's compiler lock, held) is over."""
+    before = signal.signal(signal.SIGINT, signals.interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt), global_compiler_lock:
+            signals.interrupt(signal.SIGINT, None)  # put off
+            assert "stopping once the compile ends" in capfd.readouterr().err
+            signals.interrupt(signal.SIGINT, None)
+        with pytest.raises(KeyboardInterrupt):
+            time.sleep(30)  # the first one, sent again once the lock is free
+    finally:
+        signal.signal(signal.SIGINT, before)
