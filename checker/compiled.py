@@ -803,10 +803,16 @@ class CompiledExplorer:
             self.compile_proc = K.compile_apart(K.compute, self._compute_args(lane, np.zeros(1, dtype=np.int64), 0, 0,
                                                                               self.store))
         with K.first_load():
-            Store(self.store.kind, self.width, cap=2).insert((0,) * self.width)
+            tiny = Store(self.store.kind, self.width, cap=2)
+            tiny.insert((0,) * self.width)
             if self.compile_proc is not None:
                 K.compile_for(K.commit, (0, 0, 0, self.ctl, self.store.tup(), self.counts, self.wit, self.bad_vec, *self.st,
                                          *lane.out))
+                # Still waiting for compute: compile what a run compiles later, the first time a table or the store
+                # grows (1.8 s in the middle of a first run of 3/4 here), by growing tiny ones.
+                for k in range(1, 9):  # (insert makes room by ensure when the store is full)
+                    tiny.insert((k,) * self.width)
+                _Table(1, cap=2).put_many([(k,) for k in range(4)], [0] * 4)
         for v0 in self.model.initial():  # in Python (few)
             c = self.canon(v0)
             if self.max_states is not None and self.nrows >= self.max_states and not self.store.contains(c):

@@ -574,3 +574,47 @@ def test_an_encoding_without_symmetry_builds_no_renamings_and_searches_the_same(
     ra, rb = a.run(), b.run()
     assert not a.symmetry and ra.stats.distinct_states == rb.stats.distinct_states > 0
     assert list(a.vectors()) == list(b.vectors())
+
+
+def test_a_first_run_compiles_the_growth_paths_while_compute_compiles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a cold cache, while the second process compiles ``compute``, this one compiles what the run would otherwise
+    compile in its middle, the first time a table or the store grows: every signature those functions are called
+    with during the search was called (so compiled) in ``start`` already."""
+    import numba
+
+    from checker import compiled, pins_store
+
+    class Proc:  # compile_apart's process, as if compute were being compiled
+        def wait(self, timeout: float | None = None) -> int:
+            return 0
+
+        def kill(self) -> None:
+            pass
+
+    monkeypatch.setattr(compiled.K, "compile_apart", lambda disp, args: Proc())
+    phase = ["start"]
+    seen: dict[tuple[str, str], set[tuple[Any, ...]]] = {}
+
+    def spy(mod: Any, name: str) -> None:
+        f = getattr(mod, name)
+
+        def wrapped(*a: Any) -> Any:
+            seen.setdefault((name, phase[0]), set()).add(tuple(numba.typeof(x) for x in a))
+            return f(*a)
+
+        monkeypatch.setattr(mod, name, wrapped)
+
+    names = [(compiled.K, "ht_put_many"), (compiled.K, "ht_rehash"), (pins_store, "_rehash_memory")]
+    for mod, name in names:
+        spy(mod, name)
+    start = CompiledExplorer.start
+
+    def started(self: CompiledExplorer, verdicts: Any) -> None:
+        start(self, verdicts)
+        phase[0] = "search"
+
+    monkeypatch.setattr(CompiledExplorer, "start", started)
+    assert CompiledExplorer(RaftPins(Raft(3, 3, 0)), workers=2).run().status == "holds"
+    for _, name in names:
+        assert seen.get((name, "search")), f"{name}: not called in the search (a larger model is needed)"
+        assert seen[name, "search"] <= seen.get((name, "start"), set()), f"{name}: first compiled in the middle of the search"
