@@ -351,7 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     as_json = failure.wants_json(argv)
     try:
-        with signals.interrupts(signal.SIGINT):  # ^C during a compile stops the run after it (checker.signals)
+        # ^C and `kill` end a run as incomplete (exit 3), also during a compile (checker.signals)
+        with signals.interrupts(signal.SIGINT, signal.SIGTERM):
             return _command(argv)
     except BadInput as e:
         if as_json:
@@ -557,7 +558,6 @@ def _check(argv: list[str]) -> int:
             print(f"Checkpoint: {checkpoint} -- " + (f"resuming the saved search: {saved}" if saved else "none saved yet; saving at level ends"))
     if warning is not None:
         print(warning, file=sys.stderr)
-    previous = signal.signal(signal.SIGTERM, signals.interrupt)  # `kill` ends a run as ^C does: reported as incomplete
     tweaks.CALLED.clear()
     try:
         result = run_check(model, props, symmetry=symmetry, max_states=args.max_states, quiet=args.quiet or args.json,
@@ -571,8 +571,6 @@ def _check(argv: list[str]) -> int:
         from checker.failure import Exited
 
         raise Exited(e.code) from e
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     if checkpoint is not None and not args.json:
         last = ck.describe(checkpoint)
         done = "" if result.status == INCOMPLETE else " (the search is complete: the directory can be deleted)"

@@ -64,7 +64,6 @@ from typing import Any
 
 from tabulate import tabulate
 
-from checker import signals
 from checker.bfs import VIOLATED, Result, Stats, Violation, peak_rss_bytes
 from checker.console import EXIT_INCOMPLETE, EXIT_VIOLATION, BadInput, _cores, _count, _Parser, check_out_dir, positive, without_options
 from checker.kernel import Flat, Kernel, Move
@@ -925,7 +924,6 @@ def main(argv: Sequence[str]) -> int:
               f"stopping at the first violation or after {' or '.join(limits)}")
         print(f"Kernel: {kernel_line}", flush=True)
     bar = ProgressLine(not (args.quiet or args.json))
-    previous = signal.signal(signal.SIGTERM, signals.interrupt)
     try:
         run = run_walks(kernel, depth=args.depth, mode=args.mode, seed=seed, workers=args.workers, walks=args.walks,
                         first=args.first_walk,
@@ -941,8 +939,6 @@ def main(argv: Sequence[str]) -> int:
     except Exception:  # in this process: cli.main reports it (one line, a report file, exit 4)
         bar.close()
         raise
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     bar.close()
     files: list[Path] = []
     summary: dict[str, Any] = {
