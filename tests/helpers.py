@@ -30,15 +30,15 @@ def reachable(n: int, t: int, log: int, *, eager: bool, prune: bool, symmetry: b
 def interrupt_check(argv: list[str], sig: int, **popen: Any) -> tuple[int, str, str]:
     """Start ``check`` (``argv`` after the interpreter), send ``sig`` once its search is under way; (exit status, stdout, stderr).
 
-    The signal goes out two seconds after the header line, not after a fixed
-    delay from the start, which a loaded machine can outlast; SIGINT is
-    restored in the child, as a job started in the background inherits it
-    ignored.
+    The signal goes out at the first progress line (stderr) that counts
+    stored states, so the search has begun however loaded the machine is (a
+    fixed delay after the header was outlasted once); ``argv`` must not have
+    ``--quiet``.  SIGINT is restored in the child, as a job started in the
+    background inherits it ignored.
     """
     import signal
     import subprocess
     import sys
-    import time
 
     proc = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **popen)
@@ -46,9 +46,14 @@ def interrupt_check(argv: list[str], sig: int, **popen: Any) -> tuple[int, str, 
         assert proc.stdout is not None
         first = proc.stdout.readline()
         assert first.startswith("Checking"), first
-        time.sleep(2)  # every search interrupted here takes far longer than this
+        assert "--quiet" not in argv and proc.stderr is not None
+        seen = ""
+        while " states," not in (line := proc.stderr.readline()) and line:
+            seen += line
+        seen += line
         proc.send_signal(sig)
         rest, err = proc.communicate(timeout=120)
+        err = seen + err
     finally:
         if proc.poll() is None:
             proc.kill()

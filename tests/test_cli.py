@@ -272,7 +272,7 @@ def test_ctrl_c_ends_in_an_incomplete_report_with_partial_statistics(tmp_path: P
     import signal
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    argv = ["-m", "raft_check", "--servers", "3", "--max-term", "4", "--quiet", "--engine", engine]
+    argv = ["-m", "raft_check", "--servers", "3", "--max-term", "4", "--engine", engine]
     code, out, err = interrupt_check(argv, signal.SIGINT, cwd=tmp_path, env=env)
     assert code == 3, err
     assert "INCOMPLETE (interrupted)" in out and "HOLDS" not in out
@@ -285,7 +285,7 @@ def test_sigterm_ends_a_run_as_incomplete(tmp_path: Path) -> None:
     import signal
 
     cmd = ["-m", "raft_check", "--servers", "3", "--max-term", "3", "--max-log", "1", "--store", "compact",
-           "--workers", "2", "--quiet", "--out", str(tmp_path)]
+           "--workers", "2", "--out", str(tmp_path)]
     code, out, err = interrupt_check(cmd, signal.SIGTERM)
     assert code == 3, err
     assert "INCOMPLETE (interrupted)" in out and "nothing is proved" in out

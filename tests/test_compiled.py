@@ -216,7 +216,7 @@ def test_ctrl_c_ends_in_an_incomplete_report(tmp_path: Path) -> None:
     from helpers import interrupt_check
 
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    argv = ["-m", "raft_check", "--servers", "3", "--max-term", "5", "--quiet", "--engine", "compiled"]
+    argv = ["-m", "raft_check", "--servers", "3", "--max-term", "5", "--engine", "compiled"]
     code, out, err = interrupt_check(argv, signal.SIGINT, cwd=tmp_path, env=env)
     assert code == 3, err
     assert "INCOMPLETE (interrupted)" in out and "HOLDS" not in out
