@@ -38,6 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from checker import signals
 from checker.model import Kind, Property
 from checker.result import HOLDS, INCOMPLETE, Progress, Reporter, Result, Stats, peak_rss_bytes
 
@@ -143,6 +144,7 @@ def search(expander: Expander, verdicts: Verdicts, *, batch: int, max_states: in
     report = Reporter(progress, progress_interval, start)
     status, reason = HOLDS, None
     lo = hi = depth = 0
+    signals.unsettle()  # an interrupt noted while an earlier search was reported stops the command here
     try:
         pos = checkpointer.resume(verdicts) if checkpointer is not None else None
         if pos is not None:
@@ -176,6 +178,7 @@ def search(expander: Expander, verdicts: Verdicts, *, batch: int, max_states: in
         status, reason = INCOMPLETE, f"state cap reached (--max-states {max_states})"
     except KeyboardInterrupt:
         status, reason = INCOMPLETE, "interrupted"
+    signals.settle()  # the outcome is known: a late interrupt no longer loses its trace (checker.signals)
     expander.fill_stats(stats)
     stats.wall_seconds = time.perf_counter() - start
     stats.peak_rss = peak_rss_bytes()

@@ -12,6 +12,13 @@ grows, say), so :func:`interrupt` puts such a signal off until the compile
 ends: a helper thread waits for numba's compiler lock and then sends the same
 signal again.  Nothing is lost: the run stops a compile later.
 
+Once a search has ended (:func:`settle`), its outcome is known and what is
+left is to report it: the trace rebuilt, printed and written.  An interrupt
+then is noted, said on stderr, and the report finished, so a violation found
+is never lost to a late ^C; a noted interrupt stops the command at the start
+of its next search, if it has one (``check defend`` runs many):
+:func:`unsettle`.
+
 The module imports no numba: where numba is not loaded, no compile is running.
 """
 
@@ -26,6 +33,9 @@ from collections.abc import Iterator
 from typing import Any
 
 _deferred = threading.Lock()  # held while a helper waits to send a put-off signal again
+_active = False  # within interrupts(): the command's handlers are set
+_settled = False  # a search has ended and its report is being made: interrupts are noted, not raised
+_noted = False  # an interrupt arrived while settled
 
 
 def _compiler_lock() -> Any:
@@ -57,11 +67,34 @@ def interrupt(signum: int, frame: object) -> None:
     """A handler for SIGINT and SIGTERM: raise KeyboardInterrupt, as ^C does, unless this thread is compiling; then
     the same signal is sent again once the compile has ended (see the module docstring), and it says so on stderr.
     A second signal during the same compile raises at once (the user insists: the compile may then fail, exit 4)."""
+    global _noted
+    if _settled:
+        if not _noted:
+            print("interrupted after the search had ended: finishing its report first", file=sys.stderr, flush=True)
+        _noted = True
+        return
     if not compiling() or not _deferred.acquire(blocking=False):
         raise KeyboardInterrupt
     print("interrupted while compiling the kernel (the first run after an install compiles it): stopping once the "
           "compile ends; press ^C again to stop at once", file=sys.stderr, flush=True)
     threading.Thread(target=_send_after_compile, args=(signum,), name="interrupt-after-compile", daemon=True).start()
+
+
+def settle() -> None:
+    """The search has ended: until :func:`unsettle` (the next search's start) or the end of :func:`interrupts`, an
+    interrupt is noted and the report goes on (see the module docstring).  Only within :func:`interrupts`: a search
+    run by a library user, with Python's own handlers, leaves nothing set."""
+    global _settled
+    _settled = _active
+
+
+def unsettle() -> None:
+    """A search starts: interrupts raise again, and one noted since :func:`settle` is raised now."""
+    global _settled, _noted
+    _settled = False
+    if _noted:
+        _noted = False
+        raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
@@ -72,6 +105,9 @@ def interrupts(*signums: int) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    global _active, _settled, _noted
+    outer = _active
+    _active, _settled, _noted = True, False, False
     before: dict[int, Any] = {}
     for s in signums:
         h = signal.getsignal(s)
@@ -80,5 +116,6 @@ def interrupts(*signums: int) -> Iterator[None]:
     try:
         yield
     finally:
+        _active, _settled, _noted = outer, False, False
         for s, h in before.items():
             signal.signal(s, h)

@@ -1,17 +1,22 @@
-"""checker.signals: an interrupt that arrives during a numba compile stops the run after the compile, not inside it."""
+"""checker.signals: an interrupt that arrives during a numba compile stops the run after the compile, not inside it;
+one that arrives once the search has ended is noted, and the report (the trace above all) finished first."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
 import time
+from pathlib import Path
+from typing import Any
 
 import numba
 import pytest
 from numba.core.compiler_lock import global_compiler_lock
 
 from checker import signals
+from checker.console import EXIT_VIOLATION
 
 
 def _signal_once_compiling(sig: int, done: threading.Event) -> None:
@@ -84,3 +89,47 @@ def test_a_second_interrupt_during_a_compile_stops_at_once(capfd: pytest.Capture
             time.sleep(30)  # the first one, sent again once the lock is free
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_while_a_violation_is_reported_does_not_lose_it(
+        sig: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A ^C (or kill) after the search has found a violation, while its files are written: the files are written, the
+    JSON summary printed and the verdict's exit code returned (it was "check: interrupted", exit 3, the trace lost)."""
+    from raft_check import cli
+
+    real = cli.write_counterexample
+    sent: list[int] = []
+
+    def interrupted_write(*args: Any) -> Any:
+        os.kill(os.getpid(), sig)  # handled at once, in this (the main) thread
+        sent.append(sig)
+        return real(*args)
+
+    monkeypatch.setattr(cli, "write_counterexample", interrupted_write)
+    code = cli.main(["--servers", "2", "--max-term", "1", "--tweak", "vote-twice", "--stop-at-first", "--json", "--out", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert sent == [sig]
+    assert code == EXIT_VIOLATION, err
+    summary = json.loads(out)
+    assert summary["verdict"] == "violated" and summary["trace_length"]
+    assert all(Path(f).exists() for f in summary["counterexample_files"])
+    assert "interrupted after the search had ended: finishing its report first" in err
+
+
+def test_an_interrupt_noted_after_a_search_stops_the_next_one() -> None:
+    """``check defend`` runs searches one after the other: a ^C noted while one is reported stops the next at its start."""
+    from checker.bfs import Explorer
+    from models.raft import Raft
+
+    with signals.interrupts(signal.SIGINT):
+        assert Explorer(Raft(2, 1, 0)).run().status == "holds"  # settled: interrupts are noted from here
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+        except KeyboardInterrupt:
+            pytest.fail("an interrupt after the search raised at once instead of being noted")
+        with pytest.raises(KeyboardInterrupt):
+            Explorer(Raft(2, 1, 0)).run()
+        with pytest.raises(KeyboardInterrupt):  # and the search then running is interrupted as before
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(30)
