@@ -65,7 +65,7 @@ from checker import checkpoint as ck
 from checker import pins_kernel as K  # noqa: N812  (the kernel's constants read as K.MISS, K.GROW, ...)
 from checker.model import Kind, Property
 from checker.pins import MERGE, SET, PinsModel, check_model
-from checker.pins_store import Store, collision_probability, st_room_batch
+from checker.pins_store import HUGE_ARRAYS, Store, adopted, collision_probability, st_room_batch
 from checker.result import Progress, Result, Stats, finish
 from checker.search import Capped, Position, Verdicts, search
 
@@ -1100,7 +1100,7 @@ class CompiledExplorer:
             got = arrays[f"store_{a}"]
             if got.dtype != want.dtype or got.ndim != want.ndim:
                 raise ValueError(f"store array {a} is {got.dtype} of {got.ndim} dimensions")
-            setattr(st, a, np.array(got))
+            setattr(st, a, adopted(got, a in HUGE_ARRAYS))
         for a in _STORE_SCALARS:
             if a in meta["store"] or hasattr(st, a):
                 setattr(st, a, meta["store"][a])

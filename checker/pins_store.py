@@ -754,6 +754,23 @@ def _resized(a: Any, n: int, fill: Any = 0, huge: bool = False) -> Any:
     return b
 
 
+HUGE_ARRAYS = frozenset({"words", "fptab"})
+"""The store arrays the kernel probes at random (the compact rows, the fp table): advised huge (:func:`_resized`)."""
+
+
+def adopted(a: Any, huge: bool = False) -> Any:
+    """A copy of ``a`` (a resumed checkpoint's array) in the memory a store array of its size lives in while the
+    search grows it (:func:`_resized`): from 4 MiB, memory of its own, advised huge first if ``huge``, so a resumed
+    search probes and grows it as the uninterrupted one does (a plain copy had 4 KiB pages, and its first growth
+    copied it); smaller, a plain copy."""
+    nbytes = a.size * a.dtype.itemsize
+    if nbytes >= _HUGE_MIN and _mm() is not None:
+        b = _Mapping(nbytes, huge).array(a.dtype, a.shape)
+        b[...] = a
+        return b
+    return np.array(a)
+
+
 _HUGE_MIN = 4 << 20
 _MADV_HUGEPAGE = 14
 _PROT_RW, _MAP_PRIVATE_ANON, _MREMAP_MAYMOVE = 0x3, 0x22, 1

@@ -141,3 +141,29 @@ def test_cli_compiled_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert cli.main(base) == console.EXIT_BAD_INPUT
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is damaged" in err[0]
+
+
+@pytest.mark.parametrize("store", ["compact", "fp"])
+def test_a_resumed_store_is_in_the_memory_a_grown_one_is_in(store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Right after a resume, each large store array is in memory of its own, the randomly probed ones advised huge,
+    as they are in the uninterrupted search (a plain copy had 4 KiB pages: a resumed Figure 8 probed its fp table
+    without huge pages until it next grew).  "Large" is lowered to 1 KiB so that a small search has such arrays."""
+    from checker import compiled, pins_store
+
+    monkeypatch.setattr(pins_store, "_HUGE_MIN", 1 << 10)
+    want = run(Raft(2, 2, 1), None, store=store)
+    run(Raft(2, 2, 1), tmp_path, store=store, max_states=want.stats.distinct_states // 2)
+    seen: dict[str, Any] = {}
+    real = compiled.CompiledExplorer._restore
+
+    def spy(self: compiled.CompiledExplorer, *args: Any) -> Any:
+        pos = real(self, *args)
+        seen.update({a: pins_store._mapping_of(getattr(self.store, a)) for a in ("rows", "parent", *pins_store.HUGE_ARRAYS)
+                     if getattr(self.store, a).nbytes >= 1 << 10})
+        return pos
+
+    monkeypatch.setattr(compiled.CompiledExplorer, "_restore", spy)
+    assert summary(run(Raft(2, 2, 1), tmp_path, store=store)) == summary(want)
+    huge = {"compact": "words", "fp": "fptab"}[store]
+    assert huge in seen and len(seen) >= 2
+    assert all(m is not None and m.huge == (a in pins_store.HUGE_ARRAYS) for a, m in seen.items()), seen

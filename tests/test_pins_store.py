@@ -205,6 +205,14 @@ def _smaps_field(addr: int, field: str) -> list[str]:
     return []
 
 
+def _huge_pages_on() -> bool:
+    """Whether this machine's kernel gives transparent huge pages (to advised memory at least)."""
+    try:
+        return "[never]" not in Path("/sys/kernel/mm/transparent_hugepage/enabled").read_text()
+    except OSError:
+        return False
+
+
 @pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")  # an error unmapping, at the end
 def test_grown_arrays_get_huge_pages() -> None:
     """A large store array grown by ``_resized`` is in memory advised huge before it was touched, so that the pages
@@ -212,12 +220,8 @@ def test_grown_arrays_get_huge_pages() -> None:
     new rows before they could be advised, and the search got no huge page at all); it keeps its contents as it
     grows, and the new rows hold the fill.  Arrays read in order are mapped but not advised; small ones stay ordinary
     numpy arrays."""
-    try:
-        mode = Path("/sys/kernel/mm/transparent_hugepage/enabled").read_text()
-    except OSError:
-        pytest.skip("no transparent huge pages on this machine")
-    if "[never]" in mode:
-        pytest.skip("transparent huge pages are off on this machine")
+    if not _huge_pages_on():
+        pytest.skip("no transparent huge pages on this machine (or they are off)")
     a = ps._resized(np.arange(16, dtype=np.uint32), 16 << 20, ps.EMPTY, huge=True)
     assert a[:16].tolist() == list(range(16)) and int(a[-1]) == int(ps.EMPTY)
     assert "hg" in _smaps_field(a.ctypes.data, "VmFlags")
@@ -237,3 +241,24 @@ def test_grown_arrays_get_huge_pages() -> None:
     del a, b, in_order
     gc.collect()
     assert held.addr and held.size == 48 << 22  # held by the test alone now; its own release is checked by the marker
+
+
+def test_adopted_arrays_live_where_grown_ones_do() -> None:
+    """A resumed checkpoint's store arrays (``adopted``): from 4 MiB in memory of their own, advised huge where asked
+    (the fp table, the compact rows), which a later growth extends in place; smaller ones a plain copy."""
+    big = np.arange(1 << 20, dtype=np.int64)  # 8 MiB
+    for huge in (True, False):
+        a = ps.adopted(big, huge)
+        owner = ps._mapping_of(a)
+        assert owner is not None and owner.huge == huge and np.array_equal(a, big)
+        if _huge_pages_on():
+            assert ("hg" in _smaps_field(a.ctypes.data, "VmFlags")) == huge
+        grown = ps._resized(a, 3 << 20, huge=huge)
+        assert ps._mapping_of(grown) is owner and np.array_equal(grown[: 1 << 20], big)
+    rows = ps.adopted(big.reshape(-1, 4))
+    assert rows.shape == (1 << 18, 4) and ps._mapping_of(rows) is not None and np.array_equal(rows.ravel(), big)
+    small = np.arange(16, dtype=np.uint32)
+    copy = ps.adopted(small, True)
+    assert ps._mapping_of(copy) is None and np.array_equal(copy, small) and copy is not small
+    copy[0] = 7
+    assert small[0] == 0
