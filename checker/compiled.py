@@ -64,7 +64,7 @@ import numpy as np
 from checker import checkpoint as ck
 from checker import pins_kernel as K  # noqa: N812  (the kernel's constants read as K.MISS, K.GROW, ...)
 from checker.model import Kind, Property
-from checker.pins import MERGE, SET, PinsModel, check_model
+from checker.pins import MERGE, SET, Op, PinsModel, check_model
 from checker.pins_store import HUGE_ARRAYS, Store, adopted, collision_probability, st_room_batch
 from checker.result import Progress, Result, Stats, finish
 from checker.search import Capped, Position, Verdicts, search
@@ -141,7 +141,7 @@ class _Buf:
 
     def extend(self, values: list[int]) -> int:
         """Append ``values`` (visible in ``arr`` after :meth:`flush`); the index of the first."""
-        start = self.size
+        start = self.n + len(self.waiting)
         self.waiting.extend(values)
         return start
 
@@ -441,6 +441,9 @@ class CompiledExplorer:
             reads = set(self.model.groups[group].reads)
             fixed_parts = self.fixed_parts[group] = [
                 frozenset(part) if all(k in reads and self.model.context[k] < 0 for k in part) else None for part in self.aparts]
+        # Without a MERGE an effect's answers are the group's: unknown where the part is fixed, else looked up.
+        plain = [K.PART_LOOKUP if fixed is None else K.PART_UNKNOWN for fixed in fixed_parts]
+        width, context_slots = self.width, self.context_slots
         pans: list[int] = []
         labels: list[int] = []
         offs: list[int] = []
@@ -448,21 +451,31 @@ class CompiledExplorer:
         slots: list[int] = []
         kinds: list[int] = []
         args: list[int] = []
-        for eff in effects:
-            labels.append(eff.label)
+        for label, ops in effects:
+            labels.append(label)
             offs.append(at + len(slots))
-            lens.append(len(eff.ops))
-            for op in eff.ops:
-                if op.kind not in (SET, MERGE) or not 0 <= op.slot < self.width:
-                    raise ValueError(f"bad effect op {op}")
-                if op.kind == MERGE and op.slot in self.context_slots:
-                    raise ValueError("a merged slot cannot be a context slot")
-                slots.append(op.slot)
-                kinds.append(op.kind)
-                args.append(op.arg)
-            merged = {op.slot for op in eff.ops if op.kind == MERGE}
-            for fixed in fixed_parts:
-                pans.append(K.PART_UNKNOWN if fixed is not None and fixed.isdisjoint(merged) else K.PART_LOOKUP)
+            lens.append(len(ops))
+            merged: set[int] | None = None
+            for slot, kind, arg in ops:
+                if kind == MERGE:
+                    if slot in context_slots:
+                        raise ValueError("a merged slot cannot be a context slot")
+                    if merged is None:
+                        merged = {slot}
+                    else:
+                        merged.add(slot)
+                elif kind != SET:
+                    raise ValueError(f"bad effect op {Op(slot, kind, arg)}")
+                if not 0 <= slot < width:
+                    raise ValueError(f"bad effect op {Op(slot, kind, arg)}")
+                slots.append(slot)
+                kinds.append(kind)
+                args.append(arg)
+            if merged is None:
+                pans += plain
+            else:
+                for fixed in fixed_parts:
+                    pans.append(K.PART_UNKNOWN if fixed is not None and fixed.isdisjoint(merged) else K.PART_LOOKUP)
         for buf, vals in ((self.ef_label, labels), (self.ef_off, offs), (self.ef_len, lens),
                           (self.op_slot, slots), (self.op_kind, kinds), (self.op_arg, args), (self.ef_pans, pans)):
             buf.extend(vals)

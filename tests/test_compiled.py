@@ -21,6 +21,7 @@ import pytest
 from checker.bfs import Explorer
 from checker.compiled import CompiledExplorer
 from checker.model import action_property
+from checker.pins import MERGE, SET, Effect, Op
 from checker.trace import replay
 from models import tweaks
 from models.raft import Action, Raft, State
@@ -618,3 +619,25 @@ def test_a_first_run_compiles_the_growth_paths_while_compute_compiles(monkeypatc
     for _, name in names:
         assert seen.get((name, "search")), f"{name}: not called in the search (a larger model is needed)"
         assert seen[name, "search"] <= seen.get((name, "start"), set()), f"{name}: first compiled in the middle of the search"
+
+
+class _BadOps(RaftPins):
+    """Raft's encoding with one extra op added to every effect."""
+
+    def __init__(self, model: Raft, extra: Op) -> None:
+        super().__init__(model)
+        self.extra = extra
+
+    def effects(self, group: int, values: tuple[int, ...]) -> list[Effect]:
+        return [Effect(e.label, (*e.ops, self.extra)) for e in super().effects(group, values)]
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (Op(10, SET, 0), r"bad effect op Op\(slot=10, kind=0, arg=0\)"),  # beyond the 10 slots of 3 servers
+    (Op(-1, MERGE, 0), r"bad effect op Op\(slot=-1, kind=1, arg=0\)"),
+    (Op(0, 7, 0), r"bad effect op Op\(slot=0, kind=7, arg=0\)"),  # neither SET nor MERGE
+    (Op(0, MERGE, 0), "a merged slot cannot be a context slot"),  # a server's slot: its channels' context
+])
+def test_an_effect_op_the_kernel_cannot_apply_is_refused(extra: Op, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        CompiledExplorer(_BadOps(Raft(3, 2), extra), workers=1).run()
