@@ -989,18 +989,19 @@ class Raft:
         inv = [0] * self.n
         for i, pi in enumerate(p):
             inv[pi] = i
-
-        def srv_map(v: ServerVars) -> ServerVars:
-            return v._replace(
-                votedFor=p[v.votedFor] if v.votedFor != NIL else NIL,
-                votesGranted=tuple(sorted(p[k] for k in v.votesGranted)),
-                nextIndex=tuple(v.nextIndex[inv[k]] for k in range(self.n)),
-                matchIndex=tuple(v.matchIndex[inv[k]] for k in range(self.n)),
-            )
-
-        servers = tuple(srv_map(s.servers[inv[k]]) for k in range(self.n))
+        servers = tuple(self._permute_server(s.servers[inv[k]], p, inv) for k in range(self.n))
         msgs = tuple(sorted(m._replace(msource=p[m.msource], mdest=p[m.mdest]) for m in s.messages))
         return State(servers, msgs, s.committed, tuple(sorted((t, p[i]) for t, i in s.elected)))
+
+    def _permute_server(self, v: ServerVars, p: Sequence[int], inv: Sequence[int]) -> ServerVars:
+        """One server's variables under :meth:`permute`'s renaming ``p`` (``inv`` its inverse): its vote, votes and
+        indexes name the renamed servers."""
+        return v._replace(
+            votedFor=p[v.votedFor] if v.votedFor != NIL else NIL,
+            votesGranted=tuple(sorted(p[k] for k in v.votesGranted)),
+            nextIndex=tuple(v.nextIndex[inv[k]] for k in range(self.n)),
+            matchIndex=tuple(v.matchIndex[inv[k]] for k in range(self.n)),
+        )
 
     def representative(self, s: State) -> State:
         """The least (in tuple order) of the renamings of ``s`` that list servers in order of :meth:`sym_key`.

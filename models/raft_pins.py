@@ -423,9 +423,13 @@ class RaftPins:
     # ------------------------------------------------------ symmetry
 
     def rename(self, perm: int, value: int) -> int:
-        """Server ``value`` renamed by ``perms[perm]`` (readable ``Raft.permute``)."""
-        v = self.srvs[value]
-        return self.srv_code(self.model.permute(State((v,) * self.n, ()), self.perms[perm]).servers[0])
+        """Server ``value`` renamed by ``perms[perm]``, as readable ``Raft.permute`` renames each server
+        (``Raft._permute_server``; a probe state of n copies through ``permute`` renamed n - 1 of them for nothing)."""
+        p = self.perms[perm]
+        inv = [0] * self.n
+        for i, pi in enumerate(p):
+            inv[pi] = i
+        return self.srv_code(self.model._permute_server(self.srvs[value], p, inv))
 
     def sym_key(self, process: int, value: int) -> Any:
         return self.model.sym_key(self.srvs[value], process)
