@@ -159,6 +159,7 @@ class RaftPins:
                 self.state_props.append(StateProp(p, (every,)))
                 self.per_message.append(None)
         self.perms: tuple[tuple[int, ...], ...] = ()
+        self.inverses: tuple[tuple[int, ...], ...] = ()  # each renaming's inverse: inverses[k][perms[k][i]] == i
         self.symmetry: Symmetry | None = None
         if symmetry:
             self._declare_symmetry()
@@ -179,6 +180,7 @@ class RaftPins:
                 sp[q] = self.led[perm[i]]
             slot_perms.append(tuple(sp))
         self.perms = perms
+        self.inverses = tuple(tuple(sorted(range(n), key=perm.__getitem__)) for perm in perms)
         self.symmetry = Symmetry(n, perms, tuple(slot_perms))
 
     @property
@@ -425,11 +427,7 @@ class RaftPins:
     def rename(self, perm: int, value: int) -> int:
         """Server ``value`` renamed by ``perms[perm]``, as readable ``Raft.permute`` renames each server
         (``Raft._permute_server``; a probe state of n copies through ``permute`` renamed n - 1 of them for nothing)."""
-        p = self.perms[perm]
-        inv = [0] * self.n
-        for i, pi in enumerate(p):
-            inv[pi] = i
-        return self.srv_code(self.model._permute_server(self.srvs[value], p, inv))
+        return self.srv_code(self.model._permute_server(self.srvs[value], self.perms[perm], self.inverses[perm]))
 
     def sym_key(self, process: int, value: int) -> Any:
         return self.model.sym_key(self.srvs[value], process)
