@@ -537,7 +537,7 @@ class Store:
             raise ValueError("a slot's value does not fit in 32 bits")
         widths = [min(32, nd + 1) if nd > b else b for b, nd in zip(self.widths, self.need.tolist(), strict=True)]
         self._set_layout(widths)
-        self.words = _resized(self.words, max(len(self.words), self.n * self.bits // 32 + 2), huge=True)
+        self._grow("words", max(len(self.words), self.n * self.bits // 32 + 2))
         repack(self.words, self.n, old, old_bits, self.layout, self.bits)
         self.need[:] = 0
         self.repacks += 1
@@ -548,6 +548,11 @@ class Store:
         """The arrays as the kernel's ``st_*`` functions take them."""
         return (self.sctl, self.rows, self.tab, self.parent, self.layout, self.need, self.words, self.itab,
                 self.fptab, self.segn, self.kids, self.pos)
+
+    def _grow(self, name: str, n: int, fill: Any = 0) -> None:
+        """Array ``name`` grown to ``n`` rows, the new ones ``fill`` (:func:`_resized`; advised huge if it is one of
+        :data:`HUGE_ARRAYS`)."""
+        setattr(self, name, _resized(getattr(self, name), n, fill, name in HUGE_ARRAYS))
 
     def ensure(self, need: int) -> None:
         """Room for ``need`` more states after the ``n`` stored (and whatever widening the kernel asked for)."""
@@ -560,8 +565,8 @@ class Store:
         if self.mode == MEMORY:
             if m > len(self.rows):
                 cap = max(2 * len(self.rows), m)
-                self.rows = _resized(self.rows, cap)
-                self.parent = _resized(self.parent, cap, EMPTY)
+                self._grow("rows", cap)
+                self._grow("parent", cap, EMPTY)
             if 2 * m > len(self.tab):
                 cap = len(self.tab)
                 while 2 * m > cap:
@@ -578,9 +583,9 @@ class Store:
                 raise MemoryError("the compact store holds fewer than 2**32 - 1 states")
             if m > len(self.parent):
                 cap = max(m, len(self.parent) + len(self.parent) // 8)
-                self.parent = _resized(self.parent, cap, EMPTY)
+                self._grow("parent", cap, EMPTY)
             if m * self.bits + 64 > 32 * len(self.words):
-                self.words = _resized(self.words, max(len(self.parent) * self.bits // 32 + 2, m * self.bits // 32 + 3), huge=True)
+                self._grow("words", max(len(self.parent) * self.bits // 32 + 2, m * self.bits // 32 + 3))
             if 4 * m > 3 * len(self.itab):
                 self.itab = np.zeros(1, dtype=np.uint32)  # freed before the new one is made
                 self.itab = np.full(2 * m, EMPTY, dtype=np.uint32)
@@ -591,18 +596,18 @@ class Store:
             q = m - int(self.sctl[QBASE])
             if q > len(self.rows):
                 cap = max(q, len(self.rows) + len(self.rows) // 8)
-                self.rows = _resized(self.rows, cap)
+                self._grow("rows", cap)
             if m > len(self.kids):
                 cap = max(m, len(self.kids) + len(self.kids) // 8)
-                self.kids = _resized(self.kids, cap)
-                self.pos = _resized(self.pos, cap)
+                self._grow("kids", cap)
+                self._grow("pos", cap)
             segcap = int(self.sctl[SEGCAP])
             top = int(self.segn.max()) + need
             if 5 * top > 4 * segcap:
                 new = max(segcap + 1, -(-top * 5 // 3))
                 if new >= 1 << 32:
                     raise MemoryError("the fp store's segments hold fewer than 2**32 entries")
-                self.fptab = _resized(self.fptab, NSEG * new, huge=True)
+                self._grow("fptab", NSEG * new)
                 fp_regrow(self.fptab, segcap, new)
                 self.sctl[SEGCAP] = new
 
@@ -755,20 +760,18 @@ def _resized(a: Any, n: int, fill: Any = 0, huge: bool = False) -> Any:
 
 
 HUGE_ARRAYS = frozenset({"words", "fptab"})
-"""The store arrays the kernel probes at random (the compact rows, the fp table): advised huge (:func:`_resized`)."""
+"""The store arrays the kernel probes at random (the compact rows, the fp table): advised huge as they grow
+(:meth:`Store._grow`) and when a checkpoint is resumed (:func:`adopted`)."""
 
 
 def adopted(a: Any, huge: bool = False) -> Any:
     """A copy of ``a`` (a resumed checkpoint's array) in the memory a store array of its size lives in while the
-    search grows it (:func:`_resized`): from 4 MiB, memory of its own, advised huge first if ``huge``, so a resumed
-    search probes and grows it as the uninterrupted one does (a plain copy had 4 KiB pages, and its first growth
-    copied it); smaller, a plain copy."""
-    nbytes = a.size * a.dtype.itemsize
-    if nbytes >= _HUGE_MIN and _mm() is not None:
-        b = _Mapping(nbytes, huge).array(a.dtype, a.shape)
-        b[...] = a
-        return b
-    return np.array(a)
+    search grows it: grown by :func:`_resized` from nothing (from 4 MiB, memory of its own, advised huge first if
+    ``huge``), so a resumed search probes and grows it as the uninterrupted one does (a plain copy had 4 KiB pages,
+    and its first growth copied it)."""
+    b = _resized(np.zeros((0, *a.shape[1:]), dtype=a.dtype), a.shape[0], huge=huge)
+    b[...] = a
+    return b
 
 
 _HUGE_MIN = 4 << 20
