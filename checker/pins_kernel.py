@@ -423,9 +423,9 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
     mk = np.zeros(4, dtype=np.int64)
     pk = np.zeros(wp, dtype=np.int64)
     ck = np.zeros(max(nproc, 1), dtype=np.int64)
-    # One successor and one canonical row at a time in 1-d scratch, copied into succ / succ_canon: a row view
-    # (succ[j]) costs a reference count update on the array each time, an atomic one, on a cache line the threads share.
-    t = np.zeros(K, dtype=np.int64)
+    # The successors are made and read in place, element by element (succ[ns, k]); the canonical row is made in the
+    # 1-d scratch c, which the store's helpers take: a row view (succ[j]) costs a reference count update on the array
+    # each time, an atomic one, on a cache line the threads share.
     c = np.zeros(K, dtype=np.int64)
     sctl, rows, tab, lay, words, itab, fpsegs = st[0], st[1], st[2], st[4], st[6], st[7], st[8]
     rowbits, qbase, segcap = sctl[ROWBITS], sctl[QBASE], sctl[SEGCAP]
@@ -474,26 +474,26 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
                 continue
             for e in range(rs_off[rs], rs_off[rs] + rs_len[rs]):
                 for k in range(K):
-                    t[k] = s[k]
+                    succ[ns, k] = s[k]
                 eok = True
                 lo, n_ops = ef_off[e], ef_len[e]
                 for o in range(lo, lo + n_ops):
                     if op_kind[o] == SET_OP:
-                        t[op_slot[o]] = op_arg[o]
+                        succ[ns, op_slot[o]] = op_arg[o]
                 for o in range(lo, lo + n_ops):
                     sl = op_slot[o]
-                    if op_kind[o] == SET_OP and t[sl] != s[sl]:
+                    if op_kind[o] == SET_OP and succ[ns, sl] != s[sl]:
                         for d in range(deps_off[sl], deps_off[sl + 1]):
                             q = deps[d]
-                            if t[q] == 0:  # the empty value normalises to itself (checker.pins)
+                            if succ[ns, q] == 0:  # the empty value normalises to itself (checker.pins)
                                 continue
-                            _norm_key(mk, q, t[sl], t[q])
+                            _norm_key(mk, q, succ[ns, sl], succ[ns, q])
                             j = ht_find(mkeys, mk, 4)
                             if j < 0:
                                 _miss(misses, mset, mslot, tc, 0, mk, 4)
                                 eok = False
                                 break
-                            t[q] = mvals[j]
+                            succ[ns, q] = mvals[j]
                     if not eok:
                         break
                 if eok:
@@ -501,19 +501,17 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
                         if op_kind[o] == MERGE_OP:
                             q = op_slot[o]
                             mk[0] = (MERGE_K << 32) | q
-                            mk[1] = t[ctx[q]] if ctx[q] >= 0 else 0
-                            mk[2] = t[q]
+                            mk[1] = succ[ns, ctx[q]] if ctx[q] >= 0 else 0
+                            mk[2] = succ[ns, q]
                             mk[3] = op_arg[o]
                             j = ht_find(mkeys, mk, 4)
                             if j < 0:
                                 _miss(misses, mset, mslot, tc, 0, mk, 4)
                                 eok = False
                                 break
-                            t[q] = mvals[j]
+                            succ[ns, q] = mvals[j]
                 if not eok:
                     ok = False
-                for k in range(K):
-                    succ[ns, k] = t[k]
                 s_ok[ns] = eok
                 s_eff[ns] = e
                 s_label[ns] = ef_label[e]
@@ -591,18 +589,16 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
             s_cand[j] = 0
             if not s_ok[j]:
                 continue
-            for k in range(K):
-                t[k] = succ[j, k]
             same = True
             for k in range(K):
-                if t[k] != s[k]:
+                if succ[j, k] != s[k]:
                     same = False
                     break
             if same:
                 continue
             if sym_on:
                 for k in range(nproc):
-                    ck[k] = t[k]
+                    ck[k] = succ[j, k]
                 i = ht_find(ckeys, ck, nproc)
                 if i < 0:
                     _miss(misses, mset, mslot, tc, 2, ck, nproc)
@@ -614,20 +610,20 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
                 p0 = canon_poff[en]
                 p = canon_perms[p0]
                 for k in range(nproc, K):
-                    c[k] = t[slot_src[p, k]]
+                    c[k] = succ[j, slot_src[p, k]]
                 for pi in range(p0 + 1, p0 + canon_plen[en]):  # the least renamed rest, compared as it is made
                     p = canon_perms[pi]
                     for k in range(nproc, K):
-                        v = t[slot_src[p, k]]
+                        v = succ[j, slot_src[p, k]]
                         if v != c[k]:
                             if v < c[k]:
                                 c[k] = v
                                 for k2 in range(k + 1, K):
-                                    c[k2] = t[slot_src[p, k2]]
+                                    c[k2] = succ[j, slot_src[p, k2]]
                             break
             else:
                 for k in range(K):
-                    c[k] = t[k]
+                    c[k] = succ[j, k]
             for k in range(K):
                 succ_canon[j, k] = c[k]
             h = st_hash(st, c)
