@@ -455,23 +455,18 @@ class CompiledExplorer:
             labels.append(label)
             offs.append(at + len(slots))
             lens.append(len(ops))
-            merged: set[int] | None = None
+            merged: set[int] = set()
             for slot, kind, arg in ops:
+                if kind not in (SET, MERGE) or not 0 <= slot < width:
+                    raise ValueError(f"bad effect op {Op(slot, kind, arg)}")
                 if kind == MERGE:
                     if slot in context_slots:
                         raise ValueError("a merged slot cannot be a context slot")
-                    if merged is None:
-                        merged = {slot}
-                    else:
-                        merged.add(slot)
-                elif kind != SET:
-                    raise ValueError(f"bad effect op {Op(slot, kind, arg)}")
-                if not 0 <= slot < width:
-                    raise ValueError(f"bad effect op {Op(slot, kind, arg)}")
+                    merged.add(slot)
                 slots.append(slot)
                 kinds.append(kind)
                 args.append(arg)
-            if merged is None:
+            if not merged:
                 pans += plain
             else:
                 for fixed in fixed_parts:
