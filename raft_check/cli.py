@@ -179,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "(the default with --tweak or --tweak-file)")
     c.add_argument("--stop-at-first", dest="keep_going", action="store_const", const=False,
                    help="stop at the first violation of any property and report that one (the default without tweaks)")
+    p.add_argument("--ray", metavar="ADDRESS",
+                   help="search on a Ray cluster (checker/distributed.py): the visited set partitioned by fingerprint "
+                        "over one actor per CPU, level by level, with the counts, verdict and trace of one process "
+                        "(the readable engine's).  ADDRESS: local (start Ray on this machine), auto (the cluster this "
+                        "machine has joined, e.g. after `ray start --head`) or a cluster address such as "
+                        "10.0.0.5:6379.  Needs the extra: pip install -e '.[ray]'")
     p.add_argument("--workers", type=_count(1), default=None, metavar="N",
                    help="expand states in N threads of the compiled engine, any store (default: every core; this "
                         f"machine has {_cores()}); counts, verdict and trace are the same as with 1")
@@ -301,10 +307,18 @@ def portable_paths(argv: Sequence[str], cwd: str | None = None) -> list[str]:
 def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry: bool, max_states: int | None,
               quiet: bool, engine: str = "readable", store: str = "memory", workers: int = 1,
               checkpoint: Path | None = None, checkpoint_key: str = "", checkpoint_every: float = 1.0,
-              keep_going: bool = False) -> Result[State, Action]:
+              keep_going: bool = False, ray: str | None = None) -> Result[State, Action]:
     bar = ProgressBar(not quiet)
     bar.start()
     try:
+        if ray is not None:
+            from checker.distributed import RayExplorer, RayUnavailable
+
+            try:
+                return RayExplorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar, keep_going=keep_going,
+                                   address=ray).run()
+            except RayUnavailable as e:
+                raise BadInput(str(e)) from None
         if engine == "compiled":
             from checker.compiled import CompiledExplorer
             from models.raft_pins import RaftPins
@@ -488,9 +502,14 @@ def _check(argv: list[str]) -> int:
     symmetry = not args.no_symmetry
     keep_going = args.keep_going if args.keep_going is not None else bool(args.tweak or args.tweak_file)
     try:
-        engine, engine_note = pick_engine(model, args.engine)
+        engine, engine_note = pick_engine(model, "readable" if args.ray and args.engine == "auto" else args.engine)
     except ValueError as e:
         raise BadInput(str(e)) from None
+    if args.ray is not None:
+        if engine == "compiled":
+            raise BadInput("--ray runs the readable engine's expansion in its actors (the compiled engine does not run on "
+                           "Ray yet): drop --engine compiled")
+        engine_note = f"readable (checker/bfs.py's expansion) on Ray (checker/distributed.py) at {args.ray}, one actor per CPU"
     symmetry_note = ""
     if symmetry and model.n > sizing.SYMMETRY_MAX_SERVERS:
         symmetry = False
@@ -562,7 +581,7 @@ def _check(argv: list[str]) -> int:
     try:
         result = run_check(model, props, symmetry=symmetry, max_states=args.max_states, quiet=args.quiet or args.json,
                            engine=engine, store=args.store, workers=args.workers, checkpoint=checkpoint, checkpoint_key=key,
-                           checkpoint_every=args.checkpoint_every, keep_going=keep_going)
+                           checkpoint_every=args.checkpoint_every, keep_going=keep_going, ray=args.ray)
     except CheckpointError as e:
         raise BadInput(str(e)) from None
     except tweaks.TweakError as e:  # a tweak file's hook broke its contract (e.g. returned the wrong type)

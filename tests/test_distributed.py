@@ -1,0 +1,169 @@
+"""Distributed search on a real Ray cluster of two nodes (checker/distributed.py, issue #19).
+
+The cluster is Ray's own test cluster (``ray.cluster_utils.Cluster``): a head node and a second node, each a real raylet
+with its own CPU, started once for the module.  Every search is compared with the readable engine in one process: the
+counts, action counts, verdict, and the concrete traces of violations and witnesses, which come from the stored states'
+numbering and parents, so they agree only if every state is stored at the same place with the same parent.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checker.bfs import Explorer
+from checker.distributed import INSTALL, RayExplorer, RayUnavailable, connect
+from checker.result import Result
+from models import tweaks
+from models.raft import Raft
+
+ray = pytest.importorskip("ray", reason=f"the Ray tests need the extra: {INSTALL}")
+
+ROOT = Path(__file__).resolve().parents[1]
+MANIFEST = json.loads((ROOT / "models" / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    from ray.cluster_utils import Cluster
+
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    c.add_node(num_cpus=1)
+    c.wait_for_nodes()
+    ray.init(address=c.address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    try:
+        yield c
+    finally:
+        ray.shutdown()
+        c.shutdown()
+
+
+def same(a: Result[Any, Any], b: Result[Any, Any]) -> None:
+    assert (b.status, b.stats.distinct_states, b.stats.transitions) == (a.status, a.stats.distinct_states, a.stats.transitions)
+    assert b.stats.action_counts == a.stats.action_counts
+    assert [(v.prop.name, v.trace) for v in b.violations] == [(v.prop.name, v.trace) for v in a.violations]
+    assert b.witnesses == a.witnesses
+    assert b.incomplete_reason == a.incomplete_reason
+
+
+def both(model: Raft, cluster: Any, **kw: Any) -> tuple[Result[Any, Any], Result[Any, Any]]:
+    actors = kw.pop("actors", None)
+    return Explorer(model, **kw).run(), RayExplorer(model, address=cluster.address, actors=actors, **kw).run()
+
+
+SMALL = [c for c in MANIFEST["configs"] if c["distinct_states"] <= 13000]
+
+
+@pytest.mark.parametrize("c", SMALL, ids=[f"{c['servers']}-{c['max_term']}-{c['max_log']}-{'r' if c['reduced'] else 'u'}"
+                                          f"{'s' if c['symmetry'] else 'n'}" for c in SMALL])
+def test_pinned_counts_as_one_process(c: dict[str, Any], cluster: Any) -> None:
+    model = Raft(c["servers"], c["max_term"], c["max_log"], reduce=c["reduced"])
+    one, dist = both(model, cluster, symmetry=c["symmetry"])
+    assert dist.stats.distinct_states == c["distinct_states"]
+    assert dist.status == c["verdict"]
+    same(one, dist)
+
+
+@pytest.mark.parametrize("name", ["no-step-down", "no-log-check", "vote-twice", "term-not-persisted"])
+def test_tweak_traces_as_one_process(name: str, cluster: Any) -> None:
+    """A violation's trace, and the counts at the transition where the search stopped (term-not-persisted: at an ACTION
+    property's violation, before its successor is stored)."""
+    t = tweaks.BUILTIN[name]
+    one, dist = both(tweaks.apply([t])(*t.bounds), cluster)
+    assert dist.violation is not None
+    same(one, dist)
+
+
+def test_continue_decides_every_property_as_one_process(cluster: Any) -> None:
+    """``--continue``: each property's first violation and each witness, in the order one process finds them."""
+    t = tweaks.BUILTIN["vote-twice"]
+    one, dist = both(tweaks.apply([t])(*t.bounds), cluster, keep_going=True)
+    assert len(dist.violations) >= 2
+    same(one, dist)
+
+
+@pytest.mark.parametrize("cap", [1, 500, 1332])
+def test_state_cap_stops_where_one_process_does(cap: int, cluster: Any) -> None:
+    one, dist = both(Raft(3, 2, 0), cluster, max_states=cap)
+    assert dist.status == "incomplete" and dist.stats.distinct_states == cap
+    same(one, dist)
+
+
+def test_more_actors_than_cpus(cluster: Any) -> None:
+    """Five partitions on two CPUs: the states fall to owners differently, and nothing else changes."""
+    t = tweaks.BUILTIN["no-step-down"]
+    one, dist = both(tweaks.apply([t])(3, 2, 0), cluster, actors=5)
+    same(one, dist)
+
+
+def test_partitions_span_both_nodes(cluster: Any) -> None:
+    """The cluster really has two nodes, and the actors of a search are spread over them."""
+    import cloudpickle
+
+    from checker.distributed import Partition
+
+    ray_mod, joined = connect(cluster.address)
+    assert not joined  # the module's connection is reused, and left open
+    assert len([n for n in ray_mod.nodes() if n["Alive"]]) == 2
+    cls = ray_mod.remote(num_cpus=1)(Partition)
+    blob = cloudpickle.dumps((Raft(2, 1, 0), []))
+    actors = [cls.options(scheduling_strategy="SPREAD").remote(blob, j, 2, True) for j in range(2)]
+    try:
+        assert len(set(ray_mod.get([a.node.remote() for a in actors]))) == 2
+    finally:
+        for a in actors:
+            ray_mod.kill(a)
+
+
+def test_cli_on_the_cluster(cluster: Any, tmp_path: Path) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "raft_check", *args, "--ray", cluster.address, "--out", str(tmp_path)],
+                              capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+    r = run("--servers", "3", "--max-term", "2", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert (out["verdict"], out["distinct_states"], out["transitions"]) == ("holds", 1333, 15432)
+    r = run("--servers", "2", "--max-term", "2", "--tweak", "no-step-down", "--stop-at-first", "--json")
+    assert r.returncode == 1, r.stderr
+    out = json.loads(r.stdout)
+    t = tweaks.BUILTIN["no-step-down"]
+    one = Explorer(tweaks.apply([t])(2, 2, 0)).run()
+    assert one.violation is not None
+    assert (out["verdict"], out["violated"], out["trace_length"]) == ("violated", one.violation.prop.name,
+                                                                      len(one.violation.trace) - 1)
+    assert list(tmp_path.iterdir())  # the counterexample files were written
+
+
+def test_bad_input_in_one_line(tmp_path: Path) -> None:
+    def run(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "raft_check", "--servers", "2", "--max-term", "1", "--quiet", *extra],
+                              capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                              env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+
+    r = run("--ray", "local", "--engine", "compiled")
+    assert r.returncode == 2 and "drop --engine compiled" in r.stderr
+    r = run("--ray", "no-port-here")
+    assert r.returncode == 2 and "HOST:PORT" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    r = run("--ray", "local", "--store", "fp")
+    assert r.returncode == 2 and "compiled engine" in r.stderr
+
+
+def test_unreachable_address_names_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    from checker import distributed
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)  # as in a new process (the module's cluster is joined)
+    with pytest.raises(RayUnavailable, match=r"127\.0\.0\.1:9 \(waited \d+ s\): no answer"):
+        distributed.connect("127.0.0.1:9", wait=1.0)
+
+
+def test_without_ray_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
+    with pytest.raises(RayUnavailable, match=r"install it with pip install -e '\.\[ray\]'"):
+        connect("local")
