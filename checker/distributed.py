@@ -47,22 +47,26 @@ when a distributed search starts.
 from __future__ import annotations
 
 import bisect
+import contextlib
+import copy
 import hashlib
 import heapq
 import math
 import os
+import sys
 import time
 from array import array
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from checker.model import Kind, Model, Property
 from checker.result import Progress, Result, Stats, action_name, finish
-from checker.search import Capped, Verdicts, search
+from checker.search import Capped, Position, Verdicts, search
 
 S = TypeVar("S", bound=Hashable)
 A = TypeVar("A", bound=Hashable)
@@ -78,6 +82,8 @@ CONNECT_WAIT = 30.0
 """Seconds to wait for a Ray cluster given by address before saying it cannot be reached."""
 START_WAIT = 120.0
 """Seconds to wait for the cluster to start the actors (a cluster too small for them never does)."""
+MAX_RESTARTS = 3
+"""Restarts after lost actors before the search gives up (exit 4)."""
 
 
 class RayUnavailable(Exception):
@@ -230,6 +236,36 @@ class Partition:
         self.expanded = []
         return n, counts
 
+    def save(self, directory: str, key: str, depth: int, total: int) -> int:
+        """Save the states held (all stored before the level ``depth``, ``total`` in all) into ``directory/part-J`` in the
+        checkpoint format (checker/checkpoint.py: checksums, atomic replacement); return how many."""
+        from checker import checkpoint as ck
+
+        meta = {"depth": depth, "total": total, "transitions": 0, "elapsed": 0.0, "states": self.states}
+        ck.save_engine(Path(directory) / f"part-{self.me}", "ray", key, meta,
+                       {"gids": np.frombuffer(self.gids, dtype=np.int64), "parent": np.frombuffer(self.parent, dtype=np.int64),
+                        "powner": np.frombuffer(self.powner, dtype=np.int16)})
+        return len(self.states)
+
+    def load(self, directory: str, key: str, depth: int) -> int:
+        """Hold what :meth:`save` saved at the level ``depth`` (verified before it is read); return how many states."""
+        from checker import checkpoint as ck
+
+        where = Path(directory) / f"part-{self.me}"
+        got = ck.load_engine(where, "ray", key)
+        if got is None or got[0]["depth"] != depth:
+            raise ck.damaged(where, f"no save of level {depth} there")
+        meta, arrays = got
+        states = meta["states"]
+        if not len(states) == len(arrays["gids"]) == len(arrays["parent"]) == len(arrays["powner"]):
+            raise ck.damaged(where, "its states and their records differ in number")
+        self.states = list(states)
+        self.index = {c: int(g) for c, g in zip(self.states, arrays["gids"].tolist(), strict=True)}
+        self.gids, self.parent = array("q", arrays["gids"].tolist()), array("q", arrays["parent"].tolist())
+        self.powner = array("h", arrays["powner"].tolist())
+        self.expanded, self.kept = [], ([], [], [])
+        return len(self.states)
+
     def lookup(self, gidx: int) -> tuple[Any, int, int]:
         """The held state numbered ``gidx``, its parent's index and the parent's owner (-1 for an initial state)."""
         pos = bisect.bisect_left(self.gids, gidx)
@@ -291,6 +327,85 @@ def connect(address: str, wait: float = CONNECT_WAIT) -> tuple[Any, bool]:
     return ray, True
 
 
+class _Saves:
+    """Level-end saves of a distributed search (the driver's :class:`checker.search.Checkpointer`).
+
+    At a level end (at most every ``every`` seconds) each actor saves its part into ``directory/part-J``
+    (:meth:`Partition.save`); once every actor has, the driver keeps its own counters and the verdicts as they are
+    there.  After a lost actor, :meth:`rewind` arms the next :meth:`resume`: the new actors load their parts and the
+    driver's state is put back, so the search goes on from that level end as if nothing had happened (and with no
+    save yet, from the start).  The folder is removed at the end of the run."""
+
+    def __init__(self, ex: RayExplorer[Any, Any], directory: str | None, every: float) -> None:
+        import tempfile
+        import uuid
+
+        self.ex, self.every = ex, every
+        self.own = directory is None
+        self.directory = directory or tempfile.mkdtemp(prefix="check-ray-")
+        self.key = f"ray search {uuid.uuid4()}"
+        self.last = time.monotonic()
+        self.saved: dict[str, Any] | None = None
+        self.armed = False
+        self.t0 = time.perf_counter()
+
+    def due(self) -> bool:
+        return time.monotonic() - self.last >= self.every
+
+    def save(self, pos: Position, verdicts: Verdicts) -> None:
+        ex = self.ex
+        ex._get([a.save.remote(self.directory, self.key, pos.depth, ex.count) for a in ex.actors])
+        self.saved = {"pos": copy.copy(pos), "count": ex.count, "transitions": ex.stats.transitions,
+                      "action_counts": Counter(ex.stats.action_counts), "owner": dict(ex.owner),
+                      "verdicts": _verdict_state(verdicts)}
+        self.last = time.monotonic()
+
+    def describe(self) -> str:
+        if self.saved is None:
+            return "the start (no level end saved yet)"
+        return f"the end of level {self.saved['pos'].depth} ({self.saved['count']:,} states)"
+
+    def rewind(self) -> None:
+        """After a lost actor: the next :meth:`resume` goes back to the last save (or to the start)."""
+        self.armed = True
+
+    def resume(self, verdicts: Verdicts) -> Position | None:
+        if not self.armed:
+            self.t0 = time.perf_counter()
+            return None
+        self.armed = False
+        ex = self.ex
+        if self.saved is None:  # back to the start: the driver's state as new
+            ex.count, ex.stats, ex.owner = 0, Stats(), {}
+            _restore_verdicts(verdicts, _verdict_state(Verdicts(verdicts.props, verdicts.keep_going)))
+            return None
+        sv = self.saved
+        ex._get([a.load.remote(self.directory, self.key, sv["pos"].depth) for a in ex.actors])
+        ex.count, ex.owner = sv["count"], dict(sv["owner"])
+        ex.stats = Stats()
+        ex.stats.transitions, ex.stats.action_counts = sv["transitions"], Counter(sv["action_counts"])
+        _restore_verdicts(verdicts, sv["verdicts"])
+        pos: Position = copy.copy(sv["pos"])
+        pos.elapsed = time.perf_counter() - self.t0  # the lost work's time counts too
+        return pos
+
+    def remove(self) -> None:
+        import shutil
+
+        if self.own:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _verdict_state(v: Verdicts) -> dict[str, Any]:
+    return {"found": dict(v.found), "witness": dict(v.witness), "pending": dict(v.pending), "invariants": list(v.invariants),
+            "action_props": list(v.action_props), "stop": v.stop}
+
+
+def _restore_verdicts(v: Verdicts, state: dict[str, Any]) -> None:
+    v.found, v.witness, v.pending = dict(state["found"]), dict(state["witness"]), dict(state["pending"])
+    v.invariants, v.action_props, v.stop = list(state["invariants"]), list(state["action_props"]), state["stop"]
+
+
 class RayExplorer(Generic[S, A]):
     """Breadth-first search of a :class:`~checker.model.Model` by Ray actors (see the module's docstring).
 
@@ -300,7 +415,8 @@ class RayExplorer(Generic[S, A]):
     def __init__(self, model: Model[S, A], properties: Sequence[Property[S, A]] | None = None, *, symmetry: bool = True,
                  max_states: int | None = None, progress: Callable[[Progress], None] | None = None,
                  progress_interval: float = 1.0, keep_going: bool = False, address: str = "local",
-                 actors: int | None = None, batch: int = BATCH) -> None:
+                 actors: int | None = None, batch: int = BATCH, save_dir: str | None = None, save_every: float = 60.0,
+                 notice: Callable[[str], None] | None = None) -> None:
         if (actors is not None and actors < 1) or batch < 1:
             raise ValueError("actors and batch must be at least 1")
         self.model = model
@@ -313,39 +429,73 @@ class RayExplorer(Generic[S, A]):
         self.owner: dict[int, int] = {}  # owners of the states the verdicts name
         self.ray: Any = None
         self.actors: list[Any] = []
+        # Level-end saves, for restarts after a lost actor: where (default: a new temporary folder; on a cluster of
+        # several machines, a folder every node sees at the same path), and at most how often (seconds).
+        self.save_dir, self.save_every = save_dir, save_every
+        self.notice = notice or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.restarts = 0
 
     def canon(self, s: S) -> S:
         return self.model.representative(s) if self.symmetry else s
 
     def run(self) -> Result[S, A]:
-        """Start the actors, search on the driver (:func:`checker.search.search`), and let the actors go."""
+        """Start the actors, search on the driver (:func:`checker.search.search`), and let the actors go.
+
+        If an actor or its node is lost, the actors are replaced and the search goes on from the last level end saved
+        (:class:`_Saves`), with the driver's counters and verdicts as they were there: no verdict comes from a level
+        that lost data.  After ``MAX_RESTARTS`` restarts, or if the cluster cannot start new actors, ClusterLost."""
         import cloudpickle  # type: ignore[import-untyped, unused-ignore]
-        from ray.exceptions import GetTimeoutError
 
         ray, joined = connect(self.address)
         self.ray = ray
+        saves = _Saves(self, self.save_dir, self.save_every)
         try:
             cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
             parts = self.want_actors or cpus
-            # More actors than CPUs share them: k actors a CPU, each asking for 1/k of one (rounded down to Ray's four
-            # decimals, so that k of them fit on one CPU), so that every node can hold its share.
-            share = 1.0 if parts <= cpus else math.floor(10000 / math.ceil(parts / cpus)) / 10000
             blob = cloudpickle.dumps((self.model, self.props))
-            cls = ray.remote(num_cpus=share)(Partition)
-            self.actors = [cls.options(scheduling_strategy="SPREAD").remote(blob, j, parts, self.symmetry) for j in range(parts)]
-            try:
-                self._get([a.pid.remote() for a in self.actors], timeout=START_WAIT)
-            except GetTimeoutError:
-                raise RayUnavailable(f"the Ray cluster did not start {parts} actors of {share:g} CPU each within "
-                                     f"{START_WAIT:.0f} s (it has {cpus} CPUs)") from None
-            return search(self, Verdicts(self.props, self.keep_going), batch=self.batch, max_states=self.max_states,
-                          progress=self.progress, progress_interval=self.progress_interval)
+            verdicts = Verdicts(self.props, self.keep_going)
+            self._start_actors(blob, parts, cpus)
+            while True:
+                try:
+                    return search(self, verdicts, batch=self.batch, max_states=self.max_states, progress=self.progress,
+                                  progress_interval=self.progress_interval, checkpointer=saves)
+                except ClusterLost as e:
+                    self.restarts += 1
+                    where = saves.describe()
+                    if self.restarts > MAX_RESTARTS:
+                        raise ClusterLost(f"{e}; gave up after {MAX_RESTARTS} restarts (last saved: {where})") from e
+                    self.notice(f"ray: {e}; restarting on new actors from {where} (restart {self.restarts})")
+                    self._kill_actors()
+                    try:
+                        self._start_actors(blob, parts, cpus)
+                    except RayUnavailable as e2:
+                        raise ClusterLost(f"{e}, and {e2} (last saved: {where})") from e
+                    saves.rewind()
         finally:
-            for a in self.actors:
-                ray.kill(a)
-            self.actors = []
+            self._kill_actors()
+            saves.remove()
             if joined:
                 ray.shutdown()  # stops a local instance; leaves a cluster joined by address running
+
+    def _start_actors(self, blob: bytes, parts: int, cpus: int) -> None:
+        from ray.exceptions import GetTimeoutError
+
+        # More actors than CPUs share them: k actors a CPU, each asking for 1/k of one (rounded down to Ray's four
+        # decimals, so that k of them fit on one CPU), so that every node can hold its share.
+        share = 1.0 if parts <= cpus else math.floor(10000 / math.ceil(parts / cpus)) / 10000
+        cls = self.ray.remote(num_cpus=share, max_restarts=0)(Partition)
+        self.actors = [cls.options(scheduling_strategy="SPREAD").remote(blob, j, parts, self.symmetry) for j in range(parts)]
+        try:
+            self._get([a.pid.remote() for a in self.actors], timeout=START_WAIT)
+        except GetTimeoutError:
+            raise RayUnavailable(f"the Ray cluster did not start {parts} actors of {share:g} CPU each within "
+                                 f"{START_WAIT:.0f} s (it has {cpus} CPUs)") from None
+
+    def _kill_actors(self) -> None:
+        for a in self.actors:
+            with contextlib.suppress(Exception):  # already gone with its node
+                self.ray.kill(a)
+        self.actors = []
 
     def _get(self, refs: Any, timeout: float | None = None) -> Any:
         from ray.exceptions import RayActorError, RaySystemError, WorkerCrashedError

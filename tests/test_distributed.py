@@ -70,7 +70,7 @@ def test_pinned_counts_as_one_process(c: dict[str, Any], cluster: Any) -> None:
     same(one, dist)
 
 
-@pytest.mark.parametrize("name", ["no-step-down", "no-log-check", "vote-twice", "term-not-persisted"])
+@pytest.mark.parametrize("name", ["no-step-down", "vote-twice", "term-not-persisted"])  # no-log-check: the fault test
 def test_tweak_traces_as_one_process(name: str, cluster: Any) -> None:
     """A violation's trace, and the counts at the transition where the search stopped (term-not-persisted: at an ACTION
     property's violation, before its successor is stored)."""
@@ -167,3 +167,76 @@ def test_without_ray_installed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
     with pytest.raises(RayUnavailable, match=r"install it with pip install -e '\.\[ray\]'"):
         connect("local")
+
+
+def _kill_one_when(ex: RayExplorer[Any, Any], states: int, lost: list[str]) -> Result[Any, Any]:
+    """Run ``ex`` in a thread and kill its second actor once it has stored ``states`` states (mid-search)."""
+    import threading
+    import time
+
+    out: list[Any] = []
+    th = threading.Thread(target=lambda: out.append(_outcome(ex)))
+    th.start()
+    while ex.count < states and th.is_alive():
+        time.sleep(0.01)
+    assert th.is_alive(), "the search ended before the kill"
+    lost.append(str(ray.get(ex.actors[1].pid.remote())))
+    ray.kill(ex.actors[1], no_restart=True)
+    th.join(timeout=600)
+    assert out
+    if isinstance(out[0], BaseException):
+        raise out[0]
+    return out[0]
+
+
+def _outcome(ex: RayExplorer[Any, Any]) -> Any:
+    try:
+        return ex.run()
+    except BaseException as e:  # handed to the test's thread
+        return e
+
+
+def test_an_actor_killed_mid_search_changes_nothing(cluster: Any) -> None:
+    """Kill one actor at any moment, here before any level end is saved: new actors start again, say so, and the
+    result is the one-process one."""
+    t = tweaks.BUILTIN["no-log-check"]
+    model = tweaks.apply([t])(*t.bounds)
+    notes: list[str] = []
+    ex = RayExplorer(model, address=cluster.address, save_every=1e9, notice=notes.append)
+    dist = _kill_one_when(ex, 3000, [])
+    same(Explorer(model).run(), dist)
+    assert ex.restarts == 1 and len(notes) == 1
+    assert "a Ray actor was lost" in notes[0] and "restarting on new actors from the start (no level end saved yet)" in notes[0]
+
+
+class _KillAfterWitness(RayExplorer[Any, Any]):
+    """Kills an actor just after the first batch that finds a witness: the driver's counters and verdicts have moved on
+    since the last level end saved, and must be put back."""
+
+    killed = False
+
+    def expand(self, lo: int, hi: int, verdicts: Any) -> None:
+        super().expand(lo, hi, verdicts)
+        if verdicts.witness and not self.killed:
+            self.killed = True
+            ray.kill(self.actors[1], no_restart=True)
+
+
+def test_a_restart_goes_on_from_the_last_saved_level(cluster: Any) -> None:
+    model = Raft(3, 2, 0)
+    notes: list[str] = []
+    ex = _KillAfterWitness(model, address=cluster.address, save_every=0.0, batch=32, notice=notes.append, keep_going=True)
+    dist = ex.run()
+    same(Explorer(model, keep_going=True).run(), dist)
+    assert ex.killed and ex.restarts == 1
+    assert len(notes) == 1 and "restarting on new actors from the end of level " in notes[0]
+
+
+def test_a_cluster_lost_for_good_names_the_last_saved_level(cluster: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from checker import distributed
+
+    monkeypatch.setattr(distributed, "MAX_RESTARTS", 0)
+    t = tweaks.BUILTIN["no-log-check"]
+    ex = RayExplorer(tweaks.apply([t])(*t.bounds), address=cluster.address, save_every=0.0, notice=lambda _: None)
+    with pytest.raises(distributed.ClusterLost, match=r"gave up after 0 restarts \(last saved: the end of level \d+ \("):
+        _kill_one_when(ex, 3000, [])
