@@ -53,7 +53,9 @@ import hashlib
 import heapq
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from array import array
 from collections import Counter
@@ -318,12 +320,17 @@ def connect(address: str, wait: float = CONNECT_WAIT) -> tuple[Any, bool]:
         why = _probe(address, wait)
         if why is not None:
             raise RayUnavailable(f"could not reach the Ray cluster at {address} (waited {time.monotonic() - t0:.0f} s): {why}")
+    main = threading.current_thread() is threading.main_thread()
+    term = signal.getsignal(signal.SIGTERM) if main else None
     try:
         ray.init(**kwargs) if address == "local" else ray.init(address=address, **kwargs)
     except (ConnectionError, RuntimeError, ValueError, TimeoutError, SystemExit) as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise RayUnavailable(f"could not reach the Ray cluster at {address} (waited {time.monotonic() - t0:.0f} s): "
                              f"{first}") from None
+    finally:
+        if main and term is not None:  # ray.init sets a SIGTERM handler that exits; `kill` ends a search as ^C does
+            signal.signal(signal.SIGTERM, term)
     return ray, True
 
 

@@ -240,3 +240,23 @@ def test_a_cluster_lost_for_good_names_the_last_saved_level(cluster: Any, monkey
     ex = RayExplorer(tweaks.apply([t])(*t.bounds), address=cluster.address, save_every=0.0, notice=lambda _: None)
     with pytest.raises(distributed.ClusterLost, match=r"gave up after 0 restarts \(last saved: the end of level \d+ \("):
         _kill_one_when(ex, 3000, [])
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_interrupt_gives_an_incomplete_report(sig: str, cluster: Any) -> None:
+    """^C or ``kill`` mid-search: INCOMPLETE (exit 3) with the counts so far, as in one process (Ray's own SIGTERM
+    handler, which exits, is put back to the command's)."""
+    import signal
+    import time
+
+    p = subprocess.Popen([sys.executable, "-m", "raft_check", "--servers", "3", "--max-term", "3", "--ray", cluster.address],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    assert p.stderr is not None
+    for line in p.stderr:
+        if line.startswith("progress:") and "states" in line:
+            break
+    time.sleep(1)
+    p.send_signal(getattr(signal, sig))
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 3, err
+    assert "INCOMPLETE (interrupted)" in out
