@@ -124,8 +124,13 @@ class Partition:
 
     Created by the driver with the model and properties (cloudpickled), its number and the number of actors."""
 
-    def __init__(self, blob: bytes, me: int, parts: int, symmetry: bool) -> None:
+    def __init__(self, blob: bytes, me: int, parts: int, symmetry: bool, measure: bool = False) -> None:
+        import resource
+
         import cloudpickle  # type: ignore[import-untyped, unused-ignore]
+
+        self.rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        self.measure, self.sent_items, self.sent_bytes = measure, 0, 0
 
         self.model, self.props = cloudpickle.loads(blob)
         self.me, self.parts, self.symmetry = me, parts, symmetry
@@ -136,6 +141,7 @@ class Partition:
         self.powner = array("h")
         self.expanded: list[tuple[int, list[str]]] = []  # this batch's expanded states and their transitions' actions
         self.kept: tuple[list[int], list[Any], list[int]] = ([], [], [])  # this batch's new states: keys, states, senders
+        self.local: list[tuple[int, Any]] = []  # this batch's successors that fall to this actor itself
 
     def canon(self, s: Any) -> Any:
         return self.model.representative(s) if self.symmetry else s
@@ -167,10 +173,11 @@ class Partition:
 
     def expand(self, lo: int, hi: int, action_props: Sequence[int]) -> tuple[Any, ...]:
         """Expand the held states with an index in ``[lo, hi)``: the action-property failures, then one list of
-        ``(key, canonical successor)`` per owner, each in key order."""
+        ``(key, canonical successor)`` per owner, each in key order (this actor's own list kept here, an empty one sent)."""
         model, props = self.model, self.props
         out: list[list[tuple[int, Any]]] = [[] for _ in range(self.parts)]
         fails: list[_Found] = []
+        sent: set[Any] = set()
         self.expanded = []
         a0, a1 = bisect.bisect_left(self.gids, lo), bisect.bisect_left(self.gids, hi)
         for pos in range(a0, a1):
@@ -188,11 +195,35 @@ class Partition:
                 if bad:
                     fails.append(_Found(key, bad, t))
                 c = self.canon(t)
-                out[owner_of(c, self.parts)].append((key, c))
+                # Only a state's first occurrence in this batch is sent (the owner keeps the first in key order, and
+                # this actor's come in key order), and none that this actor owns and holds already.
+                if c in sent:
+                    continue
+                sent.add(c)
+                j = owner_of(c, self.parts)
+                if j != self.me or c not in self.index:
+                    out[j].append((key, c))
             if len(names) >= 1 << KBITS:
                 raise ValueError(f"state {idx} has {len(names):,} successors; at most {1 << KBITS:,} are supported")
             self.expanded.append((idx, names))
+        if self.measure:
+            import pickle
+
+            for j, items in enumerate(out):
+                if j != self.me:
+                    self.sent_items += len(items)
+                    self.sent_bytes += len(pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL))
+        self.local = out[self.me]  # its own share stays here: admit() takes it, with nothing serialised
+        out[self.me] = []
         return (fails, *out)
+
+    def figures(self) -> dict[str, Any]:
+        """What this actor holds and has sent: states, the successors sent to other actors and their pickled bytes (with
+        ``measure`` on), its process's peak RSS and its RSS when it started, and its node."""
+        import resource
+
+        return {"states": len(self.states), "sent_items": self.sent_items, "sent_bytes": self.sent_bytes,
+                "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "rss0": self.rss0, "node": self.node()}
 
     def admit(self, invariants: Sequence[int], pending: Sequence[int], *incoming: list[tuple[int, Any]]) -> tuple[Any, list[_Found]]:
         """Keep the first occurrence, in key order, of each canonical state sent (by actor j: ``incoming[j]``) that is
@@ -204,7 +235,9 @@ class Partition:
         senders: list[int] = []
         seen: set[Any] = set()
         found: list[_Found] = []
-        for key, j, c in heapq.merge(*(_tagged(inc, j) for j, inc in enumerate(incoming)), key=lambda e: e[0]):
+        streams = [_tagged(self.local if j == self.me else inc, j) for j, inc in enumerate(incoming)]
+        self.local = []
+        for key, j, c in heapq.merge(*streams, key=lambda e: e[0]):
             if c in self.index or c in seen:
                 continue
             seen.add(c)
@@ -238,13 +271,22 @@ class Partition:
         self.expanded = []
         return n, counts
 
-    def save(self, directory: str, key: str, depth: int, total: int) -> int:
-        """Save the states held (all stored before the level ``depth``, ``total`` in all) into ``directory/part-J`` in the
-        checkpoint format (checker/checkpoint.py: checksums, atomic replacement); return how many."""
+    def save(self, directory: str, key: str, depth: int, total: int, drop: int | None = None) -> int:
+        """Save the states held (all stored before the level ``depth``, ``total`` in all) into
+        ``directory/level-D/part-J`` in the checkpoint format (checker/checkpoint.py: checksums, atomic replacement);
+        return how many.  ``drop``: a level whose save is no longer needed (the driver has every part of a later one).
+
+        Each level has a folder of its own: if an actor is lost in the middle of a save, the parts the others saved do
+        not replace the last complete save."""
+        import shutil
+
         from checker import checkpoint as ck
 
+        if drop is not None:
+            shutil.rmtree(Path(directory) / f"level-{drop}" / f"part-{self.me}", ignore_errors=True)
+
         meta = {"depth": depth, "total": total, "transitions": 0, "elapsed": 0.0, "states": self.states}
-        ck.save_engine(Path(directory) / f"part-{self.me}", "ray", key, meta,
+        ck.save_engine(Path(directory) / f"level-{depth}" / f"part-{self.me}", "ray", key, meta,
                        {"gids": np.frombuffer(self.gids, dtype=np.int64), "parent": np.frombuffer(self.parent, dtype=np.int64),
                         "powner": np.frombuffer(self.powner, dtype=np.int16)})
         return len(self.states)
@@ -253,7 +295,7 @@ class Partition:
         """Hold what :meth:`save` saved at the level ``depth`` (verified before it is read); return how many states."""
         from checker import checkpoint as ck
 
-        where = Path(directory) / f"part-{self.me}"
+        where = Path(directory) / f"level-{depth}" / f"part-{self.me}"
         got = ck.load_engine(where, "ray", key)
         if got is None or got[0]["depth"] != depth:
             raise ck.damaged(where, f"no save of level {depth} there")
@@ -265,7 +307,7 @@ class Partition:
         self.index = {c: int(g) for c, g in zip(self.states, arrays["gids"].tolist(), strict=True)}
         self.gids, self.parent = array("q", arrays["gids"].tolist()), array("q", arrays["parent"].tolist())
         self.powner = array("h", arrays["powner"].tolist())
-        self.expanded, self.kept = [], ([], [], [])
+        self.expanded, self.kept, self.local = [], ([], [], []), []
         return len(self.states)
 
     def lookup(self, gidx: int) -> tuple[Any, int, int]:
@@ -353,6 +395,7 @@ class _Saves:
         self.key = f"ray search {uuid.uuid4()}"
         self.last = time.monotonic()
         self.saved: dict[str, Any] | None = None
+        self.older: int | None = None  # the complete save before the last one: dropped at the next save
         self.armed = False
         self.t0 = time.perf_counter()
 
@@ -361,7 +404,10 @@ class _Saves:
 
     def save(self, pos: Position, verdicts: Verdicts) -> None:
         ex = self.ex
-        ex._get([a.save.remote(self.directory, self.key, pos.depth, ex.count) for a in ex.actors])
+        # A level before the last complete save is dropped as this one is written (never the last complete one).
+        drop = self.older
+        ex._get([a.save.remote(self.directory, self.key, pos.depth, ex.count, drop) for a in ex.actors])
+        self.older = self.saved["pos"].depth if self.saved is not None else None
         self.saved = {"pos": copy.copy(pos), "count": ex.count, "transitions": ex.stats.transitions,
                       "action_counts": Counter(ex.stats.action_counts), "owner": dict(ex.owner),
                       "verdicts": _verdict_state(verdicts)}
@@ -423,7 +469,7 @@ class RayExplorer(Generic[S, A]):
                  max_states: int | None = None, progress: Callable[[Progress], None] | None = None,
                  progress_interval: float = 1.0, keep_going: bool = False, address: str = "local",
                  actors: int | None = None, batch: int = BATCH, save_dir: str | None = None, save_every: float = 60.0,
-                 notice: Callable[[str], None] | None = None) -> None:
+                 notice: Callable[[str], None] | None = None, measure: bool = False) -> None:
         if (actors is not None and actors < 1) or batch < 1:
             raise ValueError("actors and batch must be at least 1")
         self.model = model
@@ -441,6 +487,10 @@ class RayExplorer(Generic[S, A]):
         self.save_dir, self.save_every = save_dir, save_every
         self.notice = notice or (lambda line: print(line, file=sys.stderr, flush=True))
         self.restarts = 0
+        # measure: the actors count the bytes they send (pickled, as Ray sends them); figures: each actor's
+        # Partition.figures() at the end of the search (bench/ray_scaling.py).
+        self.measure = measure
+        self.figures: list[dict[str, Any]] = []
 
     def canon(self, s: S) -> S:
         return self.model.representative(s) if self.symmetry else s
@@ -464,8 +514,10 @@ class RayExplorer(Generic[S, A]):
             self._start_actors(blob, parts, cpus)
             while True:
                 try:
-                    return search(self, verdicts, batch=self.batch, max_states=self.max_states, progress=self.progress,
-                                  progress_interval=self.progress_interval, checkpointer=saves)
+                    result = search(self, verdicts, batch=self.batch, max_states=self.max_states, progress=self.progress,
+                                    progress_interval=self.progress_interval, checkpointer=saves)
+                    self.figures = self._get([a.figures.remote() for a in self.actors])
+                    return result
                 except ClusterLost as e:
                     self.restarts += 1
                     where = saves.describe()
@@ -491,7 +543,8 @@ class RayExplorer(Generic[S, A]):
         # decimals, so that k of them fit on one CPU), so that every node can hold its share.
         share = 1.0 if parts <= cpus else math.floor(10000 / math.ceil(parts / cpus)) / 10000
         cls = self.ray.remote(num_cpus=share, max_restarts=0)(Partition)
-        self.actors = [cls.options(scheduling_strategy="SPREAD").remote(blob, j, parts, self.symmetry) for j in range(parts)]
+        self.actors = [cls.options(scheduling_strategy="SPREAD").remote(blob, j, parts, self.symmetry, self.measure)
+                       for j in range(parts)]
         try:
             self._get([a.pid.remote() for a in self.actors], timeout=START_WAIT)
         except GetTimeoutError:

@@ -260,3 +260,25 @@ def test_interrupt_gives_an_incomplete_report(sig: str, cluster: Any) -> None:
     out, err = p.communicate(timeout=120)
     assert p.returncode == 3, err
     assert "INCOMPLETE (interrupted)" in out
+
+
+def test_an_actor_lost_during_a_save_keeps_the_last_complete_one(cluster: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One actor dies in the middle of a level-end save, after the others have saved their parts: the restart goes on
+    from the save before, which those parts must not have replaced."""
+    from checker import distributed
+
+    real = distributed._Saves.save
+    calls: list[int] = []
+
+    def save(self: Any, pos: Any, verdicts: Any) -> None:
+        calls.append(pos.depth)
+        if len(calls) == 4:
+            ray.kill(self.ex.actors[1], no_restart=True)
+        real(self, pos, verdicts)
+
+    monkeypatch.setattr(distributed._Saves, "save", save)
+    model = Raft(3, 2, 0)
+    notes: list[str] = []
+    ex = RayExplorer(model, address=cluster.address, save_every=0.0, notice=notes.append)
+    same(Explorer(model).run(), ex.run())
+    assert ex.restarts == 1 and f"from the end of level {calls[2]} " in notes[0]

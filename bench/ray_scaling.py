@@ -1,0 +1,82 @@
+"""Distributed search on Ray (checker/distributed.py): speed, traffic and memory on 1 and 2 local nodes.
+
+Each row starts a real Ray cluster of N nodes (``ray.cluster_utils.Cluster``: a raylet per node, one CPU each) and
+runs one search on it, checking the counts against the readable engine in one process.  Printed per row:
+- states/s: distinct states / the search's wall time (actor start-up excluded, as ``check`` reports it);
+- sent a state: successors sent from one actor to another, and their bytes (pickled, as Ray sends them), per distinct
+  state stored;
+- bytes a stored state, per node: (that node's actors' peak RSS - their RSS when they started) / the states they hold.
+
+    python bench/ray_scaling.py                      # 3 servers, max-term 3 (36,420 orbits)
+    python bench/ray_scaling.py --servers 3 --max-term 2 --max-log 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tabulate import tabulate
+
+from checker.bfs import Explorer
+from checker.distributed import RayExplorer
+from models.raft import Raft
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--servers", type=int, default=3)
+    ap.add_argument("--max-term", type=int, default=3)
+    ap.add_argument("--max-log", type=int, default=0)
+    ap.add_argument("--nodes", type=int, nargs="+", default=[1, 2], help="cluster sizes to run (one CPU a node)")
+    args = ap.parse_args()
+    import ray
+    from ray.cluster_utils import Cluster
+
+    model = Raft(args.servers, args.max_term, args.max_log)
+    t0 = time.perf_counter()
+    one = Explorer(model).run()
+    rows = [["readable, one process", "-", f"{one.stats.distinct_states:,}", f"{one.stats.wall_seconds:.1f}",
+             f"{one.stats.distinct_states / one.stats.wall_seconds:,.0f}", "-", "-", "-"]]
+    print(f"one process: {time.perf_counter() - t0:.1f} s", flush=True)
+    for nodes in args.nodes:
+        c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+        for _ in range(nodes - 1):
+            c.add_node(num_cpus=1)
+        c.wait_for_nodes()
+        ray.init(address=c.address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+        try:
+            ex = RayExplorer(model, address=c.address, measure=True)
+            r = ex.run()
+        finally:
+            ray.shutdown()
+            c.shutdown()
+        st = r.stats
+        if (st.distinct_states, st.transitions, r.status) != (one.stats.distinct_states, one.stats.transitions, one.status):
+            print(f"MISMATCH at {nodes} nodes: {st.distinct_states} states, {st.transitions} transitions, {r.status}")
+            return 1
+        items = sum(f["sent_items"] for f in ex.figures)
+        sent = sum(f["sent_bytes"] for f in ex.figures)
+        per_node: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for f in ex.figures:
+            per_node[f["node"]][0] += f["peak_rss"] - f["rss0"]
+            per_node[f["node"]][1] += f["states"]
+        mem = ", ".join(f"{b / max(n, 1):,.0f}" for b, n in per_node.values())
+        rows.append([f"Ray, {nodes} node{'s' if nodes > 1 else ''}", len(ex.figures), f"{st.distinct_states:,}",
+                     f"{st.wall_seconds:.1f}", f"{st.distinct_states / st.wall_seconds:,.0f}",
+                     f"{items / st.distinct_states:.2f}", f"{sent / st.distinct_states:,.0f}", mem])
+        print(tabulate(rows[-1:], tablefmt="plain"), flush=True)
+    print()
+    print(f"Raft {args.servers}/{args.max_term}/{args.max_log}, symmetry on, default properties")
+    print(tabulate(rows, headers=["search", "actors", "distinct states", "wall s", "states/s", "successors sent a state",
+                                  "bytes sent a state", "bytes a stored state, per node"], tablefmt="github"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
