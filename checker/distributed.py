@@ -96,6 +96,10 @@ class ClusterLost(Exception):
     """An actor or node died during the search: the run failed (exit 4); no verdict from a level that lost data."""
 
 
+class SavesUnreadable(ClusterLost):
+    """After a lost actor, the new actors could not read the last level end saved (a lost node's folder, say)."""
+
+
 def fingerprint(state: Hashable) -> int:
     """A 64-bit fingerprint of ``state`` that every process computes alike: blake2b of its ``repr``.
 
@@ -291,6 +295,20 @@ class Partition:
                         "powner": np.frombuffer(self.powner, dtype=np.int16)})
         return len(self.states)
 
+    def drop_saves(self, directory: str, whole: bool) -> None:
+        """Remove this actor's saved parts (the search is over); ``whole``: the folder too, once it is empty (a
+        temporary folder of the search's own, on this actor's node)."""
+        import shutil
+
+        root = Path(directory)
+        for level in root.glob("level-*"):
+            shutil.rmtree(level / f"part-{self.me}", ignore_errors=True)
+            with contextlib.suppress(OSError):
+                level.rmdir()
+        if whole:
+            with contextlib.suppress(OSError):
+                root.rmdir()
+
     def load(self, directory: str, key: str, depth: int) -> int:
         """Hold what :meth:`save` saved at the level ``depth`` (verified before it is read); return how many states."""
         from checker import checkpoint as ck
@@ -433,7 +451,14 @@ class _Saves:
             _restore_verdicts(verdicts, _verdict_state(Verdicts(verdicts.props, verdicts.keep_going)))
             return None
         sv = self.saved
-        ex._get([a.load.remote(self.directory, self.key, sv["pos"].depth) for a in ex.actors])
+        from ray.exceptions import RayTaskError
+
+        try:
+            ex._get([a.load.remote(self.directory, self.key, sv["pos"].depth) for a in ex.actors])
+        except RayTaskError as e:
+            first = (str(e.cause if getattr(e, "cause", None) is not None else e).strip().splitlines() or ["?"])[0]
+            raise SavesUnreadable(f"the new actors could not read the save of level {sv['pos'].depth} ({first}); on a "
+                                  "cluster of several machines give --ray-saves a folder every node sees") from e
         ex.count, ex.owner = sv["count"], dict(sv["owner"])
         ex.stats = Stats()
         ex.stats.transitions, ex.stats.action_counts = sv["transitions"], Counter(sv["action_counts"])
@@ -518,6 +543,8 @@ class RayExplorer(Generic[S, A]):
                                     progress_interval=self.progress_interval, checkpointer=saves)
                     self.figures = self._get([a.figures.remote() for a in self.actors])
                     return result
+                except SavesUnreadable:
+                    raise
                 except ClusterLost as e:
                     self.restarts += 1
                     where = saves.describe()
@@ -531,6 +558,8 @@ class RayExplorer(Generic[S, A]):
                         raise ClusterLost(f"{e}, and {e2} (last saved: {where})") from e
                     saves.rewind()
         finally:
+            with contextlib.suppress(Exception):  # the saves are of no use once the search is over
+                ray.get([a.drop_saves.remote(saves.directory, saves.own) for a in self.actors], timeout=60)
             self._kill_actors()
             saves.remove()
             if joined:

@@ -185,6 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "(the readable engine's).  ADDRESS: local (start Ray on this machine), auto (the cluster this "
                         "machine has joined, e.g. after `ray start --head`) or a cluster address such as "
                         "10.0.0.5:6379.  Needs the extra: pip install -e '.[ray]'")
+    p.add_argument("--ray-saves", metavar="DIR",
+                   help="with --ray: where each actor saves its part at level ends, so that the search goes on from "
+                        "the last one when an actor or a node is lost (default: a new temporary folder, at the same "
+                        "path on each node, removed at the end: it survives a lost actor, not a lost node; on a "
+                        "cluster of several machines, give a folder every node sees, e.g. on NFS)")
     p.add_argument("--workers", type=_count(1), default=None, metavar="N",
                    help="expand states in N threads of the compiled engine, any store (default: every core; this "
                         f"machine has {_cores()}); counts, verdict and trace are the same as with 1")
@@ -307,7 +312,7 @@ def portable_paths(argv: Sequence[str], cwd: str | None = None) -> list[str]:
 def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry: bool, max_states: int | None,
               quiet: bool, engine: str = "readable", store: str = "memory", workers: int = 1,
               checkpoint: Path | None = None, checkpoint_key: str = "", checkpoint_every: float = 1.0,
-              keep_going: bool = False, ray: str | None = None) -> Result[State, Action]:
+              keep_going: bool = False, ray: str | None = None, ray_saves: str | None = None) -> Result[State, Action]:
     bar = ProgressBar(not quiet)
     bar.start()
     try:
@@ -316,7 +321,7 @@ def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry
 
             try:
                 return RayExplorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar, keep_going=keep_going,
-                                   address=ray).run()
+                                   address=ray, save_dir=ray_saves).run()
             except RayUnavailable as e:
                 raise BadInput(str(e)) from None
         if engine == "compiled":
@@ -505,6 +510,8 @@ def _check(argv: list[str]) -> int:
         engine, engine_note = pick_engine(model, "readable" if args.ray and args.engine == "auto" else args.engine)
     except ValueError as e:
         raise BadInput(str(e)) from None
+    if args.ray_saves is not None and args.ray is None:
+        raise BadInput("--ray-saves needs --ray ADDRESS")
     if args.ray is not None:
         if engine == "compiled":
             raise BadInput("--ray runs the readable engine's expansion in its actors (the compiled engine does not run on "
@@ -581,7 +588,8 @@ def _check(argv: list[str]) -> int:
     try:
         result = run_check(model, props, symmetry=symmetry, max_states=args.max_states, quiet=args.quiet or args.json,
                            engine=engine, store=args.store, workers=args.workers, checkpoint=checkpoint, checkpoint_key=key,
-                           checkpoint_every=args.checkpoint_every, keep_going=keep_going, ray=args.ray)
+                           checkpoint_every=args.checkpoint_every, keep_going=keep_going, ray=args.ray,
+                           ray_saves=args.ray_saves)
     except CheckpointError as e:
         raise BadInput(str(e)) from None
     except tweaks.TweakError as e:  # a tweak file's hook broke its contract (e.g. returned the wrong type)

@@ -153,6 +153,29 @@ def test_bad_input_in_one_line(tmp_path: Path) -> None:
     assert r.returncode == 2 and "HOST:PORT" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     r = run("--ray", "local", "--store", "fp")
     assert r.returncode == 2 and "compiled engine" in r.stderr
+    r = run("--ray-saves", str(tmp_path))
+    assert r.returncode == 2 and "--ray-saves needs --ray ADDRESS" in r.stderr
+
+
+def test_saves_in_a_given_folder_are_removed_at_the_end(cluster: Any, tmp_path: Path) -> None:
+    """--ray-saves DIR: the parts are saved there at level ends (a lost actor is restarted from them) and removed once
+    the search is over; DIR itself stays."""
+    from checker import distributed
+
+    seen: list[list[str]] = []
+    real = distributed._Saves.save
+
+    def save(self: Any, pos: Any, verdicts: Any) -> None:
+        real(self, pos, verdicts)
+        seen.append(sorted(str(q.relative_to(tmp_path)) for q in tmp_path.glob("level-*/part-*")))
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(distributed._Saves, "save", save)
+        r = RayExplorer(Raft(3, 2, 0), address=cluster.address, save_every=0.0, save_dir=str(tmp_path)).run()
+    assert r.status == "holds" and len(seen) > 3
+    assert seen[0] == ["level-1/part-0", "level-1/part-1"]
+    assert all(len(parts) <= 6 for parts in seen)  # at most three levels kept: the one written and the two before
+    assert tmp_path.is_dir() and not list(tmp_path.iterdir())
 
 
 def test_unreachable_address_names_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
