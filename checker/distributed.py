@@ -541,7 +541,8 @@ class RayExplorer(Generic[S, A]):
                 try:
                     result = search(self, verdicts, batch=self.batch, max_states=self.max_states, progress=self.progress,
                                     progress_interval=self.progress_interval, checkpointer=saves)
-                    self.figures = self._get([a.figures.remote() for a in self.actors])
+                    with contextlib.suppress(ClusterLost):  # the search is over: a late loss costs only the figures
+                        self.figures = self._get([a.figures.remote() for a in self.actors])
                     return result
                 except SavesUnreadable:
                     raise
