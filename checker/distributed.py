@@ -451,12 +451,12 @@ class _Saves:
             _restore_verdicts(verdicts, _verdict_state(Verdicts(verdicts.props, verdicts.keep_going)))
             return None
         sv = self.saved
-        from ray.exceptions import RayTaskError
+        from checker.checkpoint import CheckpointError
 
         try:
             ex._get([a.load.remote(self.directory, self.key, sv["pos"].depth) for a in ex.actors])
-        except RayTaskError as e:
-            first = (str(e.cause if getattr(e, "cause", None) is not None else e).strip().splitlines() or ["?"])[0]
+        except (CheckpointError, OSError) as e:
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise SavesUnreadable(f"the new actors could not read the save of level {sv['pos'].depth} ({first}); on a "
                                   "cluster of several machines give --ray-saves a folder every node sees") from e
         ex.count, ex.owner = sv["count"], dict(sv["owner"])
@@ -588,10 +588,18 @@ class RayExplorer(Generic[S, A]):
         self.actors = []
 
     def _get(self, refs: Any, timeout: float | None = None) -> Any:
-        from ray.exceptions import RayActorError, RaySystemError, WorkerCrashedError
+        """``ray.get``: a lost actor as ClusterLost; an exception the model or a save raised in an actor as itself (its
+        cause, not Ray's wrapper with the remote traceback in its message), so that it ends the run as it would in one
+        process: a tweak's contract broken is bad input, anything else a failure of the run, each in one line."""
+        from ray.exceptions import RayActorError, RaySystemError, RayTaskError, WorkerCrashedError
 
         try:
             return self.ray.get(refs, timeout=timeout)
+        except RayTaskError as e:
+            cause = getattr(e, "cause", None)
+            if isinstance(cause, Exception) and not isinstance(cause, RayTaskError):
+                raise cause from e
+            raise
         except (RayActorError, WorkerCrashedError, RaySystemError) as e:
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise ClusterLost(f"a Ray actor was lost during the search ({first}); no verdict is given from a level that "

@@ -311,3 +311,21 @@ def test_an_actor_lost_during_a_save_keeps_the_last_complete_one(cluster: Any, m
     ex = RayExplorer(model, address=cluster.address, save_every=0.0, notice=notes.append)
     same(Explorer(model).run(), ex.run())
     assert ex.restarts == 1 and f"from the end of level {calls[2]} " in notes[0]
+
+
+def test_an_error_in_the_model_is_raised_as_in_one_process(cluster: Any) -> None:
+    """An exception the model raises inside an actor reaches the caller as itself, not as Ray's wrapper (whose message
+    carries the remote traceback), so the command ends as it would in one process: exit 4, or 2 for a broken tweak."""
+
+    class Boom(Raft):
+        def next_state(self, state: Any, action: Any) -> Any:
+            if action.name == "BecomeLeader":
+                raise ZeroDivisionError("a hook divided by zero")
+            return super().next_state(state, action)
+
+    with pytest.raises(ZeroDivisionError, match="a hook divided by zero") as one:
+        Explorer(Boom(3, 2, 0)).run()
+    with pytest.raises(ZeroDivisionError, match="a hook divided by zero") as dist:
+        RayExplorer(Boom(3, 2, 0), address=cluster.address).run()
+    assert type(dist.value) is type(one.value)
+    assert str(dist.value) == str(one.value)
