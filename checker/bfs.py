@@ -121,16 +121,7 @@ class Explorer(Generic[S, A]):
     def _visit(self, idx: int, v: Verdicts) -> None:
         """Check the new state ``idx``: witnesses first, then invariants in order."""
         s = self.states[idx]
-        for name in [n for n, p in v.pending.items() if p.check(s)]:
-            v.witnessed(name, idx)
-        v.after_witnesses()
-        if v.stop:
-            return
-        for p in list(v.invariants):
-            if not p.check(s):
-                v.violated(p, idx)
-                if v.stop:
-                    return
+        v.visit(idx, lambda p: bool(p.check(s)))
 
     def start(self, verdicts: Verdicts) -> None:
         for s0 in self.model.init_states():
@@ -150,11 +141,9 @@ class Explorer(Generic[S, A]):
                     continue
                 stats.transitions += 1
                 stats.action_counts[action_name(a)] += 1
-                for p in list(v.action_props):
-                    if not p.check(s, a, t):
-                        v.violated(p, idx, t)
-                        if v.stop:
-                            return
+                v.transition(idx, t, lambda p: bool(p.check(s, a, t)))  # noqa: B023  (called here, at once)
+                if v.stop:
+                    return
                 c = self.canon(t)
                 new = self._add(c, idx)
                 if self.on_transition is not None:
@@ -173,9 +162,6 @@ class Explorer(Generic[S, A]):
         stats.distinct_states = len(self.states)
 
     def result(self, result: Result[Any, Any], verdicts: Verdicts) -> Result[S, A]:
-        violations = [(p, self.path_to(idx), bad) for p, idx, bad in verdicts.found.values()]
-        witness = verdicts.witness
-        witnesses = {name: self.path_to(witness[name]) if name in witness else None for name in [*verdicts.pending, *witness]}
-        return finish(result, self.model, self.canon, violations, witnesses)
+        return finish(result, self.model, self.canon, *verdicts.paths(self.path_to))
 
 

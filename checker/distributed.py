@@ -616,20 +616,11 @@ class RayExplorer(Generic[S, A]):
         return self.stats.transitions
 
     def _visit(self, v: Verdicts, idx: int, bad: list[int], wit: tuple[int, ...]) -> None:
-        """As :meth:`checker.bfs.Explorer._visit` on the new state ``idx``, given which properties fail (``bad``) and
-        which SOMETIMES properties hold (``wit``) there."""
-        holds = {self.props[i].name for i in wit}
-        for name in [n for n in v.pending if n in holds]:
-            v.witnessed(name, idx)
-        v.after_witnesses()
-        if v.stop:
-            return
+        """:meth:`Verdicts.visit` of the new state ``idx``, given which properties fail there (``bad``) and which
+        SOMETIMES properties hold (``wit``), as an actor found them."""
         failing = {self.props[i].name for i in bad}
-        for p in list(v.invariants):
-            if p.name in failing:
-                v.violated(p, idx)
-                if v.stop:
-                    return
+        holding = {self.props[i].name for i in wit}
+        v.visit(idx, lambda p: p.name in holding if p.kind is Kind.SOMETIMES else p.name not in failing)
 
     def start(self, verdicts: Verdicts) -> None:
         """As :meth:`checker.bfs.Explorer.start`: store the initial states, checking each new one until the search stops;
@@ -681,13 +672,9 @@ class RayExplorer(Generic[S, A]):
             if kind == 0:
                 assert f is not None
                 failing = {props[i].name for i in f.props}
-                for p in list(v.action_props):
-                    if p.name in failing:
-                        idx = key >> KBITS
-                        v.violated(p, idx, f.raw)
-                        self.owner[idx] = j
-                        if v.stop:
-                            break
+                idx = key >> KBITS
+                self.owner[idx] = j
+                v.transition(idx, f.raw, lambda p: p.name not in failing)  # noqa: B023  (called here, at once)
                 if v.stop:
                     cut, keep_cut = key, False
                     break
@@ -735,7 +722,4 @@ class RayExplorer(Generic[S, A]):
         return path[::-1]
 
     def result(self, result: Result[Any, Any], verdicts: Verdicts) -> Result[S, A]:
-        violations = [(p, self.path_to(idx), bad) for p, idx, bad in verdicts.found.values()]
-        witness = verdicts.witness
-        witnesses = {name: self.path_to(witness[name]) if name in witness else None for name in [*verdicts.pending, *witness]}
-        return finish(result, self.model, self.canon, violations, witnesses)
+        return finish(result, self.model, self.canon, *verdicts.paths(self.path_to))

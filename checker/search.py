@@ -80,6 +80,38 @@ class Verdicts:
         self.witness[name] = idx
         del self.pending[name]
 
+    def visit(self, idx: int, holds: Callable[[Property[Any, Any]], bool]) -> None:
+        """Check the new state ``idx``, where ``holds(p)`` says whether property ``p`` holds: witnesses first, then the
+        invariants in order, until the search must stop."""
+        for name in [n for n, p in self.pending.items() if holds(p)]:
+            self.witnessed(name, idx)
+        self.after_witnesses()
+        if self.stop:
+            return
+        for p in list(self.invariants):
+            if not holds(p):
+                self.violated(p, idx)
+                if self.stop:
+                    return
+
+    def transition(self, idx: int, bad: Any, holds: Callable[[Property[Any, Any]], bool]) -> None:
+        """Check a transition from state ``idx`` to the raw successor ``bad`` against the undecided ACTION properties
+        (``holds(p)``: whether ``p`` holds of it), until the search must stop."""
+        for p in list(self.action_props):
+            if not holds(p):
+                self.violated(p, idx, bad)
+                if self.stop:
+                    return
+
+    def paths(self, path_to: Callable[[int], list[Any]]) -> tuple[list[tuple[Property[Any, Any], list[Any], Any]],
+                                                                    dict[str, list[Any] | None]]:
+        """The violations and witnesses as :func:`checker.result.finish` takes them, each state index turned into its
+        stored path by ``path_to``."""
+        violations = [(p, path_to(idx), bad) for p, idx, bad in self.found.values()]
+        witnesses = {name: path_to(self.witness[name]) if name in self.witness else None
+                     for name in [*self.pending, *self.witness]}
+        return violations, witnesses
+
     def after_witnesses(self) -> None:
         """With ``keep_going``: stop once every property is decided (called after a new state's witnesses)."""
         if self.keep_going and self.found and not self.undecided:
