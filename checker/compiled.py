@@ -76,6 +76,8 @@ BATCH = 1 << 14
 COMPILE_WAIT = 600.0
 """Seconds the first batch waits for ``compute``'s compile in the second process (it takes about 10-25 s here) before
 it gives that process up and compiles ``compute`` itself."""
+FIRST_SCRATCH = 64
+"""Successors of one state that a lane holds at first (grown when a state has more: it is put off to the next round)."""
 LANES_PER_THREAD = 4
 """With threads, a batch is split into this many consecutive ranges (lanes) per thread, which the threads take in turn
 as they become free: the states of a batch differ in cost, and fixed halves left one thread waiting for the other."""
@@ -173,8 +175,9 @@ class _Table:
         """Take ``rows`` (``(capacity, w + 1)``, values last) as the table's entries."""
         self.keys, self.vals, self.count = rows, rows[:, self.w], count
 
-    def put_many(self, keys: list[tuple[int, ...]], vals: list[int]) -> None:
-        if not keys:
+    def put_many(self, keys: Any, vals: Any) -> None:
+        """Insert ``keys`` (tuples of ``w`` ints, or an array of such rows) with their ``vals`` (absent keys only)."""
+        if not len(keys):
             return
         while 2 * (self.count + len(keys)) > len(self.keys):
             grown = np.full((2 * len(self.keys), self.w + 1), -1, dtype=np.int64)
@@ -198,7 +201,7 @@ class _Lane:
         self.tc = np.zeros(K.TC_SIZE, dtype=np.int64)
         self.ngroups = ngroups
         self.scratch: tuple[Any, ...] = ()
-        self.grow_scratch(64)
+        self.grow_scratch(FIRST_SCRATCH)
         self.out: tuple[Any, ...] = self._out(1 << 14, 1 << 12, 64)
         self.misses = np.zeros((0, miss_w), dtype=np.int64)
         self.mset = self.mslot = np.zeros(0, dtype=np.int64)
@@ -340,13 +343,14 @@ class CompiledExplorer:
         self.ahead: tuple[int, int, int, list[Any]] | None = None
         self.level_top = 0  # where the level being expanded ends (the driver's batches stop there)
         self.aheads = 0  # batches whose first round was computed during the commit before
-        self.scratch_cap = 64  # successors of one state that every lane's scratch holds (see _prepare)
+        self.scratch_cap = FIRST_SCRATCH  # successors of one state that every lane's scratch holds (see _prepare)
         self.interrupted = False  # Ctrl-C while helping with the next batch's round, raised once the batch is told
         self.fills = 0
         self.kernel_calls = 0
         self.kernel_seconds = 0.0  # time in the compiled kernel
         self.commit_seconds = 0.0  # of which in the serial commit
         self.fill_seconds = 0.0  # time filling tables (asking the model)
+        self.deltas: list[tuple[Any, ...]] | None = None  # each fill's new entries, when recorded (see apply_delta)
         if checkpoint is not None:
             self.checkpointer = _Checkpoint(self, checkpoint, checkpoint_key, checkpoint_interval)
 
@@ -420,12 +424,42 @@ class CompiledExplorer:
                 k = tuple(row[1 : 1 + nproc])
                 if k not in can_k:
                     can_k[k] = self._canon_entry(k)
-        self.memo.put_many(list(mem_k), list(mem_k.values()))
-        self.pmemo.put_many(list(prop_k), list(prop_k.values()))
-        self.cmemo.put_many(list(can_k), list(can_k.values()))
+        sizes = [buf.n for buf in self.bufs]
         for buf in self.bufs:
             buf.flush()
+        delta: list[Any] = []
+        for table, got in ((self.memo, mem_k), (self.pmemo, prop_k), (self.cmemo, can_k)):
+            rows = np.array(list(got), dtype=np.int64).reshape(len(got), table.w)
+            codes = np.array(list(got.values()), dtype=np.int64)
+            table.put_many(rows, codes)
+            delta += [rows, codes]
         self.fills += len(mem_k) + len(prop_k) + len(can_k)
+        if self.deltas is not None:  # a distributed search sends every fill to the actors' copies of the tables
+            self.deltas.append((*delta, *(buf.arr[n : buf.n].copy() for buf, n in zip(self.bufs, sizes, strict=True))))
+
+    def apply_delta(self, delta: tuple[Any, ...]) -> None:
+        """Make this copy's tables those of the explorer whose :meth:`_fill` recorded ``delta`` (the same entries, put in
+        the same order), without asking the model: the tables of a distributed search's actors (checker/ray_compiled.py)."""
+        for i, table in enumerate((self.memo, self.pmemo, self.cmemo)):
+            table.put_many(delta[2 * i], delta[2 * i + 1])
+        for buf, tail in zip(self.bufs, delta[6:], strict=True):
+            buf.extend(tail.tolist())
+            buf.flush()
+
+    def tables(self) -> tuple[Any, ...]:
+        """The lazily filled tables as arrays (for :meth:`adopt_tables` in another process)."""
+        for buf in self.bufs:
+            buf.flush()
+        return (*((t.keys, t.count) for t in (self.memo, self.pmemo, self.cmemo)), *(buf.arr[: buf.n] for buf in self.bufs))
+
+    def adopt_tables(self, saved: tuple[Any, ...]) -> None:
+        """Undo :meth:`tables` into this explorer (its tables replaced)."""
+        for t, (rows, count) in zip((self.memo, self.pmemo, self.cmemo), saved[:3], strict=True):
+            t.adopt(np.array(rows), int(count))
+        for buf, arr in zip(self.bufs, saved[3:], strict=True):
+            buf.waiting = []
+            buf.arr, buf.n = np.array(arr, dtype=np.int64), len(arr)
+            buf.flush()
 
     def _result_set(self, group: int, effects: list[Any]) -> int:
         """Append a group's effects to the effect and op arrays; the index of the new result set.

@@ -526,15 +526,13 @@ class RayExplorer(Generic[S, A]):
         If an actor or its node is lost, the actors are replaced and the search goes on from the last level end saved
         (:class:`_Saves`), with the driver's counters and verdicts as they were there: no verdict comes from a level
         that lost data.  After ``MAX_RESTARTS`` restarts, or if the cluster cannot start new actors, ClusterLost."""
-        import cloudpickle  # type: ignore[import-untyped, unused-ignore]
-
         ray, joined = connect(self.address)
         self.ray = ray
         saves = _Saves(self, self.save_dir, self.save_every)
         try:
             cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
             parts = self.want_actors or cpus
-            blob = cloudpickle.dumps((self.model, self.props))
+            blob = self.blob()
             verdicts = Verdicts(self.props, self.keep_going)
             self._start_actors(blob, parts, cpus)
             while True:
@@ -543,6 +541,7 @@ class RayExplorer(Generic[S, A]):
                                     progress_interval=self.progress_interval, checkpointer=saves)
                     with contextlib.suppress(ClusterLost):  # the search is over: a late loss costs only the figures
                         self.figures = self._get([a.figures.remote() for a in self.actors])
+                        self.after_search()
                     return result
                 except SavesUnreadable:
                     raise
@@ -572,14 +571,31 @@ class RayExplorer(Generic[S, A]):
         # More actors than CPUs share them: k actors a CPU, each asking for 1/k of one (rounded down to Ray's four
         # decimals, so that k of them fit on one CPU), so that every node can hold its share.
         share = 1.0 if parts <= cpus else math.floor(10000 / math.ceil(parts / cpus)) / 10000
-        cls = self.ray.remote(num_cpus=share, max_restarts=0)(Partition)
-        self.actors = [cls.options(scheduling_strategy="SPREAD").remote(blob, j, parts, self.symmetry, self.measure)
+        cls = self.ray.remote(num_cpus=share, max_restarts=0)(self.partition_class())
+        self.actors = [cls.options(scheduling_strategy="SPREAD").remote(*self.partition_args(blob, j, parts))
                        for j in range(parts)]
         try:
             self._get([a.pid.remote() for a in self.actors], timeout=START_WAIT)
         except GetTimeoutError:
             raise RayUnavailable(f"the Ray cluster did not start {parts} actors of {share:g} CPU each within "
                                  f"{START_WAIT:.0f} s (it has {cpus} CPUs)") from None
+
+    def after_search(self) -> None:
+        """Called once the search is over, before the actors go (a subclass's tests ask them what they hold)."""
+
+    def partition_class(self) -> type[Any]:
+        """The actors' class."""
+        return Partition
+
+    def partition_args(self, blob: bytes, me: int, parts: int) -> tuple[Any, ...]:
+        """The arguments of actor ``me``'s constructor."""
+        return (blob, me, parts, self.symmetry, self.measure)
+
+    def blob(self) -> bytes:
+        """What every actor is created with: the model and the properties, cloudpickled."""
+        import cloudpickle  # type: ignore[import-untyped, unused-ignore]
+
+        return bytes(cloudpickle.dumps((self.model, self.props)))
 
     def _kill_actors(self) -> None:
         for a in self.actors:
@@ -655,14 +671,31 @@ class RayExplorer(Generic[S, A]):
         admits = [self.actors[j].admit.remote(invs, pend, *[outs[i][1 + j] for i in range(n)]) for j in range(n)]
         fails: list[list[_Found]] = self._get([o[0] for o in outs])
         got: list[tuple[Any, list[_Found]]] = self._get(admits)
-        keys = [k for k, _ in got]
+        cut, gidxs, added, capped = self.decide(v, [k for k, _ in got], fails, [fl for _, fl in got])
+        done = self._get([a.finalise.remote(gidxs[j], cut) for j, a in enumerate(self.actors)])
+        self.count += added
+        for t, counts in done:
+            self.stats.transitions += t
+            self.stats.action_counts.update(counts)
+        if capped:
+            raise Capped()
+
+    def decide(self, v: Verdicts, keys: list[Any], fails: list[list[_Found]],
+               found: list[list[_Found]]) -> tuple[int | None, list[Any], int, bool]:
+        """Number a batch's new states and replay its property events in key order through the verdicts.
+
+        ``keys[j]``: the keys of the new states actor ``j`` kept (increasing); ``fails[i]``: the action-property
+        failures of the transitions actor ``i`` made; ``found[j]``: the property events of actor ``j``'s new states.
+        Returns the key where the search stopped (None if it did not), the indexes of each actor's new states that are
+        kept (those up to the stop), how many, and whether the state cap stopped it."""
+        props = self.props
         order = np.sort(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
         # The events in key order: an ACTION failure is met before its successor is stored, a new state's properties
         # after; the cap acts when the state past it would be stored.
         events: list[tuple[int, int, int, _Found | None]] = []  # (key, 0 action / 1 cap / 2 state, actor, found)
         for i, fl in enumerate(fails):
             events += [(f.key, 0, i, f) for f in fl]
-        for j, (_, fl) in enumerate(got):
+        for j, fl in enumerate(found):
             events += [(f.key, 2, j, f) for f in fl]
         if self.max_states is not None and self.count + len(order) > self.max_states:
             events.append((int(order[self.max_states - self.count]), 1, -1, None))
@@ -695,13 +728,7 @@ class RayExplorer(Generic[S, A]):
         for k in keys:
             mine = k[:int(np.searchsorted(k, order[-1], side="right"))] if len(order) else k[:0]
             gidxs.append(self.count + np.searchsorted(order, mine))
-        done = self._get([a.finalise.remote(gidxs[j], cut) for j, a in enumerate(self.actors)])
-        self.count += len(order)
-        for t, counts in done:
-            self.stats.transitions += t
-            self.stats.action_counts.update(counts)
-        if capped:
-            raise Capped()
+        return cut, gidxs, len(order), capped
 
     def level_end(self, lo: int) -> None:
         pass

@@ -409,7 +409,8 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
     first failing invariant, SOMETIMES bits and successor position (``c_*``), and the successor vector of the first
     transition that breaks an action property (``a_rows``); ``st_ns`` is then the number of successors, else
     ST_MISSED (an entry was missing: the keys are in ``misses``), ST_ROOM (no room in the outputs) or ST_SCRATCH (more
-    successors than ``succ`` holds; ``tc[T_NEED]``).  A state that misses is looked at as far as it goes, to collect
+    successors than ``succ`` holds; ``tc[T_NEED]``); for ST_MISSED and ST_SCRATCH, ``st_off`` is where this state's
+    keys in ``misses`` end.  A state that misses is looked at as far as it goes, to collect
     every key it can in one round trip.  Nothing here depends on which states share a call, so the keys missed, in
     order, are the same however the states are split among threads.
     """
@@ -460,6 +461,7 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
                 total += rs_len[mvals[i]]
         if total > cap:
             st_ns[si] = ST_SCRATCH
+            st_off[si] = tc[T_NMISS]  # its group keys missed so far end here (see ST_MISSED below)
             if total > tc[T_NEED]:
                 tc[T_NEED] = total
             continue
@@ -679,6 +681,7 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
             s_cand[j] = 1
         if not ok:
             st_ns[si] = ST_MISSED
+            st_off[si] = tc[T_NMISS]  # where its misses end (a distributed search merges misses by state)
             continue
         ncand = 0
         afj = -1

@@ -180,11 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--stop-at-first", dest="keep_going", action="store_const", const=False,
                    help="stop at the first violation of any property and report that one (the default without tweaks)")
     p.add_argument("--ray", metavar="ADDRESS",
-                   help="search on a Ray cluster (checker/distributed.py): the visited set partitioned by fingerprint "
-                        "over one actor per CPU, level by level, with the counts, verdict and trace of one process "
-                        "(the readable engine's).  ADDRESS: local (start Ray on this machine), auto (the cluster this "
-                        "machine has joined, e.g. after `ray start --head`) or a cluster address such as "
-                        "10.0.0.5:6379.  Needs the extra: pip install -e '.[ray]'")
+                   help="search on a Ray cluster (checker/distributed.py): the visited set partitioned by hash over "
+                        "one actor per CPU, level by level, with the counts, verdict and trace of one process.  The "
+                        "actors run the engine --engine picks: the compiled kernel (checker/ray_compiled.py; --store "
+                        "memory or compact) or, with --engine readable, the readable expansion.  ADDRESS: local (start "
+                        "Ray on this machine), auto (the cluster this machine has joined, e.g. after `ray start "
+                        "--head`) or a cluster address such as 10.0.0.5:6379.  Needs the extra: pip install -e '.[ray]'")
     p.add_argument("--ray-saves", metavar="DIR",
                    help="with --ray: where each actor saves its part at level ends, so that the search goes on from "
                         "the last one when an actor or a node is lost (default: a new temporary folder, at the same "
@@ -320,6 +321,13 @@ def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry
             from checker.distributed import RayExplorer, RayUnavailable
 
             try:
+                if engine == "compiled":
+                    from checker.ray_compiled import CompiledRayExplorer
+                    from models.raft_pins import RaftPins
+
+                    return CompiledRayExplorer(RaftPins(model, props, symmetry=symmetry), symmetry=symmetry, store=store,
+                                               max_states=max_states, progress=bar, keep_going=keep_going, address=ray,
+                                               save_dir=ray_saves).run()
                 return RayExplorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar, keep_going=keep_going,
                                    address=ray, save_dir=ray_saves).run()
             except RayUnavailable as e:
@@ -507,16 +515,25 @@ def _check(argv: list[str]) -> int:
     symmetry = not args.no_symmetry
     keep_going = args.keep_going if args.keep_going is not None else bool(args.tweak or args.tweak_file)
     try:
-        engine, engine_note = pick_engine(model, "readable" if args.ray and args.engine == "auto" else args.engine)
+        engine, engine_note = pick_engine(model, args.engine)
     except ValueError as e:
         raise BadInput(str(e)) from None
     if args.ray_saves is not None and args.ray is None:
         raise BadInput("--ray-saves needs --ray ADDRESS")
     if args.ray is not None:
+        given = [opt for opt, on in (("--workers", args.workers is not None), ("--checkpoint", bool(args.checkpoint)),
+                                     ("--store fp", args.store == "fp" and engine == "compiled")) if on]
+        if given:
+            why = {"--workers": "it runs one actor per CPU of the cluster",
+                   "--checkpoint": "its actors save their parts at level ends themselves (--ray-saves)",
+                   "--store fp": "the fp store rebuilds a trace from parent records that a part of the store does not "
+                                 "have; use --store memory or compact"}[given[0]]
+            raise BadInput(f"{given[0]} does not go with --ray: {why}")
         if engine == "compiled":
-            raise BadInput("--ray runs the readable engine's expansion in its actors (the compiled engine does not run on "
-                           "Ray yet): drop --engine compiled")
-        engine_note = f"readable (checker/bfs.py's expansion) on Ray (checker/distributed.py) at {args.ray}, one actor per CPU"
+            engine_note = (f"compiled (checker/pins_kernel.py in every actor: checker/ray_compiled.py) on Ray "
+                           f"(checker/distributed.py) at {args.ray}, one actor per CPU")
+        else:
+            engine_note = f"readable (checker/bfs.py's expansion) on Ray (checker/distributed.py) at {args.ray}, one actor per CPU"
     symmetry_note = ""
     if symmetry and model.n > sizing.SYMMETRY_MAX_SERVERS:
         symmetry = False
@@ -549,7 +566,7 @@ def _check(argv: list[str]) -> int:
                            f"{engine_note}; drop {'it' if len(given) == 1 else 'them'}")
     if args.store != "memory":
         engine_note += f", store {args.store} (checker/pins_store.py)"
-    if engine == "compiled":  # threads sharing the search's arrays: every core unless told otherwise
+    if engine == "compiled" and args.ray is None:  # threads sharing the search's arrays: every core unless told otherwise
         args.workers = args.workers or _cores()
         engine_note += f", {args.workers} thread{'s' if args.workers > 1 else ''}"
     args.workers = args.workers or 1

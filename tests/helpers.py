@@ -6,6 +6,7 @@ import functools
 from typing import Any
 
 from checker.bfs import HOLDS, Explorer
+from checker.result import Result
 from models import tweaks
 from models.raft import Raft, State
 
@@ -59,3 +60,32 @@ def interrupt_check(argv: list[str], sig: int, **popen: Any) -> tuple[int, str, 
             proc.kill()
             proc.communicate()
     return proc.returncode, first + rest, err
+
+
+def kill_one_when(ex: Any, states: int, lost: list[str]) -> Result[Any, Any]:
+    """Run ``ex`` in a thread and kill its second actor once it has stored ``states`` states (mid-search)."""
+    import threading
+    import time
+
+    out: list[Any] = []
+    th = threading.Thread(target=lambda: out.append(_outcome(ex)))
+    th.start()
+    while ex.count < states and th.is_alive():
+        time.sleep(0.01)
+    assert th.is_alive(), "the search ended before the kill"
+    import ray
+
+    lost.append(str(ray.get(ex.actors[1].pid.remote())))
+    ray.kill(ex.actors[1], no_restart=True)
+    th.join(timeout=600)
+    assert out
+    if isinstance(out[0], BaseException):
+        raise out[0]
+    return out[0]
+
+
+def _outcome(ex: Any) -> Any:
+    try:
+        return ex.run()
+    except BaseException as e:  # handed to the test's thread
+        return e

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import kill_one_when
 
 from checker.bfs import Explorer
 from checker.distributed import INSTALL, RayExplorer, RayUnavailable, connect
@@ -27,27 +27,6 @@ ray = pytest.importorskip("ray", reason=f"the Ray tests need the extra: {INSTALL
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = json.loads((ROOT / "models" / "manifest.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    import signal
-
-    from ray.cluster_utils import Cluster
-
-    term = signal.getsignal(signal.SIGTERM)
-    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
-    c.add_node(num_cpus=1)
-    c.wait_for_nodes()
-    ray.init(address=c.address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
-    # The cluster and ray.init each set a SIGTERM handler that exits; the tests after this module expect the default.
-    signal.signal(signal.SIGTERM, term)
-    try:
-        yield c
-    finally:
-        ray.shutdown()
-        c.shutdown()
-        signal.signal(signal.SIGTERM, term)
 
 
 def same(a: Result[Any, Any], b: Result[Any, Any]) -> None:
@@ -153,11 +132,15 @@ def test_bad_input_in_one_line(tmp_path: Path) -> None:
                               capture_output=True, text=True, cwd=tmp_path, timeout=120,
                               env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
 
-    r = run("--ray", "local", "--engine", "compiled")
-    assert r.returncode == 2 and "drop --engine compiled" in r.stderr
+    r = run("--ray", "local", "--workers", "2")
+    assert r.returncode == 2 and "--workers does not go with --ray: it runs one actor per CPU" in r.stderr
+    r = run("--ray", "local", "--checkpoint", str(tmp_path / "ck"))
+    assert r.returncode == 2 and "--checkpoint does not go with --ray" in r.stderr
     r = run("--ray", "no-port-here")
     assert r.returncode == 2 and "HOST:PORT" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     r = run("--ray", "local", "--store", "fp")
+    assert r.returncode == 2 and "use --store memory or compact" in r.stderr
+    r = run("--ray", "local", "--store", "compact", "--engine", "readable")
     assert r.returncode == 2 and "compiled engine" in r.stderr
     r = run("--ray-saves", str(tmp_path))
     assert r.returncode == 2 and "--ray-saves needs --ray ADDRESS" in r.stderr
@@ -198,33 +181,6 @@ def test_without_ray_installed(monkeypatch: pytest.MonkeyPatch) -> None:
         connect("local")
 
 
-def _kill_one_when(ex: RayExplorer[Any, Any], states: int, lost: list[str]) -> Result[Any, Any]:
-    """Run ``ex`` in a thread and kill its second actor once it has stored ``states`` states (mid-search)."""
-    import threading
-    import time
-
-    out: list[Any] = []
-    th = threading.Thread(target=lambda: out.append(_outcome(ex)))
-    th.start()
-    while ex.count < states and th.is_alive():
-        time.sleep(0.01)
-    assert th.is_alive(), "the search ended before the kill"
-    lost.append(str(ray.get(ex.actors[1].pid.remote())))
-    ray.kill(ex.actors[1], no_restart=True)
-    th.join(timeout=600)
-    assert out
-    if isinstance(out[0], BaseException):
-        raise out[0]
-    return out[0]
-
-
-def _outcome(ex: RayExplorer[Any, Any]) -> Any:
-    try:
-        return ex.run()
-    except BaseException as e:  # handed to the test's thread
-        return e
-
-
 def test_an_actor_killed_mid_search_changes_nothing(cluster: Any) -> None:
     """Kill one actor at any moment, here before any level end is saved: new actors start again, say so, and the
     result is the one-process one."""
@@ -232,7 +188,7 @@ def test_an_actor_killed_mid_search_changes_nothing(cluster: Any) -> None:
     model = tweaks.apply([t])(*t.bounds)
     notes: list[str] = []
     ex = RayExplorer(model, address=cluster.address, save_every=1e9, notice=notes.append)
-    dist = _kill_one_when(ex, 3000, [])
+    dist = kill_one_when(ex, 3000, [])
     same(Explorer(model).run(), dist)
     assert ex.restarts == 1 and len(notes) == 1
     assert "a Ray actor was lost" in notes[0] and "restarting on new actors from the start (no level end saved yet)" in notes[0]
@@ -268,7 +224,7 @@ def test_a_cluster_lost_for_good_names_the_last_saved_level(cluster: Any, monkey
     t = tweaks.BUILTIN["no-log-check"]
     ex = RayExplorer(tweaks.apply([t])(*t.bounds), address=cluster.address, save_every=0.0, notice=lambda _: None)
     with pytest.raises(distributed.ClusterLost, match=r"gave up after 0 restarts \(last saved: the end of level \d+ \("):
-        _kill_one_when(ex, 3000, [])
+        kill_one_when(ex, 3000, [])
 
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
@@ -278,7 +234,8 @@ def test_interrupt_gives_an_incomplete_report(sig: str, cluster: Any) -> None:
     import signal
     import time
 
-    p = subprocess.Popen([sys.executable, "-m", "raft_check", "--servers", "3", "--max-term", "3", "--ray", cluster.address],
+    p = subprocess.Popen([sys.executable, "-m", "raft_check", "--servers", "3", "--max-term", "3", "--engine", "readable",
+                          "--ray", cluster.address],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     assert p.stderr is not None
     for line in p.stderr:
