@@ -61,9 +61,11 @@ again, in the same order).
 
 from __future__ import annotations
 
+import functools
 import os
 import resource
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -115,6 +117,48 @@ def admit_rows(st: Any, rows: Any, hs: Any, n: int, new: Any) -> int:
     return n
 
 
+@K.jit
+def first_rows(rows: Any, hs: Any, keep: Any) -> None:
+    """``keep[i]``: whether row i (hash ``hs[i]``) is the first of its value among ``rows`` (rows compared whole)."""
+    m = rows.shape[0]
+    cap = 2
+    while cap < 2 * m:
+        cap *= 2
+    table = np.full(cap, -1, dtype=np.int64)
+    mask = cap - 1
+    w = rows.shape[1]
+    for i in range(m):
+        j = hs[i] & mask
+        keep[i] = True
+        while table[j] >= 0:
+            o = table[j]
+            same = True
+            for k in range(w):
+                if rows[o, k] != rows[i, k]:
+                    same = False
+                    break
+            if same:
+                keep[i] = False
+                break
+            j = (j + 1) & mask
+        if keep[i]:
+            table[j] = i
+
+
+def _timed(f: Any) -> Any:
+    """An actor's method whose time is added to its ``seconds[name]`` (reported by ``figures``)."""
+
+    @functools.wraps(f)
+    def timed(self: Any, *args: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return f(self, *args)
+        finally:
+            self.seconds[f.__name__] += time.perf_counter() - t0
+
+    return timed
+
+
 def _ranges(starts: Any, counts: Any) -> Any:
     """The indexes ``starts[i] .. starts[i] + counts[i] - 1`` of every i, concatenated."""
     counts = np.asarray(counts, dtype=np.int64)
@@ -153,6 +197,7 @@ class CompiledPartition:
         self.a0 = self.a1 = 0  # this actor's rows of the batch being expanded
         self.todo = np.zeros(0, dtype=np.int64)
         self.admitted = (0, 0)  # the rows admitted in this batch, not numbered yet
+        self.seconds: dict[str, float] = defaultdict(float)  # time in each step (bench/ray_scaling.py)
 
     def pid(self) -> int:
         return os.getpid()
@@ -203,6 +248,7 @@ class CompiledPartition:
 
     # ------------------------------------------------------------------ a batch: rounds of compute
 
+    @_timed
     def begin(self, lo: int, hi: int, pending: int, s_mask: int, a_mask: int, scratch_cap: int) -> tuple[Any, ...]:
         """Start the batch ``[lo, hi)``: the first round of ``compute`` over this actor's states in it."""
         cx = self.cx
@@ -216,11 +262,14 @@ class CompiledPartition:
         self.pending = pending
         return self._round()
 
+    @_timed
     def more(self, deltas: list[tuple[Any, ...]], scratch_cap: int) -> tuple[Any, ...]:
         """The next round: the tables' new entries first, then ``compute`` over the states not done yet."""
         cx = self.cx
+        t0 = time.perf_counter()
         for d in deltas:
             cx.apply_delta(d)
+        self.seconds["tables"] += time.perf_counter() - t0
         lane = cx.lanes[0]
         cx.scratch_cap = max(cx.scratch_cap, scratch_cap)
         lane.tc[K.T_NMISS] = lane.tc[K.T_NEED] = 0
@@ -236,6 +285,7 @@ class CompiledPartition:
         """``compute`` over ``todo``; (states left, the missed states' indexes, where their keys end, the keys, the
         scratch needed)."""
         cx, lane, todo = self.cx, self.cx.lanes[0], self.todo
+        t0 = time.perf_counter()
         if len(todo):
             while True:
                 saved = lane.tc.copy()
@@ -244,12 +294,14 @@ class CompiledPartition:
                     break
                 lane.tc[:] = saved  # a miss list was full: bigger lists, the same round again
                 lane.grow_misses()
+        self.seconds["compute"] += time.perf_counter() - t0
         ns = cx.st[0][todo - self.a0]
         missed = todo[(ns == K.ST_MISSED) | (ns == K.ST_SCRATCH)]  # the states that may have missed keys
         nm = int(lane.tc[K.T_NMISS])
         return (bool((ns < 0).any()), self.gids[missed].copy(), cx.st[1][missed - self.a0].copy(),
                 lane.misses[:nm].copy(), int(lane.tc[K.T_NEED]))
 
+    @_timed
     def route(self) -> tuple[Any, ...]:
         """Once every round is done: the batch's action-property failures (key, property, bad successor, the state's
         row), then one array per owner of its candidates, rows of [key, invariant, witnesses, hash, slots...] in key
@@ -271,6 +323,10 @@ class CompiledPartition:
         out[:, 1], out[:, 2], out[:, 3] = c_inv[q], c_wit[q], c_h[q]
         out[:, 4:] = c_rows[q]
         out = out[np.argsort(out[:, 0], kind="stable")]
+        # Only each state's first occurrence in the batch is sent: its owner keeps the first in key order anyway.
+        keep = np.zeros(len(out), dtype=np.bool_)
+        first_rows(out[:, 4:], out[:, 3], keep)
+        out = out[keep]
         dest = owners(out[:, 3], self.parts)
         parts = [out[dest == j] for j in range(self.parts)]
         if self.measure:
@@ -283,6 +339,7 @@ class CompiledPartition:
         self.labels = o_label[: int(lane.tc[K.T_OUSED])]
         return (fails, *parts)
 
+    @_timed
     def admit(self, pending: int, *incoming: Any) -> tuple[Any, Any]:
         """Keep, in key order, the first occurrence of each row sent (by actor j: ``incoming[j]``) not held yet.
         Returns the kept keys (increasing) and the rows [key, invariant, witnesses, hash, slots...] of those whose
@@ -304,6 +361,7 @@ class CompiledPartition:
         flagged = (kept[:, 1] >= 0) | ((kept[:, 2] & pending) != 0)
         return kept[:, 0].copy(), kept[flagged].copy()
 
+    @_timed
     def finalise(self, gidxs: Any, cut: int | None) -> tuple[int, Any]:
         """Number the first ``len(gidxs)`` rows admitted (the rest stay unnumbered: the search stops there); count the
         batch's transitions by label up to the key ``cut`` (all if None)."""
@@ -338,7 +396,7 @@ class CompiledPartition:
         return int((self.gids[: self.n] != NOT_YET).sum())
 
     def figures(self) -> dict[str, Any]:
-        return {"states": self.held(), "sent_items": self.sent_items, "sent_bytes": self.sent_bytes,
+        return {"states": self.held(), "sent_items": self.sent_items, "sent_bytes": self.sent_bytes, "seconds": dict(self.seconds),
                 "store_bytes": self.cx.store.nbytes + 18 * self.n,
                 "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "rss0": self.rss0, "node": self.node()}
 

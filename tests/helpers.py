@@ -89,3 +89,12 @@ def _outcome(ex: Any) -> Any:
         return ex.run()
     except BaseException as e:  # handed to the test's thread
         return e
+
+
+def same(a: Result[Any, Any], b: Result[Any, Any]) -> None:
+    """Two searches' results agree: counts, action counts, verdict, each violation's trace, witnesses."""
+    assert (b.status, b.stats.distinct_states, b.stats.transitions) == (a.status, a.stats.distinct_states, a.stats.transitions)
+    assert b.stats.action_counts == a.stats.action_counts
+    assert [(v.prop.name, v.trace) for v in b.violations] == [(v.prop.name, v.trace) for v in a.violations]
+    assert b.witnesses == a.witnesses
+    assert b.incomplete_reason == a.incomplete_reason

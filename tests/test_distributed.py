@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import kill_one_when
+from helpers import kill_one_when, same
 
 from checker.bfs import Explorer
 from checker.distributed import INSTALL, RayExplorer, RayUnavailable, connect
@@ -29,20 +29,12 @@ ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = json.loads((ROOT / "models" / "manifest.json").read_text())
 
 
-def same(a: Result[Any, Any], b: Result[Any, Any]) -> None:
-    assert (b.status, b.stats.distinct_states, b.stats.transitions) == (a.status, a.stats.distinct_states, a.stats.transitions)
-    assert b.stats.action_counts == a.stats.action_counts
-    assert [(v.prop.name, v.trace) for v in b.violations] == [(v.prop.name, v.trace) for v in a.violations]
-    assert b.witnesses == a.witnesses
-    assert b.incomplete_reason == a.incomplete_reason
-
-
 def both(model: Raft, cluster: Any, **kw: Any) -> tuple[Result[Any, Any], Result[Any, Any]]:
     actors = kw.pop("actors", None)
     return Explorer(model, **kw).run(), RayExplorer(model, address=cluster.address, actors=actors, **kw).run()
 
 
-SMALL = [c for c in MANIFEST["configs"] if c["distinct_states"] <= 8000]  # the suite's share: about two minutes
+SMALL = [c for c in MANIFEST["configs"] if c["distinct_states"] <= 2500]  # the suite's share (and test_ray_compiled.py's)
 
 
 @pytest.mark.parametrize("c", SMALL, ids=[f"{c['servers']}-{c['max_term']}-{c['max_log']}-{'r' if c['reduced'] else 'u'}"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import same
 
 from checker.compiled import CompiledExplorer
 from checker.distributed import INSTALL
@@ -26,14 +27,6 @@ from checker.ray_compiled import CompiledRayExplorer  # noqa: E402  (after the s
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = json.loads((ROOT / "models" / "manifest.json").read_text())
-
-
-def same(a: Result[Any, Any], b: Result[Any, Any]) -> None:
-    assert (b.status, b.stats.distinct_states, b.stats.transitions) == (a.status, a.stats.distinct_states, a.stats.transitions)
-    assert b.stats.action_counts == a.stats.action_counts
-    assert [(v.prop.name, v.trace) for v in b.violations] == [(v.prop.name, v.trace) for v in a.violations]
-    assert b.witnesses == a.witnesses
-    assert b.incomplete_reason == a.incomplete_reason
 
 
 def pins(model: Raft, symmetry: bool = True) -> RaftPins:
@@ -54,7 +47,7 @@ def both(model: Raft, cluster: Any, *, symmetry: bool = True, store: str = "memo
     return r1, r2, ex
 
 
-# The suite's share (test_distributed.py runs every pinned configuration up to 8,000 states on readable actors): with and
+# The suite's share (test_distributed.py runs every pinned configuration up to 2,500 states on readable actors): with and
 # without symmetry and the reductions, the election layer and the log layer.
 PICKED = {(3, 2, 0, True, True), (3, 2, 0, True, False), (2, 1, 1, True, True), (2, 2, 0, False, True), (3, 1, 0, False, True)}
 SMALL = [c for c in MANIFEST["configs"] if (c["servers"], c["max_term"], c["max_log"], c["reduced"], c["symmetry"]) in PICKED
