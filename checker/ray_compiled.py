@@ -82,8 +82,8 @@ from checker.pins_store import HUGE_ARRAYS, Store, _hash, adopted, st_find, st_p
 from checker.result import Result, Stats, finish
 from checker.search import Capped, Verdicts
 
-BATCH = 1 << 14
-"""States a batch: the one-process compiled engine's batch, so that the tables fill in its order."""
+BATCH = compiled.BATCH
+"""States a batch by default: the one-process compiled engine's batch, so that the tables fill in its order."""
 
 NOT_YET = np.iinfo(np.int64).max
 """The index of a state admitted but not numbered (past the place where the search stopped)."""

@@ -191,6 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "the last one when an actor or a node is lost (default: a new temporary folder, at the same "
                         "path on each node, removed at the end: it survives a lost actor, not a lost node; on a "
                         "cluster of several machines, give a folder every node sees, e.g. on NFS)")
+    p.add_argument("--ray-batch", type=_count(1), default=None, metavar="N",
+                   help="with --ray: states the actors expand between two synchronisations (default 16,384 for compiled "
+                        "actors, the one-process compiled engine's batch, so that the trace is its trace; 4,096 for "
+                        "readable ones).  On a large cluster give each actor a batch of that size: N = 16,384 x actors.  "
+                        "Counts, verdicts and trace lengths do not depend on N; with compiled actors the trace is that of "
+                        "a one-process search with the same batch")
     p.add_argument("--workers", type=_count(1), default=None, metavar="N",
                    help="expand states in N threads of the compiled engine, any store (default: every core; this "
                         f"machine has {_cores()}); counts, verdict and trace are the same as with 1")
@@ -313,23 +319,26 @@ def portable_paths(argv: Sequence[str], cwd: str | None = None) -> list[str]:
 def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry: bool, max_states: int | None,
               quiet: bool, engine: str = "readable", store: str = "memory", workers: int = 1,
               checkpoint: Path | None = None, checkpoint_key: str = "", checkpoint_every: float = 1.0,
-              keep_going: bool = False, ray: str | None = None, ray_saves: str | None = None) -> Result[State, Action]:
+              keep_going: bool = False, ray: str | None = None, ray_saves: str | None = None,
+              ray_batch: int | None = None) -> Result[State, Action]:
     bar = ProgressBar(not quiet)
     bar.start()
     try:
         if ray is not None:
+            from checker import distributed
             from checker.distributed import RayExplorer, RayUnavailable
 
             try:
                 if engine == "compiled":
+                    from checker import ray_compiled
                     from checker.ray_compiled import CompiledRayExplorer
                     from models.raft_pins import RaftPins
 
                     return CompiledRayExplorer(RaftPins(model, props, symmetry=symmetry), symmetry=symmetry, store=store,
                                                max_states=max_states, progress=bar, keep_going=keep_going, address=ray,
-                                               save_dir=ray_saves).run()
+                                               save_dir=ray_saves, batch=ray_batch or ray_compiled.BATCH).run()
                 return RayExplorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar, keep_going=keep_going,
-                                   address=ray, save_dir=ray_saves).run()
+                                   address=ray, save_dir=ray_saves, batch=ray_batch or distributed.BATCH).run()
             except RayUnavailable as e:
                 raise BadInput(str(e)) from None
         if engine == "compiled":
@@ -518,8 +527,9 @@ def _check(argv: list[str]) -> int:
         engine, engine_note = pick_engine(model, args.engine)
     except ValueError as e:
         raise BadInput(str(e)) from None
-    if args.ray_saves is not None and args.ray is None:
-        raise BadInput("--ray-saves needs --ray ADDRESS")
+    for opt, set_ in (("--ray-saves", args.ray_saves is not None), ("--ray-batch", args.ray_batch is not None)):
+        if set_ and args.ray is None:
+            raise BadInput(f"{opt} needs --ray ADDRESS")
     if args.ray is not None:
         given = [opt for opt, on in (("--workers", args.workers is not None), ("--checkpoint", bool(args.checkpoint)),
                                      ("--store fp", args.store == "fp" and engine == "compiled")) if on]
@@ -534,6 +544,10 @@ def _check(argv: list[str]) -> int:
                            f"(checker/distributed.py) at {args.ray}, one actor per CPU")
         else:
             engine_note = f"readable (checker/bfs.py's expansion) on Ray (checker/distributed.py) at {args.ray}, one actor per CPU"
+        from checker import distributed, ray_compiled
+
+        batch = args.ray_batch or (ray_compiled.BATCH if engine == "compiled" else distributed.BATCH)
+        engine_note += f", batches of {batch:,} states"
     symmetry_note = ""
     if symmetry and model.n > sizing.SYMMETRY_MAX_SERVERS:
         symmetry = False
@@ -606,7 +620,7 @@ def _check(argv: list[str]) -> int:
         result = run_check(model, props, symmetry=symmetry, max_states=args.max_states, quiet=args.quiet or args.json,
                            engine=engine, store=args.store, workers=args.workers, checkpoint=checkpoint, checkpoint_key=key,
                            checkpoint_every=args.checkpoint_every, keep_going=keep_going, ray=args.ray,
-                           ray_saves=args.ray_saves)
+                           ray_saves=args.ray_saves, ray_batch=args.ray_batch)
     except CheckpointError as e:
         raise BadInput(str(e)) from None
     except tweaks.TweakError as e:  # a tweak file's hook broke its contract (e.g. returned the wrong type)

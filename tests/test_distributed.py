@@ -136,6 +136,10 @@ def test_bad_input_in_one_line(tmp_path: Path) -> None:
     assert r.returncode == 2 and "compiled engine" in r.stderr
     r = run("--ray-saves", str(tmp_path))
     assert r.returncode == 2 and "--ray-saves needs --ray ADDRESS" in r.stderr
+    r = run("--ray-batch", "64")
+    assert r.returncode == 2 and "--ray-batch needs --ray ADDRESS" in r.stderr
+    r = run("--ray", "local", "--ray-batch", "0")
+    assert r.returncode == 2 and "--ray-batch" in r.stderr
 
 
 def test_saves_in_a_given_folder_are_removed_at_the_end(cluster: Any, tmp_path: Path) -> None:

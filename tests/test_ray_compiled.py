@@ -187,3 +187,27 @@ def test_interrupt_gives_an_incomplete_report(cluster: Any) -> None:
     assert p.returncode == 3, err
     assert "INCOMPLETE (interrupted)" in out
     assert "compiled (checker/pins_kernel.py in every actor" in out
+
+
+def test_cli_with_a_batch_of_its_own(cluster: Any, tmp_path: Path) -> None:
+    """`check ... --ray ADDRESS --ray-batch N`: compiled actors by default, the pinned counts, and a violation's trace as
+    long as one process's."""
+    import subprocess
+    import sys
+
+    def run(*args: str) -> Any:
+        r = subprocess.run([sys.executable, "-m", "raft_check", *args, "--ray", cluster.address, "--ray-batch", "64", "--json",
+                            "--out", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+        return r.returncode, json.loads(r.stdout)
+
+    code, out = run("--servers", "3", "--max-term", "2")
+    assert (code, out["verdict"], out["distinct_states"], out["transitions"]) == (0, "holds", 1333, 15432)
+    r = subprocess.run([sys.executable, "-m", "raft_check", "--servers", "2", "--max-term", "1", "--ray", cluster.address,
+                        "--ray-batch", "64"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0 and "batches of 64 states" in r.stdout
+    assert (code, out["verdict"], out["distinct_states"], out["transitions"]) == (0, "holds", 1333, 15432)
+    t = tweaks.BUILTIN["vote-twice"]
+    one = CompiledExplorer(pins(tweaks.apply([t])(*t.bounds)), workers=1, batch=64).run()
+    assert one.violation is not None
+    code, out = run("--servers", "2", "--max-term", "1", "--tweak", "vote-twice", "--stop-at-first")
+    assert (code, out["violated"], out["trace_length"]) == (1, one.violation.prop.name, len(one.violation.trace) - 1)
