@@ -40,6 +40,7 @@ def main() -> int:
     ap.add_argument("--max-log", type=int, default=0)
     ap.add_argument("--nodes", type=int, nargs="+", default=[1, 2], help="cluster sizes to run (one CPU a node)")
     ap.add_argument("--engine", choices=["readable", "compiled"], default="readable", help="what the actors run")
+    ap.add_argument("--store", choices=["memory", "compact"], default="memory", help="compiled actors' store")
     args = ap.parse_args()
     import ray
     from ray.cluster_utils import Cluster
@@ -51,8 +52,9 @@ def main() -> int:
         return RaftPins(model, model.properties(), symmetry=True)
 
     t0 = time.perf_counter()
-    one = CompiledExplorer(pins(), workers=1).run() if compiled else Explorer(model).run()
-    rows = [[f"{args.engine}, one process (one thread)", "-", f"{one.stats.distinct_states:,}", f"{one.stats.wall_seconds:.1f}",
+    one = CompiledExplorer(pins(), workers=1, store=args.store).run() if compiled else Explorer(model).run()
+    label = f"{args.engine}{', ' + args.store if compiled else ''}, one process (one thread)"
+    rows = [[label, "-", f"{one.stats.distinct_states:,}", f"{one.stats.wall_seconds:.1f}",
              f"{one.stats.distinct_states / one.stats.wall_seconds:,.0f}", "-", "-", "-"]]
     print(f"one process: {time.perf_counter() - t0:.1f} s", flush=True)
     for nodes in args.nodes:
@@ -62,7 +64,7 @@ def main() -> int:
         c.wait_for_nodes()
         ray.init(address=c.address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
         try:
-            ex: RayExplorer[Any, Any] = (CompiledRayExplorer(pins(), address=c.address, measure=True) if compiled
+            ex: RayExplorer[Any, Any] = (CompiledRayExplorer(pins(), address=c.address, measure=True, store=args.store) if compiled
                                          else RayExplorer(model, address=c.address, measure=True))
             r = ex.run()
         finally:
