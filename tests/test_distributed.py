@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from helpers import kill_one_when, same
+from test_ray_compiled import PICKED
 
 from checker.bfs import Explorer
 from checker.distributed import INSTALL, RayExplorer, RayUnavailable, connect
@@ -34,7 +35,10 @@ def both(model: Raft, cluster: Any, **kw: Any) -> tuple[Result[Any, Any], Result
     return Explorer(model, **kw).run(), RayExplorer(model, address=cluster.address, actors=actors, **kw).run()
 
 
-SMALL = [c for c in MANIFEST["configs"] if c["distinct_states"] <= 2500]  # the suite's share (and test_ray_compiled.py's)
+# The suite's share: the pinned configurations up to 2,500 states that test_ray_compiled.py does not run (together the two
+# cover every one up to 8,000).
+SMALL = [c for c in MANIFEST["configs"] if c["distinct_states"] <= 2500
+         and (c["servers"], c["max_term"], c["max_log"], c["reduced"], c["symmetry"]) not in PICKED]
 
 
 @pytest.mark.parametrize("c", SMALL, ids=[f"{c['servers']}-{c['max_term']}-{c['max_log']}-{'r' if c['reduced'] else 'u'}"
@@ -65,7 +69,7 @@ def test_continue_decides_every_property_as_one_process(cluster: Any) -> None:
     same(one, dist)
 
 
-@pytest.mark.parametrize("cap", [1, 500, 1332])
+@pytest.mark.parametrize("cap", [1, 1332])
 def test_state_cap_stops_where_one_process_does(cap: int, cluster: Any) -> None:
     one, dist = both(Raft(3, 2, 0), cluster, max_states=cap)
     assert dist.status == "incomplete" and dist.stats.distinct_states == cap
@@ -223,7 +227,7 @@ def test_a_cluster_lost_for_good_names_the_last_saved_level(cluster: Any, monkey
         kill_one_when(ex, 3000, [])
 
 
-@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("sig", ["SIGTERM"])  # SIGINT: test_ray_compiled.py
 def test_interrupt_gives_an_incomplete_report(sig: str, cluster: Any) -> None:
     """^C or ``kill`` mid-search: INCOMPLETE (exit 3) with the counts so far, as in one process (Ray's own SIGTERM
     handler, which exits, is put back to the command's)."""

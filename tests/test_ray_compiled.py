@@ -85,7 +85,7 @@ def test_states_put_off_for_room_as_in_one_process(cluster: Any, monkeypatch: py
     assert dist.status == "holds"
 
 
-@pytest.mark.parametrize("name", ["no-step-down", "vote-twice", "term-not-persisted", "no-log-check"])
+@pytest.mark.parametrize("name", ["vote-twice", "term-not-persisted", "no-log-check"])  # no-step-down: with 5 actors
 def test_tweak_traces_as_one_process(name: str, cluster: Any) -> None:
     """A violation's trace, and the counts at the transition where the search stopped (term-not-persisted: an ACTION
     property, before its successor is stored)."""
@@ -190,8 +190,8 @@ def test_interrupt_gives_an_incomplete_report(cluster: Any) -> None:
 
 
 def test_cli_with_a_batch_of_its_own(cluster: Any, tmp_path: Path) -> None:
-    """`check ... --ray ADDRESS --ray-batch N`: compiled actors by default, the pinned counts, and a violation's trace as
-    long as one process's."""
+    """`check ... --ray ADDRESS --ray-batch N`: compiled actors by default, with that batch, and a violation's trace as
+    long as one process's (test_distributed.py's CLI test checks the pinned counts)."""
     import subprocess
     import sys
 
@@ -200,12 +200,9 @@ def test_cli_with_a_batch_of_its_own(cluster: Any, tmp_path: Path) -> None:
                             "--out", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=300)
         return r.returncode, json.loads(r.stdout)
 
-    code, out = run("--servers", "3", "--max-term", "2")
-    assert (code, out["verdict"], out["distinct_states"], out["transitions"]) == (0, "holds", 1333, 15432)
     r = subprocess.run([sys.executable, "-m", "raft_check", "--servers", "2", "--max-term", "1", "--ray", cluster.address,
                         "--ray-batch", "64"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert r.returncode == 0 and "batches of 64 states" in r.stdout
-    assert (code, out["verdict"], out["distinct_states"], out["transitions"]) == (0, "holds", 1333, 15432)
     t = tweaks.BUILTIN["vote-twice"]
     one = CompiledExplorer(pins(tweaks.apply([t])(*t.bounds)), workers=1, batch=64).run()
     assert one.violation is not None
