@@ -5,10 +5,12 @@ properties, the state cap, progress and Ctrl-C, as for every engine; this
 module is an expander of it whose states live in Ray actors
 (:class:`Partition`), one per CPU of the cluster.  Each actor owns the states
 whose fingerprint (:func:`fingerprint`) falls to it: their visited set, their
-parent records, and their part of the queue.  This first stage expands with
-the readable model (the :class:`checker.model.Model` contract, as
-``checker/bfs.py`` does), so it runs any model that engine runs and knows no
-protocol.
+parent records, and their part of the queue.  The actors here
+(:class:`Partition`) expand with the readable model (the
+:class:`checker.model.Model` contract, as ``checker/bfs.py`` does), so they
+run any model that engine runs and know no protocol;
+:mod:`checker.ray_compiled` gives actors that run the compiled kernel on a
+:class:`checker.pins.PinsModel` instead, with the same driver.
 
 One batch ``[lo, hi)`` of a level, in three synchronised steps:
 
