@@ -224,6 +224,15 @@ class _Lane:
         return (z(nsucc, dtype=np.int64), z((ncand, self.w), dtype=np.int64), *(z(ncand, dtype=np.int64) for _ in range(4)),
                 z((nact, self.w), dtype=np.int64))
 
+    def next_round(self, scratch_cap: int) -> None:
+        """Ready for the next round of a batch: the round's misses and needs cleared, room for ``scratch_cap`` successors
+        of a state, and, if a state found the outputs full, twice the outputs."""
+        self.tc[K.T_NMISS] = self.tc[K.T_NEED] = 0
+        self.grow_scratch(scratch_cap)
+        if self.tc[K.T_ROOM]:
+            self.grow_out()
+            self.tc[K.T_ROOM] = 0
+
     def grow_out(self) -> None:
         """Double every output array, keeping what is in them."""
         old = self.out
@@ -698,11 +707,7 @@ class CompiledExplorer:
                 self._fill(np.concatenate(got))
             self.scratch_cap = max(self.scratch_cap, *(int(lane.tc[K.T_NEED]) for lane in lanes))
             for lane in lanes:
-                lane.tc[K.T_NMISS] = lane.tc[K.T_NEED] = 0
-                lane.grow_scratch(self.scratch_cap)
-                if lane.tc[K.T_ROOM]:
-                    lane.grow_out()
-                    lane.tc[K.T_ROOM] = 0
+                lane.next_round(self.scratch_cap)
             ns = self.st[0]
             todos = [todo[ns[todo - b0] < 0] for todo in todos]
             if not any(len(todo) for todo in todos):

@@ -315,11 +315,7 @@ class Partition:
         """Hold what :meth:`save` saved at the level ``depth`` (verified before it is read); return how many states."""
         from checker import checkpoint as ck
 
-        where = Path(directory) / f"level-{depth}" / f"part-{self.me}"
-        got = ck.load_engine(where, "ray", key)
-        if got is None or got[0]["depth"] != depth:
-            raise ck.damaged(where, f"no save of level {depth} there")
-        meta, arrays = got
+        where, meta, arrays = load_part(directory, "ray", key, depth, self.me)
         states = meta["states"]
         if not len(states) == len(arrays["gids"]) == len(arrays["parent"]) == len(arrays["powner"]):
             raise ck.damaged(where, "its states and their records differ in number")
@@ -339,6 +335,18 @@ class Partition:
 
     def held(self) -> int:
         return len(self.states)
+
+
+def load_part(directory: str, engine: str, key: str, depth: int, me: int) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """Actor ``me``'s part as saved at the end of level ``depth`` (checked by :func:`checker.checkpoint.load_engine`):
+    where it is, its meta and its arrays; CheckpointError if there is none."""
+    from checker import checkpoint as ck
+
+    where = Path(directory) / f"level-{depth}" / f"part-{me}"
+    got = ck.load_engine(where, engine, key)
+    if got is None or got[0]["depth"] != depth:
+        raise ck.damaged(where, f"no save of level {depth} there")
+    return where, got[0], got[1]
 
 
 def _tagged(items: list[tuple[int, Any]], j: int) -> Iterator[tuple[int, int, Any]]:

@@ -75,7 +75,7 @@ import numpy as np
 from checker import compiled
 from checker import pins_kernel as K  # noqa: N812
 from checker.compiled import _A_ALL, _S_ALWAYS, _STORE_ARRAYS, _STORE_SCALARS, CompiledExplorer, _Lane
-from checker.distributed import KBITS, RayExplorer, _Found
+from checker.distributed import KBITS, RayExplorer, _Found, load_part
 from checker.model import Property
 from checker.pins import PinsModel
 from checker.pins_store import HUGE_ARRAYS, Store, _hash, adopted, st_find, st_put, st_room_batch
@@ -270,13 +270,8 @@ class CompiledPartition:
         for d in deltas:
             cx.apply_delta(d)
         self.seconds["tables"] += time.perf_counter() - t0
-        lane = cx.lanes[0]
         cx.scratch_cap = max(cx.scratch_cap, scratch_cap)
-        lane.tc[K.T_NMISS] = lane.tc[K.T_NEED] = 0
-        lane.grow_scratch(cx.scratch_cap)
-        if lane.tc[K.T_ROOM]:
-            lane.grow_out()
-            lane.tc[K.T_ROOM] = 0
+        cx.lanes[0].next_round(cx.scratch_cap)
         ns = cx.st[0]
         self.todo = self.todo[ns[self.todo - self.a0] < 0]
         return self._round()
@@ -422,11 +417,7 @@ class CompiledPartition:
         """Hold what :meth:`save` saved at level ``depth`` (verified before it is read)."""
         from checker import checkpoint as ck
 
-        where = Path(directory) / f"level-{depth}" / f"part-{self.me}"
-        got = ck.load_engine(where, "ray-compiled", key)
-        if got is None or got[0]["depth"] != depth:
-            raise ck.damaged(where, f"no save of level {depth} there")
-        meta, arrays = got
+        where, meta, arrays = load_part(directory, "ray-compiled", key, depth, self.me)
         if meta["kind"] != self.cx.store.kind:
             raise ck.damaged(where, "saved with another store")
         st = Store(meta["kind"], self.w, cap=2)

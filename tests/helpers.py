@@ -98,3 +98,20 @@ def same(a: Result[Any, Any], b: Result[Any, Any]) -> None:
     assert [(v.prop.name, v.trace) for v in b.violations] == [(v.prop.name, v.trace) for v in a.violations]
     assert b.witnesses == a.witnesses
     assert b.incomplete_reason == a.incomplete_reason
+
+
+def killing_after_witness(base: type[Any]) -> type[Any]:
+    """``base`` (a Ray explorer) that kills its second actor just after the first batch that finds a witness: the
+    driver's counters and verdicts have moved on since the last level end saved, and must be put back."""
+    import ray
+
+    class KillAfterWitness(base):  # type: ignore[misc, valid-type]
+        killed = False
+
+        def expand(self, lo: int, hi: int, verdicts: Any) -> None:
+            super().expand(lo, hi, verdicts)
+            if verdicts.witness and not self.killed:
+                self.killed = True
+                ray.kill(self.actors[1], no_restart=True)
+
+    return KillAfterWitness

