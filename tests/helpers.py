@@ -53,13 +53,34 @@ def interrupt_check(argv: list[str], sig: int, **popen: Any) -> tuple[int, str, 
             seen += line
         seen += line
         proc.send_signal(sig)
-        rest, err = proc.communicate(timeout=120)
+        rest, err = _drain(proc, timeout=120)
         err = seen + err
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
     return proc.returncode, first + rest, err
+
+
+def _drain(proc: Any, timeout: float) -> tuple[str, str]:
+    """The rest of ``proc``'s stdout and stderr, read through their text streams (``communicate`` reads the pipes
+    underneath, and loses what an earlier ``readline`` had buffered: the header lines after the first, say)."""
+    import threading
+
+    got: dict[str, str] = {}
+
+    def read(name: str, stream: Any) -> None:
+        got[name] = stream.read()
+
+    threads = [threading.Thread(target=read, args=(n, f), daemon=True) for n, f in (("out", proc.stdout), ("err", proc.stderr))]
+    for t in threads:
+        t.start()
+    proc.wait(timeout=timeout)
+    for t in threads:
+        t.join(timeout=30)
+    for stream in (proc.stdout, proc.stderr):
+        stream.close()
+    return got.get("out", ""), got.get("err", "")
 
 
 def kill_one_when(ex: Any, states: int, lost: list[str]) -> Result[Any, Any]:
