@@ -280,36 +280,16 @@ class Partition:
     def save(self, directory: str, key: str, depth: int, total: int, drop: int | None = None) -> int:
         """Save the states held (all stored before the level ``depth``, ``total`` in all) into
         ``directory/level-D/part-J`` in the checkpoint format (checker/checkpoint.py: checksums, atomic replacement);
-        return how many.  ``drop``: a level whose save is no longer needed (the driver has every part of a later one).
-
-        Each level has a folder of its own: if an actor is lost in the middle of a save, the parts the others saved do
-        not replace the last complete save."""
-        import shutil
-
-        from checker import checkpoint as ck
-
-        if drop is not None:
-            shutil.rmtree(Path(directory) / f"level-{drop}" / f"part-{self.me}", ignore_errors=True)
-
+        return how many.  ``drop``: a level whose save is no longer needed (the driver has every part of a later one);
+        see :func:`save_part`."""
         meta = {"depth": depth, "total": total, "transitions": 0, "elapsed": 0.0, "states": self.states}
-        ck.save_engine(Path(directory) / f"level-{depth}" / f"part-{self.me}", "ray", key, meta,
-                       {"gids": np.frombuffer(self.gids, dtype=np.int64), "parent": np.frombuffer(self.parent, dtype=np.int64),
-                        "powner": np.frombuffer(self.powner, dtype=np.int16)})
+        save_part(directory, "ray", key, depth, self.me, drop, meta,
+                  {"gids": np.frombuffer(self.gids, dtype=np.int64), "parent": np.frombuffer(self.parent, dtype=np.int64),
+                   "powner": np.frombuffer(self.powner, dtype=np.int16)})
         return len(self.states)
 
     def drop_saves(self, directory: str, whole: bool) -> None:
-        """Remove this actor's saved parts (the search is over); ``whole``: the folder too, once it is empty (a
-        temporary folder of the search's own, on this actor's node)."""
-        import shutil
-
-        root = Path(directory)
-        for level in root.glob("level-*"):
-            shutil.rmtree(level / f"part-{self.me}", ignore_errors=True)
-            with contextlib.suppress(OSError):
-                level.rmdir()
-        if whole:
-            with contextlib.suppress(OSError):
-                root.rmdir()
+        drop_parts(directory, self.me, whole)
 
     def load(self, directory: str, key: str, depth: int) -> int:
         """Hold what :meth:`save` saved at the level ``depth`` (verified before it is read); return how many states."""
@@ -335,6 +315,36 @@ class Partition:
 
     def held(self) -> int:
         return len(self.states)
+
+
+def save_part(directory: str, engine: str, key: str, depth: int, me: int, drop: int | None, meta: dict[str, Any],
+              arrays: dict[str, Any]) -> None:
+    """Save actor ``me``'s part at the end of level ``depth`` into ``directory/level-D/part-J`` in the checkpoint format
+    (:func:`checker.checkpoint.save_engine`: checksums, atomic replacement), first removing its part of the level
+    ``drop`` (one the driver no longer needs).  Each level has a folder of its own: if an actor is lost in the middle
+    of a save, the parts the others saved do not replace the last complete save."""
+    import shutil
+
+    from checker import checkpoint as ck
+
+    if drop is not None:
+        shutil.rmtree(Path(directory) / f"level-{drop}" / f"part-{me}", ignore_errors=True)
+    ck.save_engine(Path(directory) / f"level-{depth}" / f"part-{me}", engine, key, meta, arrays)
+
+
+def drop_parts(directory: str, me: int, whole: bool) -> None:
+    """Remove actor ``me``'s saved parts (the search is over); ``whole``: the folder too, once it is empty (a temporary
+    folder of the search's own, on the actor's node)."""
+    import shutil
+
+    root = Path(directory)
+    for level in root.glob("level-*"):
+        shutil.rmtree(level / f"part-{me}", ignore_errors=True)
+        with contextlib.suppress(OSError):
+            level.rmdir()
+    if whole:
+        with contextlib.suppress(OSError):
+            root.rmdir()
 
 
 def load_part(directory: str, engine: str, key: str, depth: int, me: int) -> tuple[Path, dict[str, Any], dict[str, Any]]:

@@ -67,7 +67,6 @@ import resource
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -75,7 +74,7 @@ import numpy as np
 from checker import compiled
 from checker import pins_kernel as K  # noqa: N812
 from checker.compiled import _A_ALL, _S_ALWAYS, _STORE_ARRAYS, _STORE_SCALARS, CompiledExplorer, _Lane
-from checker.distributed import KBITS, RayExplorer, _Found, load_part
+from checker.distributed import KBITS, RayExplorer, _Found, drop_parts, load_part, save_part
 from checker.model import Property
 from checker.pins import PinsModel
 from checker.pins_store import HUGE_ARRAYS, Store, _hash, adopted, st_find, st_put, st_room_batch
@@ -306,11 +305,9 @@ class CompiledPartition:
         _, _, st_coff, st_cn, st_afj, st_afp, st_afv = (a[:nst] for a in cx.st)
         o_label, c_rows, c_h, c_inv, c_wit, c_j, a_rows = lane.out
         gid = self.gids[self.a0 : self.a1]
-        rows = cx.store.rows if cx.store.kind == "memory" else None
-        bad = np.nonzero(st_afj >= 0)[0]
+        bad = np.nonzero(st_afj >= 0)[0]  # few: the states with a transition that breaks an action property
         fails = (gid[bad] << KBITS | st_afj[bad], st_afp[bad].copy(), a_rows[st_afv[bad]].copy(),
-                 np.array([cx.store.row(int(x) + self.a0) for x in bad], dtype=np.int64).reshape(len(bad), self.w)
-                 if rows is None else rows[bad + self.a0].astype(np.int64))
+                 np.array([cx.store.row(int(x) + self.a0) for x in bad], dtype=np.int64).reshape(len(bad), self.w))
         q = _ranges(st_coff, st_cn)
         par = np.repeat(np.arange(nst, dtype=np.int64), st_cn)
         out = np.empty((len(q), 4 + self.w), dtype=np.int64)
@@ -398,19 +395,13 @@ class CompiledPartition:
     def save(self, directory: str, key: str, depth: int, total: int, drop: int | None = None) -> int:
         """Save this part (every state stored before level ``depth``, ``total`` in all) into ``directory/level-D/part-J``
         in the checkpoint format (see :meth:`checker.distributed.Partition.save`)."""
-        import shutil
-
-        from checker import checkpoint as ck
-
-        if drop is not None:
-            shutil.rmtree(Path(directory) / f"level-{drop}" / f"part-{self.me}", ignore_errors=True)
         st = self.cx.store
         st.n = self.n
         arrays = {f"store_{a}": getattr(st, a) for a in _STORE_ARRAYS}
         arrays |= {"gids": self.gids[: self.n], "gpar": self.gpar[: self.n], "powner": self.powner[: self.n]}
         meta = {"depth": depth, "total": total, "transitions": 0, "elapsed": 0.0, "kind": st.kind,
                 "store": {a: getattr(st, a) for a in _STORE_SCALARS if hasattr(st, a)}}
-        ck.save_engine(Path(directory) / f"level-{depth}" / f"part-{self.me}", "ray-compiled", key, meta, arrays)
+        save_part(directory, "ray-compiled", key, depth, self.me, drop, meta, arrays)
         return self.n
 
     def load(self, directory: str, key: str, depth: int) -> int:
@@ -435,9 +426,7 @@ class CompiledPartition:
         return n
 
     def drop_saves(self, directory: str, whole: bool) -> None:
-        from checker.distributed import Partition
-
-        Partition.drop_saves(self, directory, whole)  # type: ignore[arg-type]
+        drop_parts(directory, self.me, whole)
 
 
 class CompiledRayExplorer(RayExplorer[Any, Any]):
@@ -534,10 +523,12 @@ class CompiledRayExplorer(RayExplorer[Any, Any]):
 
     def _events(self, v: Verdicts, row: Sequence[int], inv: int | None, wit_bits: int | None) -> tuple[list[int], tuple[int, ...]]:
         """A new state's failing invariants and holding SOMETIMES properties, as indexes into ``props``."""
-        if inv is None or self.keep_going:
-            bad = [self.prop_pos[p.name] for p in v.invariants if (inv is None or inv >= 0) and not self._holds_py(p.name, row)]
+        if inv is None or (self.keep_going and inv >= 0):  # every undecided invariant, asked of the model
+            bad = [self.prop_pos[p.name] for p in v.invariants if not self._holds_py(p.name, row)]
+        elif inv >= 0:  # the kernel's first failing one: where one process stops
+            bad = [self.prop_pos[self.pins.state_props[inv].prop.name]]
         else:
-            bad = [self.prop_pos[self.pins.state_props[inv].prop.name]] if inv >= 0 else []
+            bad = []
         if wit_bits is None:
             wit = tuple(self.prop_pos[n] for n in v.pending if self._holds_py(n, row))
         else:

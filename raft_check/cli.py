@@ -330,13 +330,13 @@ def run_check(model: Raft, props: Sequence[Property[State, Action]], *, symmetry
 
             try:
                 if engine == "compiled":
-                    from checker import ray_compiled
+                    from checker import compiled
                     from checker.ray_compiled import CompiledRayExplorer
                     from models.raft_pins import RaftPins
 
                     return CompiledRayExplorer(RaftPins(model, props, symmetry=symmetry), symmetry=symmetry, store=store,
                                                max_states=max_states, progress=bar, keep_going=keep_going, address=ray,
-                                               save_dir=ray_saves, batch=ray_batch or ray_compiled.BATCH).run()
+                                               save_dir=ray_saves, batch=ray_batch or compiled.BATCH).run()
                 return RayExplorer(model, props, symmetry=symmetry, max_states=max_states, progress=bar, keep_going=keep_going,
                                    address=ray, save_dir=ray_saves, batch=ray_batch or distributed.BATCH).run()
             except RayUnavailable as e:
@@ -544,10 +544,10 @@ def _check(argv: list[str]) -> int:
                            f"(checker/distributed.py) at {args.ray}, one actor per CPU")
         else:
             engine_note = f"readable (checker/bfs.py's expansion) on Ray (checker/distributed.py) at {args.ray}, one actor per CPU"
-        from checker import distributed, ray_compiled
+        from checker import compiled, distributed
 
-        batch = args.ray_batch or (ray_compiled.BATCH if engine == "compiled" else distributed.BATCH)
-        engine_note += f", batches of {batch:,} states"
+        args.ray_batch = args.ray_batch or (compiled.BATCH if engine == "compiled" else distributed.BATCH)
+        engine_note += f", batches of {args.ray_batch:,} states"
     symmetry_note = ""
     if symmetry and model.n > sizing.SYMMETRY_MAX_SERVERS:
         symmetry = False
