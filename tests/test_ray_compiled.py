@@ -175,7 +175,7 @@ def test_interrupt_gives_an_incomplete_report(cluster: Any) -> None:
     assert "compiled (checker/pins_kernel.py in every actor" in out
 
 
-def test_cli_with_a_batch_of_its_own(cluster: Any, tmp_path: Path) -> None:
+def test_cli_with_a_batch_of_its_own(cluster: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`check ... --ray ADDRESS --ray-batch N`: compiled actors by default, with that batch, and a violation's trace as
     long as one process's (test_distributed.py's CLI test checks the pinned counts)."""
     import subprocess
@@ -189,6 +189,20 @@ def test_cli_with_a_batch_of_its_own(cluster: Any, tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "raft_check", "--servers", "2", "--max-term", "1", "--ray", cluster.address,
                         "--ray-batch", "64"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert r.returncode == 0 and "batches of 64 states" in r.stdout
+    # The search itself takes batches of 64 (counts, verdicts and traces do not tell a batch): every batch it expands,
+    # seen from inside check's own process.
+    from raft_check import cli
+
+    sizes: list[int] = []
+    expand = CompiledRayExplorer.expand
+
+    def spy(self: CompiledRayExplorer, lo: int, hi: int, verdicts: Any) -> None:
+        sizes.append(hi - lo)
+        expand(self, lo, hi, verdicts)
+
+    monkeypatch.setattr(CompiledRayExplorer, "expand", spy)
+    assert cli.main(["--servers", "3", "--max-term", "2", "--ray", cluster.address, "--ray-batch", "64", "--quiet"]) == 0
+    assert max(sizes) == 64 and sum(sizes) > 64 * 10
     t = tweaks.BUILTIN["vote-twice"]
     one = CompiledExplorer(pins(tweaks.apply([t])(*t.bounds)), workers=1, batch=64).run()
     assert one.violation is not None
