@@ -170,10 +170,14 @@ def stats_table(result: Result[Any, Any]) -> str:
         ("depth", st.depth),
         ("wall time", f"{st.wall_seconds:.2f} s"),
         ("states/s", f"{st.states_per_second:,.0f}"),
-        ("peak memory (RSS)", fmt_bytes(st.peak_rss)),
+        ("peak memory (RSS)", fmt_bytes(st.peak_rss) if not st.actors else
+         f"{fmt_bytes(st.peak_rss)} the driver; {fmt_bytes(st.actors_peak_rss)} the {st.actors} actors together (at most "
+         f"{fmt_bytes(st.actor_peak_rss_max)} one), on {st.actor_nodes} node{'s' if st.actor_nodes != 1 else ''}"),
     ]
-    if st.store != "memory":
-        rows.append((f"{st.store} store", f"{fmt_bytes(st.store_bytes)} ({st.store_bytes / max(st.distinct_states, 1):.0f} bytes/state)"))
+    if st.store != "memory" and st.store_bytes > 0:  # (0: the actors of a distributed search were lost before telling)
+        held = " in the actors, with their path records" if st.actors else ""
+        rows.append((f"{st.store} store", f"{fmt_bytes(st.store_bytes)}{held} "
+                                          f"({st.store_bytes / max(st.distinct_states, 1):.0f} bytes/state)"))
     acts = sorted(st.action_counts.items(), key=lambda kv: -kv[1])
     return tabulate(rows, tablefmt="plain") + "\n\n" + tabulate(acts, headers=["action", "fired"], intfmt=",")
 

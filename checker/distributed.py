@@ -504,6 +504,19 @@ def _restore_verdicts(v: Verdicts, state: dict[str, Any]) -> None:
     v.invariants, v.action_props, v.stop = list(state["invariants"]), list(state["action_props"]), state["stop"]
 
 
+def actors_into(stats: Stats, figures: Sequence[dict[str, Any]]) -> None:
+    """What the actors' ``figures`` tell of memory, into a finished search's ``stats``: their peak RSS (summed, and the
+    largest), their nodes, and, where every actor reports one, their stores' bytes summed (the driver holds no store)."""
+    if not figures:
+        return
+    stats.actors = len(figures)
+    stats.actors_peak_rss = sum(int(f["peak_rss"]) for f in figures)
+    stats.actor_peak_rss_max = max(int(f["peak_rss"]) for f in figures)
+    stats.actor_nodes = len({f["node"] for f in figures})
+    if all("store_bytes" in f for f in figures):
+        stats.store_bytes = sum(int(f["store_bytes"]) for f in figures)
+
+
 class RayExplorer(Generic[S, A]):
     """Breadth-first search of a :class:`~checker.model.Model` by Ray actors (see the module's docstring).
 
@@ -561,6 +574,7 @@ class RayExplorer(Generic[S, A]):
                                     progress_interval=self.progress_interval, checkpointer=saves)
                     with contextlib.suppress(ClusterLost):  # the search is over: a late loss costs only the figures
                         self.figures = self._get([a.figures.remote() for a in self.actors])
+                        actors_into(result.stats, self.figures)
                         self.after_search()
                     return result
                 except SavesUnreadable:

@@ -76,6 +76,12 @@ class Stats:
     store: str = "memory"  # the compiled engine's visited-state store (checker/pins_store.py)
     store_bytes: int = 0  # bytes held by a compact or fp store's arrays
     collision_probability: float = 0.0  # fp store: chance that a fingerprint collision skipped a state
+    # A distributed search (checker/distributed.py): its actors, the sum of their processes' peak RSS, the largest one's,
+    # and the Ray nodes they ran on (peak_rss is then the driver's own); 0 where not distributed or not known.
+    actors: int = 0
+    actors_peak_rss: int = 0
+    actor_peak_rss_max: int = 0
+    actor_nodes: int = 0
 
     @property
     def states_per_second(self) -> float:

@@ -369,6 +369,8 @@ def summary_json(model: Raft, result: Result[State, Action], symmetry: bool, fil
         "wall_seconds": round(st.wall_seconds, 3), "states_per_second": round(st.states_per_second),
         "peak_rss_bytes": st.peak_rss, "action_counts": dict(st.action_counts),
         "store": st.store, "store_bytes": st.store_bytes, "collision_probability": st.collision_probability,
+        # --ray: the actors, their processes' peak RSS summed, and their nodes (0 otherwise); peak_rss_bytes is the driver's
+        "actors": st.actors, "actors_peak_rss_bytes": st.actors_peak_rss, "actor_nodes": st.actor_nodes,
         "counterexample_files": [str(f) for f in files],
     }
 

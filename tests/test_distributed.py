@@ -111,6 +111,8 @@ def test_cli_on_the_cluster(cluster: Any, tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert (out["verdict"], out["distinct_states"], out["transitions"]) == ("holds", 1333, 15432)
+    # The actors' memory, beside the driver's (one actor a CPU: the cluster's two nodes have one each).
+    assert (out["actors"], out["actor_nodes"]) == (2, 2) and out["actors_peak_rss_bytes"] > 0
     r = run("--servers", "2", "--max-term", "2", "--tweak", "no-step-down", "--stop-at-first", "--json")
     assert r.returncode == 1, r.stderr
     out = json.loads(r.stdout)

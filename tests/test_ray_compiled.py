@@ -117,9 +117,20 @@ def test_state_cap_stops_where_one_process_does(cap: int, cluster: Any) -> None:
 
 
 def test_more_actors_than_cpus_and_the_compact_store(cluster: Any) -> None:
+    """Five actors on two one-CPU nodes, each with a compact store part; the report tells the actors' memory and their
+    stores' bytes (the driver holds no store), not the driver's alone."""
+    from checker.console import fmt_bytes, stats_table
+
     t = tweaks.BUILTIN["no-step-down"]
-    one, dist, _ = both(tweaks.apply([t])(3, 2, 0), cluster, actors=5, store="compact")
+    one, dist, ex = both(tweaks.apply([t])(3, 2, 0), cluster, actors=5, store="compact")
     same(one, dist)
+    st = dist.stats
+    assert (st.actors, st.actor_nodes, st.store) == (5, 2, "compact")
+    assert st.store_bytes == sum(f["store_bytes"] for f in ex.figures) >= one.stats.store_bytes
+    assert st.actors_peak_rss == sum(f["peak_rss"] for f in ex.figures) > st.actor_peak_rss_max > 0
+    table = stats_table(dist)
+    assert f"the 5 actors together (at most {fmt_bytes(st.actor_peak_rss_max)} one), on 2 nodes" in table
+    assert f"compact store      {fmt_bytes(st.store_bytes)} in the actors" in table
 
 
 def test_the_fp_store_is_refused() -> None:
