@@ -36,6 +36,7 @@ _deferred = threading.Lock()  # held while a helper waits to send a put-off sign
 _active = False  # within interrupts(): the command's handlers are set
 _settled = False  # a search has ended and its report is being made: interrupts are noted, not raised
 _noted = False  # an interrupt arrived while settled
+_told = False  # the put-off interrupt was said on stderr (one line, however many compiles put it off again)
 
 
 def _compiler_lock() -> Any:
@@ -67,16 +68,19 @@ def interrupt(signum: int, frame: object) -> None:
     """A handler for SIGINT and SIGTERM: raise KeyboardInterrupt, as ^C does, unless this thread is compiling; then
     the same signal is sent again once the compile has ended (see the module docstring), and it says so on stderr.
     A second signal during the same compile raises at once (the user insists: the compile may then fail, exit 4)."""
-    global _noted
+    global _noted, _told
     if _settled:
         if not _noted:
             print("interrupted after the search had ended: finishing its report first", file=sys.stderr, flush=True)
         _noted = True
         return
     if not compiling() or not _deferred.acquire(blocking=False):
+        _told = False
         raise KeyboardInterrupt
-    print("interrupted while compiling the kernel (the first run after an install compiles it): stopping once the "
-          "compile ends; press ^C again to stop at once", file=sys.stderr, flush=True)
+    if not _told:  # (sent again after one compile, it may meet the next: numba loads each function from its cache)
+        print("interrupted while numba compiles the kernel or loads it from its cache: stopping once that is done; "
+              "press ^C again to stop at once", file=sys.stderr, flush=True)
+    _told = True
     threading.Thread(target=_send_after_compile, args=(signum,), name="interrupt-after-compile", daemon=True).start()
 
 
@@ -105,9 +109,9 @@ def interrupts(*signums: int) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    global _active, _settled, _noted
+    global _active, _settled, _noted, _told
     outer = _active
-    _active, _settled, _noted = True, False, False
+    _active, _settled, _noted, _told = True, False, False, False
     before: dict[int, Any] = {}
     for s in signums:
         h = signal.getsignal(s)

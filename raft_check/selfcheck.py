@@ -31,6 +31,7 @@ from typing import Any
 
 from checker.bfs import INCOMPLETE
 from checker.model import Kind
+from checker.result import Result
 from models.raft import REDUCTIONS, Committed, Raft, ServerVars, State
 
 Projection = tuple[tuple[ServerVars, ...], tuple[Committed, ...]]
@@ -92,6 +93,16 @@ class _TooBig(Exception):
     pass
 
 
+def _complete(result: Result[Any, Any]) -> None:
+    """Go on only after a complete search: a capped one is _TooBig (the bound is skipped, and the report says so); an
+    interrupted one (^C or kill, which the search caught) raises KeyboardInterrupt again, so that the command stops as
+    interrupted instead of skipping the bound and running on."""
+    if result.status == INCOMPLETE:
+        if result.incomplete_reason == "interrupted":
+            raise KeyboardInterrupt
+        raise _TooBig
+
+
 def _search(model: Raft, symmetry: bool) -> _Search:
     """A complete search of ``model`` with no property checked; then every state property on every stored state.
 
@@ -105,8 +116,7 @@ def _search(model: Raft, symmetry: bool) -> _Search:
         from checker.bfs import Explorer
 
         ex = Explorer(model, [], symmetry=symmetry, max_states=MAX_STATES)
-        if ex.run().status == INCOMPLETE:
-            raise _TooBig
+        _complete(ex.run())
         states = list(ex.states)
         for p in props:
             verdicts[p.name] = (all if p.kind is Kind.ALWAYS else any)(p.check(x) for x in states)
@@ -115,8 +125,7 @@ def _search(model: Raft, symmetry: bool) -> _Search:
 
     pins = RaftPins(model, props, symmetry=symmetry)
     cx = CompiledExplorer(_Unchecked(pins), symmetry=symmetry, max_states=MAX_STATES, workers=1)
-    if cx.run().status == INCOMPLETE:
-        raise _TooBig
+    _complete(cx.run())
     vectors = list(cx.vectors())
     memo: dict[tuple[int, int, tuple[int, ...]], bool] = {}
     for k, sp in enumerate(pins.state_props):  # memoised part by part, as the search itself checks them

@@ -83,12 +83,38 @@ def test_a_second_interrupt_during_a_compile_stops_at_once(capfd: pytest.Capture
     try:
         with pytest.raises(KeyboardInterrupt), global_compiler_lock:
             signals.interrupt(signal.SIGINT, None)  # put off
-            assert "stopping once the compile ends" in capfd.readouterr().err
+            assert "stopping once that is done" in capfd.readouterr().err
             signals.interrupt(signal.SIGINT, None)
         with pytest.raises(KeyboardInterrupt):
             time.sleep(30)  # the first one, sent again once the lock is free
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def test_an_interrupt_put_off_again_is_said_once(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    """Sent again after one compile, a put-off interrupt may meet the next one (numba loads each kernel function from
+    its cache in turn): put off again, it is not said again; once no compile runs it is raised, and a later one is
+    said anew."""
+    busy = [True]
+    sent: list[int] = []
+
+    def send_later(signum: int) -> None:  # the helper thread, without waiting or sending: the test sends by hand
+        sent.append(signum)
+
+    monkeypatch.setattr(signals, "compiling", lambda: busy[0])
+    monkeypatch.setattr(signals, "_send_after_compile", send_later)
+    with signals.interrupts():  # (no handler set: this resets the module's flags, and restores them after)
+        for _ in range(3):
+            signals.interrupt(signal.SIGINT, None)
+            signals._deferred.release()  # as the helper does before it sends the signal again
+        assert capfd.readouterr().err.count("interrupted while numba compiles") == 1 and len(sent) == 3
+        busy[0] = False
+        with pytest.raises(KeyboardInterrupt):
+            signals.interrupt(signal.SIGINT, None)
+        busy[0] = True
+        signals.interrupt(signal.SIGINT, None)
+        signals._deferred.release()
+        assert capfd.readouterr().err.count("interrupted while numba compiles") == 1
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

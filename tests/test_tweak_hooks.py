@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -130,6 +131,24 @@ def test_self_check_agrees_on_the_unmodified_model() -> None:
         report = selfcheck.run(Raft, m, symmetry=True)
         assert report.ok and report.checked == [r for r in REDUCTIONS if m.reductions[r]] + ["symmetry"]
         assert report.searches >= 3 * len(report.bounds) and not report.skipped
+
+
+@pytest.mark.parametrize("engine", ["compiled", "readable"])
+def test_an_interrupted_self_check_stops_the_command(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """^C or kill during one of the self-check's searches (which the search catches, as incomplete) stops the command:
+    raised again, not taken for a bound too large to check and skipped while the run goes on."""
+    from checker.bfs import Explorer
+
+    if engine == "readable":  # a model the compiled engine does not run: the self-check searches with checker/bfs.py
+        monkeypatch.setattr("models.raft_pins.unsupported", lambda model: "test")
+    cls = Explorer if engine == "readable" else CompiledExplorer
+
+    def interrupted(self: Any, lo: int, hi: int, *rest: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cls, "expand", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        selfcheck.run(Raft, Raft(3, 2, 0), symmetry=True)
 
 
 def test_self_check_catches_a_tweak_that_treats_servers_differently() -> None:
