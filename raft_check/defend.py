@@ -8,7 +8,8 @@ tweak's verdict).  Each counterexample is written to ``<out>/<tweak>/`` as text
 and ITF, with its viewer (HTML); the first line of the text file is the
 ``check`` command that regenerates exactly that file.  A run of every tweak at
 its own bounds also writes the gallery ``<out>/index.html``.  Exit 1 if any verdict differs from the
-expected one, 0 otherwise, 2 on bad input.
+expected one, 0 otherwise, 2 on bad input; ^C or kill stops it after the rows done so far, which are reported
+(exit 3, or 1 if one of them differs).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from checker import signals
 from checker.bfs import HOLDS
-from checker.console import EXIT_HOLDS, EXIT_VIOLATION, BadInput, _count, _Parser, check_out_dir
+from checker.console import EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_VIOLATION, BadInput, _count, _Parser, check_out_dir
 from checker.model import Kind
 from models import tweaks
 from raft_check.cli import _check as check_main
@@ -103,7 +105,7 @@ def run_one(name: str, tweak: tweaks.Tweak | None, bounds: tuple[int, int, int],
     else:
         rule, expected = tweak.rule, expected_at(tweak, bounds)
     return Row(name, rule, bounds, expected, actual, data["trace_length"], int(data["distinct_states"]), seconds,
-               tuple(Path(f) for f in data["counterexample_files"]), warnings)
+               tuple(Path(f) for f in data["counterexample_files"]), warnings, data["incomplete_reason"] == "interrupted")
 
 
 def table(rows: Sequence[Row]) -> str:
@@ -150,10 +152,22 @@ def main(argv: Sequence[str]) -> int:
     out_json = args.json
     jobs: list[tuple[str, tuple[int, int, int], Callable[[], Row]]] = [(name, b, partial(run_one, name, t, b, out, args.store)) for name, t, b in plan]
     jobs += [(t.name, b, partial(defend_files.run_row, path, t, e, b, out, args.store)) for path, t, e, b in user_plan]
+    stopped: str | None = None  # the row during which ^C or kill came: that row and the rest give no verdict
     for k, (name, b, job) in enumerate(jobs, start=1):
         if not args.quiet:
             print(f"defend [{k}/{len(jobs)}] {name} at {bounds_text(b)} ...", end="", file=sys.stderr, flush=True)
-        row = job()
+        said: tuple[str, ...] = ()
+        try:
+            row = job()
+        except KeyboardInterrupt as e:  # outside the row's search (which reports itself as interrupted)
+            row, said = None, getattr(e, "lines", ())
+        if row is None or row.interrupted:
+            stopped = name
+            if not args.quiet:
+                print(" interrupted", file=sys.stderr, flush=True)
+            for line in said if row is None else row.warnings:
+                print(f"    {line}", file=sys.stderr, flush=True)
+            break
         rows.append(row)
         if not args.quiet:
             length = f", {row.trace_length} steps" if row.trace_length is not None else ""
@@ -163,15 +177,26 @@ def main(argv: Sequence[str]) -> int:
             print(f" {row.actual}{length}, {row.states:,} states, {row.seconds:.1f} s{mark}", file=sys.stderr, flush=True)
         for line in row.warnings:
             print(f"    {line}", file=sys.stderr, flush=True)
+        # The row is reported: from here to the next row's search an interrupt is raised at once, not noted as during
+        # a report (checker.signals); one noted during this row's report stops before the next row.
+        try:
+            signals.unsettle()
+        except KeyboardInterrupt:
+            if k < len(jobs):
+                stopped = jobs[k][0]
+                if not args.quiet:
+                    print(f"defend: interrupted before {stopped}", file=sys.stderr, flush=True)
+            break
 
     bad = [r.name for r in rows if not r.ok]
     compared = [r for r in rows if r.compared]
     uncompared = [r.name for r in rows if not r.compared]
+    not_done = [name for name, _, _ in jobs[len(rows):]] if stopped is not None else []
     if out_json:
-        outcome = "failed" if bad else "nothing compared" if not compared else "ok"
-        code = EXIT_HOLDS if outcome == "ok" else EXIT_VIOLATION  # comparing nothing is vacuous
+        outcome = "failed" if bad else "interrupted" if stopped else "nothing compared" if not compared else "ok"
+        code = {"ok": EXIT_HOLDS, "interrupted": EXIT_INCOMPLETE}.get(outcome, EXIT_VIOLATION)  # comparing nothing is vacuous
         print(json.dumps({
-            "outcome": outcome, "exit_code": code,
+            "outcome": outcome, "exit_code": code, "interrupted_during": stopped, "not_done": not_done,
             "rows": [{"tweak": r.name, "rule": r.rule, "servers": r.bounds[0], "max_term": r.bounds[1], "max_log": r.bounds[2],
                       "expected": r.expected if r.compared else None, "actual": r.actual, "compared": r.compared, "ok": r.ok,
                       "trace_length": r.trace_length, "distinct_states": r.states, "seconds": round(r.seconds, 3),
@@ -188,7 +213,8 @@ def main(argv: Sequence[str]) -> int:
         print()
         for r in written:
             print(f"{r.name}: {r.files[0]} and {r.files[1]}" + (f"; viewer {r.files[2]}" if len(r.files) > 2 else ""))
-    if not args.tweak and args.servers is None and args.max_term is None:  # the gallery of every rule at its own bounds
+    if not args.tweak and args.servers is None and args.max_term is None and stopped is None:
+        # the gallery of every rule at its own bounds
         from raft_check import gallery
 
         print(f"\nGallery: {gallery.write_index(out, rows, not_run)}")
@@ -202,9 +228,14 @@ def main(argv: Sequence[str]) -> int:
         else:
             print(f"NOT RUN: {t.name} (expected {t.expected} at {bounds_text(t.bounds)}): that verdict comes from a replayed "
                   f"execution; a complete search at those bounds takes hours. Run it alone with --tweak {t.name} --stop-at-first.")
+    cut = (f"interrupted during {stopped}: {len(rows)} of {len(jobs)} rows run, not checked: {', '.join(not_done)}"
+           if stopped is not None else "")
     if bad:
-        print(f"FAILED: {len(bad)} verdict(s) differ from the expected: {', '.join(bad)}")
+        print(f"FAILED: {len(bad)} verdict(s) differ from the expected: {', '.join(bad)}" + (f"; {cut}" if cut else ""))
         return EXIT_VIOLATION
+    if cut:
+        print(f"INCOMPLETE ({cut}); the verdicts above are as expected")
+        return EXIT_INCOMPLETE
     skipped = f" ({len(not_run)} not run, see above)" if not_run else ""
     if not compared:
         print(f"NOTHING COMPARED (vacuous): none of the {len(rows)} verdicts has an expected value at these bounds (each tweak "

@@ -92,7 +92,7 @@ def run_row(path: str, t: tweaks.Tweak, e: Expectation, bounds: tuple[int, int, 
         actual = HOLDS
     files = tuple(Path(f) for name in ([e.violated] if e.violated in violated else violated[:1]) for f in results[name]["files"])
     return Row(t.name, f"user tweak file {path}", bounds, expected, actual, length, int(data["distinct_states"]), seconds, files,
-               warnings)
+               warnings, data["incomplete_reason"] == "interrupted")
 
 
 def plan(loaded: Sequence[tuple[str, tweaks.Tweak]], servers: int | None, max_term: int | None

@@ -43,6 +43,7 @@ class Row:
     seconds: float
     files: tuple[Path, ...] = ()
     warnings: tuple[str, ...] = ()  # what the row's check printed on stderr (a size warning, say), shown after its line
+    interrupted: bool = False  # ^C or kill stopped the row's search: no verdict, and check defend stops there
 
     @property
     def ok(self) -> bool:
@@ -106,6 +107,15 @@ def short_bounds(b: tuple[int, int, int]) -> str:
     return f"servers={b[0]} max-term={b[1]}" + (f" max-log={b[2]}" if b[2] else "")
 
 
+class RowInterrupted(KeyboardInterrupt):
+    """^C or kill outside a row's search (which reports itself as interrupted), with what the row's check had printed
+    on stderr by then (``lines``), for check defend to show after its row's line."""
+
+    def __init__(self, lines: tuple[str, ...]) -> None:
+        super().__init__()
+        self.lines = lines
+
+
 def run_captured(check: Callable[[list[str]], int], argv: list[str]) -> tuple[dict[str, Any], tuple[str, ...], float]:
     """Run ``check ARGV`` (its ``--json`` summary on stdout): the summary, what it printed on stderr (warnings, which
     a defend row shows after its own line) and its wall seconds.  If it fails, what it printed on stderr is passed on
@@ -116,6 +126,8 @@ def run_captured(check: Callable[[list[str]], int], argv: list[str]) -> tuple[di
         with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err):
             check(argv)
         data: dict[str, Any] = json.loads(buf.getvalue())
+    except KeyboardInterrupt:
+        raise RowInterrupted(tuple(err.getvalue().splitlines())) from None
     except BaseException:
         sys.stderr.write(err.getvalue())
         raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -314,3 +315,70 @@ def test_kept_reductions_reach_the_same_server_states(name: str, bounds: tuple[i
     reduced, unreduced = model_of(name, *bounds), model_of(name, *bounds, reduce=False)
     assert reduced.eager_votes or reduced.prune_msgs
     assert configurations(reduced) == configurations(unreduced)
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["table", "json"])
+def test_an_interrupt_stops_defend_after_the_rows_done(as_json: bool, tmp_path: Path) -> None:
+    """^C during a row (here Figure 8's, a search of minutes) stops `check defend` there, exit 3: the rows done are
+    reported with their verdicts, the one interrupted and the rest are named as not checked; none is a MISMATCH."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "raft_check", "defend", "--tweak", "vote-twice", "--tweak", "commit-old-terms",
+            "--tweak", "half-quorum", "--out", str(tmp_path), *(["--json"] if as_json else [])]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parents[1],
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        assert proc.stderr is not None
+        seen = b""
+        while b"commit-old-terms at" not in seen:  # the row's line ends only with its verdict: read what comes
+            got = os.read(proc.stderr.fileno(), 4096)
+            assert got, seen
+            seen += got
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    text, err_text = out.decode(), (seen + err).decode()
+    assert proc.returncode == console.EXIT_INCOMPLETE, err_text
+    assert "commit-old-terms at --servers 3 --max-term 4 --max-log 1 ... interrupted" in err_text
+    assert "half-quorum at" not in err_text and "MISMATCH" not in err_text + text
+    if as_json:
+        data = json.loads(text)
+        assert (data["outcome"], data["exit_code"], data["interrupted_during"]) == ("interrupted", 3, "commit-old-terms")
+        assert [r["tweak"] for r in data["rows"]] == ["vote-twice"] and data["rows"][0]["ok"]
+        assert data["not_done"] == ["commit-old-terms", "half-quorum"]
+    else:
+        assert "INCOMPLETE (interrupted during commit-old-terms: 1 of 3 rows run, not checked: commit-old-terms, " \
+               "half-quorum)" in text
+        assert re.search(r"^vote-twice .*ElectionSafety", text, re.M)
+
+
+def test_a_row_whose_search_was_interrupted_stops_defend(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The other way ^C reaches `check defend`: inside a row's search, which reports itself as incomplete
+    (interrupted). That row is no MISMATCH, and no later row runs."""
+    real = defend.run_captured
+    ran: list[str] = []
+
+    def captured(check: Any, argv: list[str]) -> Any:
+        name = argv[argv.index("--tweak") + 1]
+        ran.append(name)
+        if name != "commit-old-terms":
+            return real(check, argv)
+        data = {"verdict": "incomplete", "violated": None, "unsatisfied": [], "trace_length": None, "distinct_states": 5,
+                "counterexample_files": [], "incomplete_reason": "interrupted"}
+        return data, (), 0.1
+
+    monkeypatch.setattr(defend, "run_captured", captured)
+    code = cli.main(["defend", "--tweak", "vote-twice", "--tweak", "commit-old-terms", "--tweak", "half-quorum",
+                     "--out", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == console.EXIT_INCOMPLETE and ran == ["vote-twice", "commit-old-terms"]
+    assert "commit-old-terms at --servers 3 --max-term 4 --max-log 1 ... interrupted" in err and "MISMATCH" not in out + err
+    assert "INCOMPLETE (interrupted during commit-old-terms: 1 of 3 rows run" in out
