@@ -402,6 +402,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + 13  # what a shell reports for a process ended by SIGPIPE
     except KeyboardInterrupt:  # ^C outside the search (which reports itself as incomplete), e.g. while tracing
+        if as_json:  # one JSON object, as for every other outcome
+            print(json.dumps({**failure.error_json("incomplete", "interrupted (^C or kill) outside the search", EXIT_INCOMPLETE),
+                              "incomplete_reason": "interrupted"}))
         print("check: interrupted", file=sys.stderr)
         return EXIT_INCOMPLETE
     except Exception as e:  # a failure of the run, never a verdict (exit 4)

@@ -159,3 +159,20 @@ def test_an_interrupt_noted_after_a_search_stops_the_next_one() -> None:
         with pytest.raises(KeyboardInterrupt):  # and the search then running is interrupted as before
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(30)
+
+
+def test_an_interrupt_outside_the_search_still_gives_one_json_object(monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """^C before the search begins (here while the size of the search is estimated): exit 3, and with --json the one
+    object a reader parses, saying incomplete (interrupted)."""
+    from raft_check import cli, sizing
+
+    def interrupted(*args: Any, **kw: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sizing, "estimate", interrupted)
+    assert cli.main(["--servers", "2", "--max-term", "1", "--json"]) == 3
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert (data["verdict"], data["incomplete_reason"], data["exit_code"]) == ("incomplete", "interrupted", 3)
+    assert "check: interrupted" in err
