@@ -28,7 +28,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from checker.bfs import HOLDS
-from checker.console import EXIT_HOLDS, EXIT_VIOLATION, BadInput, check_out_dir
+from checker.console import EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_VIOLATION, BadInput, check_out_dir
 from models import tweaks
 from raft_check.rows import UNMODIFIED, UNMODIFIED_BOUNDS, bounds_text, check_argv, safety_properties, short_bounds
 from raft_check.simulate import main as simulate_main
@@ -49,6 +49,7 @@ class SimRow:
     walks: int
     seconds: float
     files: tuple[Path, ...] = ()
+    interrupted: bool = False  # ^C or kill stopped the row's simulation: defend --simulate stops there
 
     @property
     def ok(self) -> bool:
@@ -76,7 +77,7 @@ def run_one(name: str, tweak: tweaks.Tweak | None, bounds: tuple[int, int, int],
     data = json.loads(buf.getvalue())
     actual = str(data["violated"]) if data["violated"] else NOTHING_FOUND
     return SimRow(name, bounds, expected, actual, data.get("found_length"), data.get("shrunk_length"), int(data["walks"]), seconds,
-                  tuple(Path(f) for f in data.get("counterexample_files", [])))
+                  tuple(Path(f) for f in data.get("counterexample_files", [])), data.get("stopped") == "interrupted")
 
 
 def table(rows: list[SimRow]) -> str:
@@ -106,10 +107,19 @@ def main(args: argparse.Namespace) -> int:
     plan += [(t.name, t, t.bounds) for t in selected]
     plan = [(name, t, (args.servers or b[0], b[1] if args.max_term is None else args.max_term, b[2])) for name, t, b in plan]
     rows: list[SimRow] = []
+    stopped: str | None = None  # the row during which ^C or kill came: no verdict from it or the rest
     for k, (name, t, b) in enumerate(plan, start=1):
         if not args.quiet:
             print(f"defend --simulate [{k}/{len(plan)}] {name} at {bounds_text(b)} ...", end="", file=sys.stderr, flush=True)
-        row = run_one(name, t, b, out, time_limit, seed, None)
+        try:
+            row: SimRow | None = run_one(name, t, b, out, time_limit, seed, None)
+        except KeyboardInterrupt:  # outside the row's walks (which report themselves as interrupted)
+            row = None
+        if row is None or row.interrupted:
+            stopped = name
+            if not args.quiet:
+                print(" interrupted", file=sys.stderr, flush=True)
+            break
         rows.append(row)
         if not args.quiet:
             length = f", {row.found_length} steps shrunk to {row.shrunk_length}" if row.shrunk_length is not None else ""
@@ -124,10 +134,17 @@ def main(args: argparse.Namespace) -> int:
     print()
     bad = [r.name for r in rows if not r.ok]
     missed = [r.name for r in rows if not r.ok and r.actual == NOTHING_FOUND]
+    cut = ""
+    if stopped is not None:
+        cut = (f"interrupted during {stopped}: {len(rows)} of {len(plan)} rows run, not checked: "
+               f"{', '.join(name for name, _, _ in plan[len(rows):])}")
     if bad:
         why = f" (not found within {time_limit:g} s: {', '.join(missed)})" if missed else ""
-        print(f"FAILED: {len(bad)} of {len(rows)} tweak(s) not as expected{why}: {', '.join(bad)}")
+        print(f"FAILED: {len(bad)} of {len(rows)} tweak(s) not as expected{why}: {', '.join(bad)}" + (f"; {cut}" if cut else ""))
         return EXIT_VIOLATION
+    if cut:
+        print(f"INCOMPLETE ({cut}); the rows above are as expected")
+        return EXIT_INCOMPLETE
     unsafe = sum(1 for r in rows if r.expected != HOLDS)
     print(f"OK: every unsafe tweak's violation found by simulation ({unsafe} of {len(rows)} checks; seed {seed}, at most "
           f"{time_limit:g} s each); the {len(rows) - unsafe} expected to hold showed no violation, which proves nothing")

@@ -250,6 +250,35 @@ def test_defend_simulate_smoke(tmp_path: Path) -> None:
     assert len(re.findall(r"\bholds\b", proc.stdout, re.IGNORECASE)) == 1  # only raft's expected verdict (from its search)
 
 
+@pytest.mark.parametrize("where", ["walks", "outside"])
+def test_an_interrupt_stops_defend_simulate_after_the_rows_done(where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """^C during a row of `check defend --simulate`, in its walks (which report themselves as interrupted) or outside
+    them: it stops there, exit 3; the rows done are reported and the rest named, none of them a MISMATCH."""
+    from raft_check import cli, defend_simulate
+
+    real = defend_simulate.simulate_main
+    ran: list[str] = []
+
+    def simulate(argv: list[str]) -> int:
+        name = argv[argv.index("--tweak") + 1] if "--tweak" in argv else "raft"
+        ran.append(name)
+        if name != "no-self-vote":
+            return real(argv)
+        if where == "outside":
+            raise KeyboardInterrupt
+        print(json.dumps({"violated": None, "walks": 7, "stopped": "interrupted"}))
+        return 3
+
+    monkeypatch.setattr(defend_simulate, "simulate_main", simulate)
+    code = cli.main(["defend", "--simulate", "--tweak", "half-quorum", "--tweak", "no-self-vote", "--tweak", "vote-twice",
+                     "--time-limit", "3", "--out", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 3 and ran == ["half-quorum", "no-self-vote"]
+    assert "no-self-vote at --servers 3 --max-term 2 ... interrupted" in err and "MISMATCH" not in out + err
+    assert "INCOMPLETE (interrupted during no-self-vote: 1 of 3 rows run, not checked: no-self-vote, vote-twice)" in out
+
+
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_a_crashing_model_exits_4_not_1(tmp_path: Path, workers: str) -> None:
     """A tweak whose hook raises is a failed run (exit 4), on one worker or several, never a violation."""
