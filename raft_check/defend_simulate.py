@@ -11,7 +11,8 @@ the same time: they pass when no walk finds a violation, which proves nothing
 (the table says "no violation (nothing is proved)", never "holds").
 
 Exit 1 if an unsafe tweak's violation was not found in its time, or a tweak
-expected to hold was refuted; 0 otherwise.
+expected to hold was refuted; 0 otherwise; 3 if ^C or kill stopped it before
+every row ran (the rows done are reported; 1 if one of them is not as expected).
 """
 
 from __future__ import annotations
