@@ -37,6 +37,7 @@ from raft_check.rows import (
     Row,
     bounds_text,
     check_argv,
+    cut_short,
     expected_at,
     run_captured,
     safety_properties,
@@ -228,8 +229,7 @@ def main(argv: Sequence[str]) -> int:
         else:
             print(f"NOT RUN: {t.name} (expected {t.expected} at {bounds_text(t.bounds)}): that verdict comes from a replayed "
                   f"execution; a complete search at those bounds takes hours. Run it alone with --tweak {t.name} --stop-at-first.")
-    cut = (f"interrupted during {stopped}: {len(rows)} of {len(jobs)} rows run, not checked: {', '.join(not_done)}"
-           if stopped is not None else "")
+    cut = cut_short(stopped, len(rows), [name for name, _, _ in jobs]) if stopped is not None else ""
     if bad:
         print(f"FAILED: {len(bad)} verdict(s) differ from the expected: {', '.join(bad)}" + (f"; {cut}" if cut else ""))
         return EXIT_VIOLATION

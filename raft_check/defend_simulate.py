@@ -31,7 +31,7 @@ from tabulate import tabulate
 from checker.bfs import HOLDS
 from checker.console import EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_VIOLATION, BadInput, check_out_dir
 from models import tweaks
-from raft_check.rows import UNMODIFIED, UNMODIFIED_BOUNDS, bounds_text, check_argv, safety_properties, short_bounds
+from raft_check.rows import UNMODIFIED, UNMODIFIED_BOUNDS, bounds_text, check_argv, cut_short, safety_properties, short_bounds
 from raft_check.simulate import main as simulate_main
 
 DEFAULT_TIME_LIMIT = 30.0
@@ -135,10 +135,7 @@ def main(args: argparse.Namespace) -> int:
     print()
     bad = [r.name for r in rows if not r.ok]
     missed = [r.name for r in rows if not r.ok and r.actual == NOTHING_FOUND]
-    cut = ""
-    if stopped is not None:
-        cut = (f"interrupted during {stopped}: {len(rows)} of {len(plan)} rows run, not checked: "
-               f"{', '.join(name for name, _, _ in plan[len(rows):])}")
+    cut = cut_short(stopped, len(rows), [name for name, _, _ in plan]) if stopped is not None else ""
     if bad:
         why = f" (not found within {time_limit:g} s: {', '.join(missed)})" if missed else ""
         print(f"FAILED: {len(bad)} of {len(rows)} tweak(s) not as expected{why}: {', '.join(bad)}" + (f"; {cut}" if cut else ""))

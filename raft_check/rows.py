@@ -107,6 +107,12 @@ def short_bounds(b: tuple[int, int, int]) -> str:
     return f"servers={b[0]} max-term={b[1]}" + (f" max-log={b[2]}" if b[2] else "")
 
 
+def cut_short(stopped: str, done: int, names: Sequence[str]) -> str:
+    """How check defend (and its --simulate) tells that ^C or kill stopped it at row ``stopped``: ``done`` of the rows
+    ``names`` ran, and the rest (``stopped`` first) were not checked."""
+    return f"interrupted during {stopped}: {done} of {len(names)} rows run, not checked: {', '.join(names[done:])}"
+
+
 class RowInterrupted(KeyboardInterrupt):
     """^C or kill outside a row's search (which reports itself as interrupted), with what the row's check had printed
     on stderr by then (``lines``), for check defend to show after its row's line."""
