@@ -288,6 +288,7 @@ class CompiledExplorer:
                 deps[c].append(q)
         self.deps_off = np.array([0, *itertools.accumulate(len(d) for d in deps)], dtype=np.int64)
         self.deps = np.array([q for d in deps for q in d] or [0], dtype=np.int64)
+        self.deps_of = deps
         self.ctx = np.array(model.context, dtype=np.int64)
         self.context_slots = {c for c in model.context if c >= 0}
         sp, ap = model.state_props, model.action_props
@@ -310,6 +311,11 @@ class CompiledExplorer:
         self.apslots = np.array([k for p in aparts for k in p] or [0], dtype=np.int64)
         self.aparts = aparts
         self.a_all = sum(1 << a for a in range(len(ap)))
+        # Per slot, the action-property parts that read it (for the parts an effect may change: see _result_set).
+        self.aparts_of_slot: list[list[int]] = [[] for _ in range(w)]
+        for p, part in enumerate(aparts):
+            for k in part:
+                self.aparts_of_slot[k].append(p)
         wp = 2 + max([len(p) for p in parts] + [2 * len(p) for p in aparts] + [1])
         sym = model.symmetry
         self.slot_perm = np.array(sym.slot_perms if sym is not None else [list(range(w))], dtype=np.int64)
@@ -322,8 +328,9 @@ class CompiledExplorer:
         self.cmemo = _Table(max(self.nproc, 1))
         self.rs_off, self.rs_len = _Buf(), _Buf()
         self.ef_label, self.ef_off, self.ef_len = _Buf(), _Buf(), _Buf()
-        # Per effect and action-property part: the part's answer (a bitmask, written by the kernel when it first looks
-        # it up), or PART_LOOKUP; see _result_set.
+        # Per effect, one entry per action-property part: the part's answer (a bitmask, written by the kernel when it
+        # first looks it up), or PART_LOOKUP; then one entry per group of action properties: the one part of the group
+        # that the effect may change, or PART_NONE or PART_MANY; see _result_set.
         self.ef_pans = _Buf()
         self.op_slot, self.op_kind, self.op_arg = _Buf(), _Buf(), _Buf()
         self.canon_vals, self.canon_poff, self.canon_plen, self.canon_perms = _Buf(), _Buf(), _Buf(), _Buf()
@@ -477,7 +484,14 @@ class CompiledExplorer:
         none merged by the effect, has before and after values that are functions of the group's key and the effect
         (the read values, then the effect's SETs): its answer is one per effect, so the kernel keeps it in ``ef_pans``
         (K.PART_UNKNOWN until it first looks it up) instead of looking it up per transition.  Other parts:
-        K.PART_LOOKUP."""
+        K.PART_LOOKUP.
+
+        After an effect's part entries come its group entries, one per group of action properties: which of the
+        group's parts the effect may change.  A successor differs from its state only in the slots the effect SETs, the
+        slots normalised against them (their ``deps``) and the slots it MERGEs (see :func:`checker.pins_kernel.compute`),
+        so every other part of the group keeps its values and its (s, s) answer, and the kernel looks at that one part
+        only.  The entry is that part's index, K.PART_NONE where the effect changes no part of the group, K.PART_MANY
+        where it may change several (the kernel then looks at each)."""
         first, at = self.ef_label.size, self.op_slot.size
         fixed_parts = self.fixed_parts.get(group)
         if fixed_parts is None:  # per part: its slots if they are all read by the group and have no context, else None
@@ -514,6 +528,15 @@ class CompiledExplorer:
             else:
                 for fixed in fixed_parts:
                     pans.append(K.PART_UNKNOWN if fixed is not None and fixed.isdisjoint(merged) else K.PART_LOOKUP)
+            touched: set[int] = set()
+            for slot, kind, _ in ops:
+                touched.update(self.aparts_of_slot[slot])
+                if kind == SET:
+                    for q in self.deps_of[slot]:
+                        touched.update(self.aparts_of_slot[q])
+            for g in range(len(self.agroups)):
+                mine = [p for p in touched if self.apart_group[p] == g]
+                pans.append(mine[0] if len(mine) == 1 else K.PART_NONE if not mine else K.PART_MANY)
         for buf, vals in ((self.ef_label, labels), (self.ef_off, offs), (self.ef_len, lens),
                           (self.op_slot, slots), (self.op_kind, kinds), (self.op_arg, args), (self.ef_pans, pans)):
             buf.extend(vals)
@@ -1232,7 +1255,7 @@ class _Checkpoint:
     store, symmetry, --continue, and a digest of the model's shape and of the code of the encoding and the engine.
     """
 
-    LAYOUT = 2  # 2: a table's values are the last column of its key rows
+    LAYOUT = 3  # 2: a table's values are the last column of its key rows; 3: ef_pans has group entries (_result_set)
     """Bumped when what is saved changes: a checkpoint of another layout is refused."""
 
     def __init__(self, ex: CompiledExplorer, directory: Path, key: str, interval: float) -> None:

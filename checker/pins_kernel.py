@@ -209,6 +209,8 @@ TC_SIZE = 8
 
 # ef_pans entries that are not an answer (a bitmask >= 0): not known yet; a part to look up at every transition.
 PART_UNKNOWN, PART_LOOKUP = -2, -1
+# ef_pans group entries that are not a part (an index >= 0): the effect changes no part of the group; several.
+PART_NONE, PART_MANY = -3, -4
 
 # What :func:`compute` leaves in st_ns for a state it could not finish (else the number of successors, >= 0).
 ST_MISSED, ST_ROOM, ST_SCRATCH = -1, -2, -3
@@ -433,6 +435,12 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
     n_apart = apart_off.shape[0] - 1
     selfres = np.zeros(max(n_apart, 1), dtype=np.int64)
     selfok = np.zeros(max(n_apart, 1), dtype=np.bool_)
+    # Per part, the AND of its group's other parts' (s, s) answers (and whether all are known); per group, of all.
+    excl = np.zeros(max(n_apart, 1), dtype=np.int64)
+    exclok = np.zeros(max(n_apart, 1), dtype=np.bool_)
+    gall = np.zeros(max(nag, 1), dtype=np.int64)
+    gallok = np.zeros(max(nag, 1), dtype=np.bool_)
+    stride = n_apart + nag  # ef_pans per effect: its part entries, then its group entries (compiled._result_set)
     cap = succ.shape[0]
     prefetch_memo = mkeys.shape[0] >= PREFETCH_MEMO_MIN
     for ti in range(ntodo):
@@ -539,12 +547,70 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
                 else:
                     selfres[p] = pvals[i]
                     selfok[p] = True
+            for g in range(nag):
+                acc, accok = ag_bits[g], True
+                for p in range(ag_poff[g], ag_poff[g + 1]):  # the AND before each part, kept in excl for now
+                    excl[p], exclok[p] = acc, accok
+                    if selfok[p]:
+                        acc &= selfres[p]
+                    else:
+                        accok = False
+                gall[g], gallok[g] = acc, accok
+                acc, accok = -1, True
+                for p in range(ag_poff[g + 1] - 1, ag_poff[g] - 1, -1):  # times the AND after it
+                    excl[p] &= acc
+                    exclok[p] = exclok[p] and accok
+                    if selfok[p]:
+                        acc &= selfres[p]
+                    else:
+                        accok = False
             for j in range(ns):
                 if not s_ok[j]:
                     continue
                 held = 0
                 jok = True
                 for g in range(nag):
+                    tp = ef_pans[s_eff[j] * stride + n_apart + g]
+                    if tp != PART_MANY:
+                        # The effect may change part tp only (or none): the other parts have their (s, s) answers.
+                        changed = False
+                        if tp >= 0:
+                            for k in range(apart_off[tp], apart_off[tp + 1]):
+                                sl = apslots[k]
+                                if succ[j, sl] != s[sl]:
+                                    changed = True
+                                    break
+                        if not changed:
+                            if gallok[g]:
+                                held |= gall[g]
+                            else:
+                                jok = False
+                            continue
+                        pa = s_eff[j] * stride + tp
+                        ans = ef_pans[pa]
+                        if ans < 0:
+                            pw = apart_off[tp + 1] - apart_off[tp]
+                            pk[0] = (1 << 32) | g
+                            pk[1] = tp - ag_poff[g]
+                            for k in range(pw):
+                                sl = apslots[apart_off[tp] + k]
+                                pk[2 + k] = s[sl]
+                                pk[2 + pw + k] = succ[j, sl]
+                            for k in range(2 + 2 * pw, wp):
+                                pk[k] = 0
+                            i = ht_find(pkeys, pk, wp)
+                            if i < 0:
+                                _miss(misses, mset, mslot, tc, 1, pk, wp)
+                                jok = False
+                                continue
+                            if ans == PART_UNKNOWN:  # the same answer whichever thread writes it first
+                                ef_pans[pa] = pvals[i]
+                            ans = pvals[i]
+                        if exclok[tp]:
+                            held |= excl[tp] & ans
+                        else:
+                            jok = False
+                        continue
                     gm = ag_bits[g]
                     for p in range(ag_poff[g], ag_poff[g + 1]):
                         pw = apart_off[p + 1] - apart_off[p]
@@ -560,7 +626,7 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
                             else:
                                 jok = False
                             continue
-                        pa = s_eff[j] * n_apart + p
+                        pa = s_eff[j] * stride + p
                         known = ef_pans[pa]
                         if known >= 0:
                             gm &= known

@@ -21,7 +21,7 @@ import pytest
 from checker.bfs import Explorer
 from checker.compiled import CompiledExplorer
 from checker.model import action_property
-from checker.pins import MERGE, SET, Effect, Op
+from checker.pins import MERGE, SET, ActionProp, Effect, Op
 from checker.trace import replay
 from models import tweaks
 from models.raft import Action, Raft, State
@@ -641,3 +641,39 @@ class _BadOps(RaftPins):
 def test_an_effect_op_the_kernel_cannot_apply_is_refused(extra: Op, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         CompiledExplorer(_BadOps(Raft(3, 2), extra), workers=1).run()
+
+
+@action_property("KeepsS1S2", "no step removes a message from the channel S1->S2")
+def _keeps_s1_s2(s: State, a: object, t: State) -> bool:
+    return all(m in t.messages for m in s.messages if (m.msource, m.mdest) == (0, 1))
+
+
+class _ChannelProp(RaftPins):
+    """Raft's encoding with one more action property, KeepsS1S2, on a part that is the channel S1->S2 alone.
+
+    No effect writes that channel but by adding to it: it loses a message only when it is normalised (pruned) because
+    its context, S2, changed.  So the property is violated only where the engine looks at a part that an effect changes
+    through a context slot it SETs (compiled._result_set's group entries)."""
+
+    def __init__(self, model: Raft) -> None:
+        super().__init__(model, [_keeps_s1_s2], symmetry=False)  # the property names servers
+        self.mine = 0
+        self.action_props[0] = ActionProp(_keeps_s1_s2, ((self.pos_of[0, 1],),))
+
+    def action_holds(self, prop: int, part: int, before: tuple[int, ...], after: tuple[int, ...]) -> bool:
+        if prop != self.mine:
+            return super().action_holds(prop, part, before, after)
+        return set(self.chans[before[0]]) <= set(self.chans[after[0]])
+
+
+def test_an_action_property_on_a_slot_normalised_by_its_context_is_checked() -> None:
+    model = Raft(2, 2)
+    assert model.prune_msgs, "the channels are pruned: a message is lost only when its destination changes"
+    pins = _ChannelProp(model)
+    res = CompiledExplorer(pins, symmetry=False, workers=1).run()
+    assert res.violation is not None and res.violation.prop.name == "KeepsS1S2", res.status
+    trace = res.violation.trace
+    last = trace[-1].action
+    assert (last.args[0].mdest if last.name == "HandleRPC" else last.args[0]) == 1, f"{last}: a step of S2, the context"
+    replay(model, trace)
+    assert not _keeps_s1_s2.check(trace[-2].state, trace[-1].action, trace[-1].state)
