@@ -332,6 +332,33 @@ def _miss(misses: Any, mset: Any, mslot: Any, tc: Any, table: int, key: Any, w: 
 
 
 @jit_small
+def _part_answer(g: int, p: int, p0: int, s: Any, succ: Any, j: int, pa: int, ef_pans: Any, apslots: Any, apart_off: Any,
+                 pk: Any, wp: int, pkeys: Any, pvals: Any, misses: Any, mset: Any, mslot: Any, tc: Any) -> int:
+    """Action-property part ``p`` (of group ``g``, whose first part is ``p0``) on the transition from ``s`` to
+    ``succ[j]``: the effect's known answer ``ef_pans[pa]``, else the table's (written to ``ef_pans[pa]`` where the
+    effect's answer is PART_UNKNOWN), else -1 with the key recorded as missed."""
+    known = ef_pans[pa]
+    if known >= 0:
+        return known
+    pw = apart_off[p + 1] - apart_off[p]
+    pk[0] = (1 << 32) | g
+    pk[1] = p - p0
+    for k in range(pw):
+        sl = apslots[apart_off[p] + k]
+        pk[2 + k] = s[sl]
+        pk[2 + pw + k] = succ[j, sl]
+    for k in range(2 + 2 * pw, wp):
+        pk[k] = 0
+    i = ht_find(pkeys, pk, wp)
+    if i < 0:
+        _miss(misses, mset, mslot, tc, 1, pk, wp)
+        return -1
+    if known == PART_UNKNOWN:  # the same answer whichever thread writes it first
+        ef_pans[pa] = pvals[i]
+    return pvals[i]
+
+
+@jit_small
 def _lowest(bits: int) -> int:
     """The index of the lowest set bit of ``bits``, or -1."""
     if bits == 0:
@@ -586,26 +613,11 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
                             else:
                                 jok = False
                             continue
-                        pa = s_eff[j] * stride + tp
-                        ans = ef_pans[pa]
+                        ans = _part_answer(g, tp, ag_poff[g], s, succ, j, s_eff[j] * stride + tp, ef_pans, apslots,
+                                           apart_off, pk, wp, pkeys, pvals, misses, mset, mslot, tc)
                         if ans < 0:
-                            pw = apart_off[tp + 1] - apart_off[tp]
-                            pk[0] = (1 << 32) | g
-                            pk[1] = tp - ag_poff[g]
-                            for k in range(pw):
-                                sl = apslots[apart_off[tp] + k]
-                                pk[2 + k] = s[sl]
-                                pk[2 + pw + k] = succ[j, sl]
-                            for k in range(2 + 2 * pw, wp):
-                                pk[k] = 0
-                            i = ht_find(pkeys, pk, wp)
-                            if i < 0:
-                                _miss(misses, mset, mslot, tc, 1, pk, wp)
-                                jok = False
-                                continue
-                            if ans == PART_UNKNOWN:  # the same answer whichever thread writes it first
-                                ef_pans[pa] = pvals[i]
-                            ans = pvals[i]
+                            jok = False
+                            continue
                         if exclok[tp]:
                             held |= excl[tp] & ans
                         else:
@@ -626,27 +638,12 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
                             else:
                                 jok = False
                             continue
-                        pa = s_eff[j] * stride + p
-                        known = ef_pans[pa]
-                        if known >= 0:
-                            gm &= known
-                            continue
-                        pk[0] = (1 << 32) | g
-                        pk[1] = p - ag_poff[g]
-                        for k in range(pw):
-                            sl = apslots[apart_off[p] + k]
-                            pk[2 + k] = s[sl]
-                            pk[2 + pw + k] = succ[j, sl]
-                        for k in range(2 + 2 * pw, wp):
-                            pk[k] = 0
-                        i = ht_find(pkeys, pk, wp)
-                        if i < 0:
-                            _miss(misses, mset, mslot, tc, 1, pk, wp)
+                        ans = _part_answer(g, p, ag_poff[g], s, succ, j, s_eff[j] * stride + p, ef_pans, apslots,
+                                           apart_off, pk, wp, pkeys, pvals, misses, mset, mslot, tc)
+                        if ans < 0:
                             jok = False
                             continue
-                        if known == PART_UNKNOWN:  # the same answer whichever thread writes it first
-                            ef_pans[pa] = pvals[i]
-                        gm &= pvals[i]
+                        gm &= ans
                     held |= gm
                 if jok:
                     s_afail[j] = _lowest(a_all & ~held)
