@@ -196,8 +196,10 @@ class _Lane:
     """One thread's buffers for :func:`checker.pins_kernel.compute`: scratch for one state's successors, the batch's
     outputs (grown when full, keeping their contents), the missed keys and their dedup set."""
 
-    def __init__(self, w: int, ngroups: int, miss_w: int) -> None:
+    def __init__(self, w: int, ngroups: int, miss_w: int, work: tuple[int, int] = (0, 0)) -> None:
         self.w = w
+        # compute's own scratch (checker.pins_kernel.work_sizes): the kernel allocates nothing.
+        self.work, self.workb = np.zeros(work[0], dtype=np.int64), np.zeros(work[1], dtype=np.bool_)
         self.tc = np.zeros(K.TC_SIZE, dtype=np.int64)
         self.ngroups = ngroups
         self.scratch: tuple[Any, ...] = ()
@@ -352,7 +354,8 @@ class CompiledExplorer:
         # Per state of a batch: successors, their offset, candidates' offset and number, first failing action (position,
         # property, row in a_rows); see checker.pins_kernel.compute.
         self.st: tuple[Any, ...] = tuple(np.zeros(0, dtype=np.int64) for _ in range(7))
-        self.lane_shape = (w, len(g), 1 + max(4, wp, self.nproc))
+        self.lane_shape = (w, len(g), 1 + max(4, wp, self.nproc),
+                           K.work_sizes(w, wp, self.nproc, len(aparts), len(self.agroups)))
         self.lanes = [_Lane(*self.lane_shape) for _ in range(self.workers * LANES_PER_THREAD if self.workers > 1 else 1)]
         # The buffers of the next batch's first round, computed during a commit (see _commit_batch), and that batch.
         self.second: tuple[tuple[Any, ...], list[_Lane]] | None = None
@@ -654,7 +657,8 @@ class CompiledExplorer:
                 *self.static, self.rs_off.arr, self.rs_len.arr, self.ef_label.arr, self.ef_off.arr, self.ef_len.arr,
                 self.op_slot.arr, self.op_kind.arr, self.op_arg.arr, self.ef_pans.arr, *self.static_tail,
                 self.canon_vals.arr, self.canon_poff.arr, self.canon_plen.arr, self.canon_perms.arr,
-                *(self.st if st is None else st), lane.tc, *lane.scratch, *lane.out, lane.misses, lane.mset, lane.mslot)
+                *(self.st if st is None else st), lane.tc, *lane.scratch, *lane.out, lane.misses, lane.mset, lane.mslot,
+                lane.work, lane.workb)
 
     def _round(self, lanes: list[_Lane], todos: list[Any], b0: int, pending: int, store: Store,
                st: tuple[Any, ...] | None = None) -> _Round:
@@ -765,7 +769,7 @@ class CompiledExplorer:
             for t, lane in enumerate(self.lanes):
                 lo, hi = b0 + n * t // len(self.lanes), b0 + n * (t + 1) // len(self.lanes)
                 if lo < hi:
-                    K.commit(lo, hi, b0, ctl, self.store.tup(), counts, wit, bad_vec, *self.st, *lane.out)
+                    K.commit(lo, hi, b0, ctl, self.store.tup(), counts, wit, bad_vec, lane.work, *self.st, *lane.out)
                     if ctl[K.ST] != K.DONE:
                         break
             self.commit_seconds += time.perf_counter() - t0
@@ -876,8 +880,8 @@ class CompiledExplorer:
             tiny = Store(self.store.kind, self.width, cap=2)
             tiny.insert((0,) * self.width)
             if self.compile_proc is not None:
-                K.compile_for(K.commit, (0, 0, 0, self.ctl, self.store.tup(), self.counts, self.wit, self.bad_vec, *self.st,
-                                         *lane.out))
+                K.compile_for(K.commit, (0, 0, 0, self.ctl, self.store.tup(), self.counts, self.wit, self.bad_vec, lane.work,
+                                         *self.st, *lane.out))
                 # Still waiting for compute: compile what a run compiles later, the first time a table or the store
                 # grows (1.8 s in the middle of a first run of 3/4 here), by growing tiny ones.
                 for k in range(1, 9):  # (insert makes room by ensure when the store is full)
@@ -988,7 +992,8 @@ class CompiledExplorer:
         for t, lane in enumerate(self.lanes):
             lo, hi = max(a, bounds[t]), min(b, bounds[t + 1])
             if lo < hi:
-                K.commit(lo, hi, b0, self.ctl, self.store.tup(), self.counts, self.wit, self.bad_vec, *self.st, *lane.out)
+                K.commit(lo, hi, b0, self.ctl, self.store.tup(), self.counts, self.wit, self.bad_vec, lane.work, *self.st,
+                         *lane.out)
                 self.nrows = self.store.n = int(self.ctl[K.NROWS])
                 if self.ctl[K.ST] != K.DONE:
                     break
@@ -1110,7 +1115,7 @@ class CompiledExplorer:
         left = [self.ap_index[p.name] for p in v.action_props]
         saved_st, saved_tail = self.st, self.static_tail
         if self.spare is None:
-            self.spare = _Lane(self.width, len(self.model.groups), self.lanes[0].miss_w)
+            self.spare = _Lane(*self.lane_shape)
         self.st = tuple(np.zeros(1, dtype=np.int64) for _ in range(len(saved_st)))
         try:
             while left:

@@ -183,6 +183,24 @@ def jit(f: F) -> F:
     return cast(F, numba.njit(cache=True, nogil=True)(f))
 
 
+def jit_bare(f: F) -> F:
+    """:func:`jit` without numba's reference counting (``_nrt=False``), for the hot loops that the threads run at once:
+    with it, numba wraps every array argument in a counted handle and updates the count with an atomic instruction
+    wherever an array is passed on or bound anew (each inlined helper's call, each tuple element taken), a tenth of
+    Figure 8's samples, and each such instruction also holds up the memory loads behind it.  Such a function may not
+    allocate: its scratch arrays are arguments (views of them are free)."""
+    return cast(F, numba.njit(cache=True, nogil=True, **_BARE)(f))
+
+
+_BARE: dict[str, Any] = {"_nrt": False}  # numba's option, not in its type stubs
+
+
+def work_sizes(width: int, wp: int, nproc: int, n_apart: int, nag: int) -> tuple[int, int]:
+    """The lengths of :func:`compute`'s scratch arrays ``work`` (int64) and ``workb`` (bool) for a model of ``width``
+    slots, property keys of ``wp`` words, ``nproc`` process slots, ``n_apart`` action-property parts and ``nag`` groups."""
+    return 2 * width + 4 + wp + max(nproc, 1) + 2 * max(n_apart, 1) + max(nag, 1), 2 * max(n_apart, 1) + max(nag, 1)
+
+
 def jit_small(f: F) -> F:
     """:func:`jit`, inlined into every compiled caller: for the small functions of the hot loops (called from another
     compiled function, numba's functions are otherwise not inlined; ``ht_find`` was a quarter of the kernel's time)."""
@@ -292,7 +310,7 @@ def ht_rehash(rows: Any, new_rows: Any, w: int) -> None:
                 new_rows[j, k] = rows[i, k]
 
 
-@jit
+@jit_bare
 def _miss(misses: Any, mset: Any, mslot: Any, tc: Any, table: int, key: Any, w: int) -> None:
     """Record the missing key ``(table, key[:w])`` once per call (``mset``: the recorded ones, by hash), in order of
     first occurrence; if ``misses`` is full, flag ``tc[T_MOVER]`` instead (the driver grows it and redoes the round)."""
@@ -415,7 +433,7 @@ def _prefetch_probes(s: Any, s_rs: Any, G: int, rs_off: Any, rs_len: Any, ef_off
                 _prefetch(ckeys, key_hash(ck, nproc) & cmask)
 
 
-@jit
+@jit_bare
 def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
             mkeys: Any, mvals: Any, pkeys: Any, pvals: Any, ckeys: Any, cvals: Any,
             g_reads: Any, g_nreads: Any, deps_off: Any, deps: Any, ctx: Any,
@@ -427,7 +445,7 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
             tc: Any, succ: Any, succ_canon: Any, s_label: Any, s_ok: Any, s_afail: Any, s_cand: Any, s_h: Any,
             s_inv: Any, s_wit: Any, s_rs: Any, s_eff: Any,
             o_label: Any, c_rows: Any, c_h: Any, c_inv: Any, c_wit: Any, c_j: Any, a_rows: Any,
-            misses: Any, mset: Any, mslot: Any) -> None:
+            misses: Any, mset: Any, mslot: Any, work: Any, workb: Any) -> None:
     """Expand the stored states ``todo[:ntodo]`` (indexes into ``rows``, all of one batch starting at row ``b0``).
 
     Reads the tables and the visited set and writes nothing shared but its states' entries of the per-state arrays
@@ -444,29 +462,34 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
     order, are the same however the states are split among threads.
     """
     K = succ.shape[1]
-    s = np.zeros(K, dtype=np.int64)
     mode = st[0][0]
     G = g_reads.shape[0]
     nsg = sg_poff.shape[0] - 1
     nag = ag_poff.shape[0] - 1
     wp = pkeys.shape[1] - 1  # the last column is the value
-    mk = np.zeros(4, dtype=np.int64)
-    pk = np.zeros(wp, dtype=np.int64)
-    ck = np.zeros(max(nproc, 1), dtype=np.int64)
+    n_apart = apart_off.shape[0] - 1
+    # One state's scratch, views of this thread's ``work`` and ``workb`` (see work_sizes): the kernel allocates nothing.
+    work[:] = 0
+    workb[:] = False
+    s = work[0:K]
+    mk = work[K : K + 4]
+    pk = work[K + 4 : K + 4 + wp]
+    ck = work[K + 4 + wp : K + 4 + wp + max(nproc, 1)]
     # The successors are made and read in place, element by element (succ[ns, k]); the canonical row is made in the
-    # 1-d scratch c, which the store's helpers take: a row view (succ[j]) costs a reference count update on the array
-    # each time, an atomic one, on a cache line the threads share.
-    c = np.zeros(K, dtype=np.int64)
+    # 1-d scratch c, which the store's helpers take.
+    o1 = K + 4 + wp + max(nproc, 1)
+    c = work[o1 : o1 + K]
+    na1, ng1 = max(n_apart, 1), max(nag, 1)
+    o2 = o1 + K
+    selfres = work[o2 : o2 + na1]
+    # Per part, the AND of its group's other parts' (s, s) answers (and whether all are known); per group, of all.
+    excl = work[o2 + na1 : o2 + 2 * na1]
+    gall = work[o2 + 2 * na1 : o2 + 2 * na1 + ng1]
+    selfok = workb[0:na1]
+    exclok = workb[na1 : 2 * na1]
+    gallok = workb[2 * na1 : 2 * na1 + ng1]
     sctl, rows, tab, lay, words, itab, fpsegs = st[0], st[1], st[2], st[4], st[6], st[7], st[8]
     rowbits, qbase, segcap = sctl[ROWBITS], sctl[QBASE], sctl[SEGCAP]
-    n_apart = apart_off.shape[0] - 1
-    selfres = np.zeros(max(n_apart, 1), dtype=np.int64)
-    selfok = np.zeros(max(n_apart, 1), dtype=np.bool_)
-    # Per part, the AND of its group's other parts' (s, s) answers (and whether all are known); per group, of all.
-    excl = np.zeros(max(n_apart, 1), dtype=np.int64)
-    exclok = np.zeros(max(n_apart, 1), dtype=np.bool_)
-    gall = np.zeros(max(nag, 1), dtype=np.int64)
-    gallok = np.zeros(max(nag, 1), dtype=np.bool_)
     stride = n_apart + nag  # ef_pans per effect: its part entries, then its group entries (compiled._result_set)
     cap = succ.shape[0]
     prefetch_memo = mkeys.shape[0] >= PREFETCH_MEMO_MIN
@@ -784,8 +807,8 @@ def compute(todo: Any, ntodo: int, b0: int, pending: int, st: Any,
         mset[mslot[m]] = -1
 
 
-@jit
-def commit(a: int, b: int, b0: int, ctl: Any, st: Any, counts: Any, wit: Any, bad_vec: Any,
+@jit_bare
+def commit(a: int, b: int, b0: int, ctl: Any, st: Any, counts: Any, wit: Any, bad_vec: Any, row: Any,
            st_ns: Any, st_off: Any, st_coff: Any, st_cn: Any, st_afj: Any, st_afp: Any, st_afv: Any,
            o_label: Any, c_rows: Any, c_h: Any, c_inv: Any, c_wit: Any, c_j: Any, a_rows: Any) -> None:
     """Commit states ``a..b-1``'s successors, as :func:`compute` left them, in BFS order: count each transition, stop at
@@ -794,7 +817,7 @@ def commit(a: int, b: int, b0: int, ctl: Any, st: Any, counts: Any, wit: Any, ba
     place that writes the visited set (the store ``st``, :mod:`checker.pins_store`); the driver made room for every
     candidate."""
     K = c_rows.shape[1]
-    row = np.zeros(K, dtype=np.int64)  # the candidate, copied (see compute: no row views)
+    # row (scratch of at least K words): the candidate, copied (see compute: no row views).
     sctl, rows, tab, parent, lay, words, itab, fpsegs = st[0], st[1], st[2], st[3], st[4], st[6], st[7], st[8]
     rowbits, qbase, segcap = sctl[ROWBITS], sctl[QBASE], sctl[SEGCAP]
     mode = sctl[0]

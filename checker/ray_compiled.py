@@ -606,7 +606,7 @@ class CompiledRayExplorer(RayExplorer[Any, Any]):
         cx.store, cx.deltas = tmp, None  # entries it fills (property answers only: row was expanded) stay the driver's
         cx.ctl[K.PENDING] = self._bits(list(v.pending), self.sp_index)
         if cx.spare is None:
-            cx.spare = _Lane(cx.width, len(self.pins.groups), cx.lanes[0].miss_w)
+            cx.spare = _Lane(*cx.lane_shape)
         cx.spare.grow_scratch(max(self.scratch_cap, cx.scratch_cap))
         try:
             return cx._action_failures(0, v)
